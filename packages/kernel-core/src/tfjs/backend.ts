@@ -1,0 +1,48 @@
+/**
+ * Selects and initialises a tfjs backend in Node.
+ *
+ * Importing the union package `@tensorflow/tfjs` is what registers the gradients (tfjs-core's Node
+ * bundle registers none). WebGPU needs `navigator.gpu` from Dawn BEFORE tfjs-backend-webgpu is
+ * imported, because that module registers the 'webgpu' backend at import time only if it exists.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { patchWasmBatchMatMul } from './wasm-matmul-patch.js';
+
+export type BackendName = 'wasm' | 'cpu' | 'webgpu';
+export const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'webgpu'];
+
+let webgpuImported = false;
+
+async function installDawn(): Promise<void> {
+  if (webgpuImported) return;
+  const { create, globals } = await import('webgpu');
+  Object.assign(globalThis, globals);
+  const gpu = create(['backend=vulkan']);
+  const g = globalThis as { navigator?: Record<string, unknown> };
+  if (g.navigator === undefined) g.navigator = { gpu };
+  else Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  await import('@tensorflow/tfjs-backend-webgpu');
+  webgpuImported = true;
+}
+
+/** Switch tfjs to `name` and wait until it is ready. Throws a clear error when it is unavailable. */
+export async function initBackend(name: BackendName): Promise<string> {
+  if (!BACKENDS.includes(name)) {
+    throw new Error(`unknown tfjs backend ${JSON.stringify(name)}: expected one of ${BACKENDS.join(', ')}`);
+  }
+  if (name === 'webgpu') {
+    await installDawn();
+    tf.env().set('WEBGPU_CPU_FORWARD', false);
+  }
+  const ok = await tf.setBackend(name);
+  if (!ok) {
+    const hint = name === 'webgpu'
+      ? ' (no WebGPU adapter: on a CPU host run tools/setup.sh for Mesa lavapipe ≥ 25; on a GPU host set VK_DRIVER_FILES)'
+      : '';
+    throw new Error(`tfjs backend '${name}' failed to initialise${hint}`);
+  }
+  await tf.ready();
+  if (name === 'wasm') patchWasmBatchMatMul();
+  return tf.getBackend();
+}
