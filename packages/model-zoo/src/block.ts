@@ -2,7 +2,7 @@
  * One transformer block with switchable attention (softmax | sigmoid) and the paper's stabilisers.
  * Attention goes only through kernel-core's `attention` op.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 import { attention, type AttentionSpec } from '@sigattn/kernel-core';
 import type { ParamStore } from './params.js';
 import { applyLinear, applyNorm, gelu, linear, norm, type Linear, type Norm, type NormKind } from './layers.js';
@@ -69,9 +69,9 @@ export function selfAttention(blk: Block, x: tf.Tensor3D): tf.Tensor3D {
   const hd = dim / H;
   // Split and transpose per tensor: rank-5 transposes are ~100× slower than rank-4 ones on wasm.
   const heads = (t: tf.Tensor) => t.reshape([B, N, H, hd]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
-  let [q, k, v] = tf.split(applyLinear(blk.qkv, x), 3, -1).map(heads);
-  if (blk.qNorm !== null) q = applyNorm(blk.qNorm, q) as tf.Tensor4D;
-  if (blk.kNorm !== null) k = applyNorm(blk.kNorm, k) as tf.Tensor4D;
+  const [qRaw, kRaw, v] = tf.split(applyLinear(blk.qkv, x), 3, -1).map(heads);
+  const q = blk.qNorm === null ? qRaw : (applyNorm(blk.qNorm, qRaw) as tf.Tensor4D);
+  const k = blk.kNorm === null ? kRaw : (applyNorm(blk.kNorm, kRaw) as tf.Tensor4D);
   const o = attention(q, k, v, attentionSpec(blk.cfg.attention, blk.cfg.trainLength));
   return applyLinear(blk.proj, o.transpose([0, 2, 1, 3]).reshape([B, N, dim])) as tf.Tensor3D;
 }

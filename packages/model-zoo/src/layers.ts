@@ -1,5 +1,5 @@
 /** Small functional layers over ParamStore variables. Every function is differentiable by tfjs autodiff. */
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 import type { ParamStore } from './params.js';
 
 export interface Linear {
@@ -20,7 +20,7 @@ export function applyLinear(l: Linear, x: tf.Tensor): tf.Tensor {
   const lead = x.shape.slice(0, -1);
   let y = tf.matMul(x.reshape([-1, inDim]), l.w);
   if (l.b !== null) y = tf.add(y, l.b);
-  return y.reshape([...lead, l.w.shape[1]]);
+  return y.reshape([...lead, l.w.shape[1]] as number[]);
 }
 
 export type NormKind = 'layernorm' | 'rmsnorm';

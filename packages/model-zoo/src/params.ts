@@ -2,7 +2,7 @@
  * Named, seeded parameters. Every model owns one ParamStore; names are stable paths such as
  * `blocks.0.attn.wqkv`, which is what checkpoints and optimisers key on.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 
 export type Init =
   | { kind: 'normal'; std: number }

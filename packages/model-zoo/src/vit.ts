@@ -3,7 +3,7 @@
  * image [B, H, W, C] → non-overlapping P×P patches → linear embedding + CLS token + learned positions
  * → transformer blocks → LayerNorm → linear classifier on the CLS token.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 import { ParamStore } from './params.js';
 import { applyBlock, createBlock, type AttentionConfig, type Block } from './block.js';
 import { applyLinear, applyNorm, linear, norm, type Linear, type Norm } from './layers.js';
@@ -74,6 +74,6 @@ export class Vit {
     const logits = this.forward(images);
     const onehot = tf.oneHot(labels, this.cfg.classes);
     const logp = tf.logSoftmax(logits);
-    return tf.neg(tf.mean(tf.sum(tf.mul(onehot, logp), -1)));
+    return tf.neg(tf.mean(tf.sum(tf.mul(onehot, logp), -1))) as tf.Scalar;
   }
 }

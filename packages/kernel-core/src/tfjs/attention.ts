@@ -5,7 +5,7 @@
  * backend with tfjs' own gradients. It materialises the [B, H, Nq, Nk] score matrix; the fused
  * kernels replace its internals without changing the signature.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 import { isVisible, resolveAttention, type AttentionSpec, type ResolvedAttention } from '../spec.js';
 
 /** Additive ALiBi term and a 0/1 visibility mask, both [B|1, H|1, Nq, Nk], or null when unused. */

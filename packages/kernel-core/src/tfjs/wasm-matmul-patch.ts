@@ -24,7 +24,8 @@ export function patchWasmBatchMatMul(): void {
     backendName: 'wasm',
     setupFunc: original.setupFunc,
     disposeFunc: original.disposeFunc,
-    kernelFunc: ({ inputs, backend, attrs }) => {
+    kernelFunc: ({ inputs, backend: anyBackend, attrs }) => {
+      const backend = anyBackend as tf.KernelBackend;
       const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
       if (!transposeA && !transposeB) return original.kernelFunc({ inputs, backend, attrs });
       const a = transposeA ? swapLastTwo(inputs.a as tf.TensorInfo, backend) : (inputs.a as tf.TensorInfo);
