@@ -14,3 +14,26 @@ export {
 } from './spec.js';
 export { attention } from './tfjs/attention.js';
 export { initBackend, BACKENDS, type BackendName } from './tfjs/backend.js';
+export {
+  referenceAttentionForward,
+  referenceAttentionBackward,
+  type ReferenceForward,
+  type ReferenceGrads,
+} from './reference/attention-ref64.js';
+export {
+  naiveAttentionF32Forward,
+  naiveAttentionF32Backward,
+  type NaiveForward,
+  type NaiveGrads,
+} from './reference/attention-naive-f32.js';
+export { makeRng, testSeed, randomNormalF32, type Rng } from './testing/rng.js';
+export { randomAttentionCase, type AttentionCase, type RandomCaseOptions } from './testing/random-case.js';
+export {
+  compareToReference,
+  formatComparison,
+  expectedAttention,
+  checkAttentionCase,
+  type Comparison,
+  type AttentionExpectation,
+  type AttentionOutputName,
+} from './testing/compare.js';
