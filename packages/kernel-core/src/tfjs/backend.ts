@@ -26,8 +26,19 @@ async function installDawn(): Promise<void> {
   webgpuImported = true;
 }
 
+/**
+ * The cpu backend prints a multi-line "install tfjs-node" banner on first use in Node. tfjs-node
+ * cannot be installed offline (it downloads libtensorflow), so the advice only misleads: mark the
+ * banner as shown.
+ */
+function silenceTfjsNodeBanner(): void {
+  const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+  if (cpu !== null) cpu.firstUse = false;
+}
+
 /** Switch tfjs to `name` and wait until it is ready. Throws a clear error when it is unavailable. */
 export async function initBackend(name: BackendName): Promise<string> {
+  silenceTfjsNodeBanner();
   if (!BACKENDS.includes(name)) {
     throw new Error(`unknown tfjs backend ${JSON.stringify(name)}: expected one of ${BACKENDS.join(', ')}`);
   }

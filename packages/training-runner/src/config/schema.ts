@@ -1,0 +1,170 @@
+/**
+ * A small schema language for run configs. Validation errors name the dotted key, the expected
+ * type and the value found, e.g.
+ *   config key train.epochs: expected a positive integer, found "three" (string)
+ */
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface Schema<T> {
+  /** Human description of what is expected, used in error messages. */
+  readonly expected: string;
+  /** Returns the validated value; throws ConfigError naming `key`. */
+  parse(value: unknown, key: string): T;
+  /** Default used when the key is absent; undefined means the key is required. */
+  readonly fallback?: T;
+  /** Objects may be absent entirely: their own keys' defaults then apply. */
+  readonly objectLike?: boolean;
+}
+
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing (key missing)';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `${JSON.stringify(value)} (list)`;
+  if (typeof value === 'object') return `an object with keys ${Object.keys(value).join(', ') || '(none)'}`;
+  return `${JSON.stringify(value)} (${typeof value})`;
+}
+
+export function mismatch(key: string, expected: string, value: unknown): never {
+  throw new ConfigError(`config key ${key}: expected ${expected}, found ${describeValue(value)}`);
+}
+
+function make<T>(expected: string, parse: (value: unknown, key: string) => T): Schema<T> {
+  return { expected, parse };
+}
+
+export function withDefault<T>(schema: Schema<T>, fallback: T): Schema<T> {
+  return { ...schema, fallback, expected: `${schema.expected} (default ${JSON.stringify(fallback)})` };
+}
+
+export function num(opts: { min?: number; max?: number; exclusiveMin?: boolean } = {}): Schema<number> {
+  const parts = ['a number'];
+  if (opts.min !== undefined) parts.push(opts.exclusiveMin ? `> ${opts.min}` : `≥ ${opts.min}`);
+  if (opts.max !== undefined) parts.push(`≤ ${opts.max}`);
+  const expected = parts.join(' ');
+  return make(expected, (v, key) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return mismatch(key, expected, v);
+    if (opts.min !== undefined && (opts.exclusiveMin ? v <= opts.min : v < opts.min)) return mismatch(key, expected, v);
+    if (opts.max !== undefined && v > opts.max) return mismatch(key, expected, v);
+    return v;
+  });
+}
+
+export function int(opts: { min?: number; max?: number } = {}): Schema<number> {
+  const expected =
+    opts.min === 1 && opts.max === undefined
+      ? 'a positive integer'
+      : `an integer${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}${opts.max !== undefined ? ` ≤ ${opts.max}` : ''}`;
+  return make(expected, (v, key) => {
+    if (typeof v !== 'number' || !Number.isInteger(v)) return mismatch(key, expected, v);
+    if (opts.min !== undefined && v < opts.min) return mismatch(key, expected, v);
+    if (opts.max !== undefined && v > opts.max) return mismatch(key, expected, v);
+    return v;
+  });
+}
+
+export function str(): Schema<string> {
+  return make('a string', (v, key) => (typeof v === 'string' && v.length > 0 ? v : mismatch(key, 'a non-empty string', v)));
+}
+
+export function bool(): Schema<boolean> {
+  return make('true or false', (v, key) => (typeof v === 'boolean' ? v : mismatch(key, 'true or false', v)));
+}
+
+export function oneOf<const T extends readonly (string | number)[]>(choices: T): Schema<T[number]> {
+  const expected = `one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`;
+  return make(expected, (v, key) => (choices.includes(v as T[number]) ? (v as T[number]) : mismatch(key, expected, v)));
+}
+
+/** First alternative that accepts the value wins. */
+export function either<A, B>(a: Schema<A>, b: Schema<B>): Schema<A | B> {
+  const expected = `${a.expected} or ${b.expected}`;
+  return make(expected, (v, key) => {
+    try {
+      return a.parse(v, key);
+    } catch {
+      try {
+        return b.parse(v, key);
+      } catch {
+        return mismatch(key, expected, v);
+      }
+    }
+  });
+}
+
+/** A map from free-form names to values of one schema. */
+export function record<T>(value: Schema<T>): Schema<Record<string, T>> {
+  const expected = `an object of ${value.expected}`;
+  return make(expected, (v, key) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return mismatch(key, 'an object', v);
+    const out: Record<string, T> = {};
+    for (const [k, item] of Object.entries(v)) out[k] = value.parse(item, `${key}.${k}`);
+    return out;
+  });
+}
+
+/** Any JSON-like value, kept as is (for free-form override maps). */
+export function anyValue(): Schema<unknown> {
+  return make('any value', (v) => v);
+}
+
+type Shape = Record<string, Schema<unknown>>;
+export type Infer<S> = S extends Schema<infer T> ? T : never;
+export type InferShape<S extends Shape> = { [K in keyof S]: Infer<S[K]> };
+
+function closest(word: string, candidates: string[]): string | undefined {
+  const dist = (a: string, b: string): number => {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0][j] = j;
+    for (let i = 1; i <= a.length; i++) {
+      for (let j = 1; j <= b.length; j++) {
+        d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      }
+    }
+    return d[a.length][b.length];
+  };
+  let best: string | undefined;
+  let bestD = 3;
+  for (const c of candidates) {
+    const dd = dist(word.toLowerCase(), c.toLowerCase());
+    if (dd < bestD) {
+      bestD = dd;
+      best = c;
+    }
+  }
+  return best;
+}
+
+/** An object with known keys; unknown keys are errors (with a did-you-mean hint). */
+export function obj<S extends Shape>(shape: S): Schema<InferShape<S>> {
+  const expected = `an object with keys ${Object.keys(shape).join(', ')}`;
+  const schema = make(expected, (v, key) => {
+    const at = (k: string) => (key === '' ? k : `${key}.${k}`);
+    if (v === undefined) v = {};
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return mismatch(key || '(root)', 'an object', v);
+    const input = v as Record<string, unknown>;
+    for (const k of Object.keys(input)) {
+      if (!(k in shape)) {
+        const hint = closest(k, Object.keys(shape));
+        throw new ConfigError(
+          `config key ${at(k)}: unknown key${hint ? ` (did you mean ${at(hint)}?)` : ''}; allowed here: ${Object.keys(shape).join(', ')}`,
+        );
+      }
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, schema] of Object.entries(shape)) {
+      const value = input[k];
+      if (value === undefined) {
+        if (schema.fallback !== undefined) out[k] = schema.fallback;
+        else if (schema.objectLike) out[k] = schema.parse(undefined, at(k));
+        else mismatch(at(k), schema.expected, value);
+      } else {
+        out[k] = schema.parse(value, at(k));
+      }
+    }
+    return out as InferShape<S>;
+  });
+  return { ...schema, objectLike: true };
+}
