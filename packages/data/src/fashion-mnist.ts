@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from './errors.js';
 import { readIdxFile } from './idx.js';
+import { FASHION_MNIST_MANIFEST, verifyFiles } from './manifest.js';
 
 export const FASHION_MNIST_DEFAULT_PATH = '/usr/share/datasets/fashion-mnist';
 export const FASHION_MNIST_SETUP_HINT = 'install it with: sudo tools/setup.sh (Debian package dataset-fashion-mnist)';
@@ -11,12 +12,14 @@ export const FASHION_MNIST_CLASSES = [
 ] as const;
 
 export interface ImageSplit {
-  /** uint8 pixels, [count, height, width] row-major. */
+  /** uint8 pixels, [count, height, width(, channels)] row-major. */
   images: Uint8Array;
   labels: Uint8Array;
   count: number;
   height: number;
   width: number;
+  /** Interleaved channels per pixel (HWC); absent means 1 (grayscale). */
+  channels?: number;
 }
 
 const FILES = {
@@ -24,12 +27,33 @@ const FILES = {
   test: ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'],
 } as const;
 
+export interface FashionMnistOptions {
+  /**
+   * Check the split's files against datasets/manifests/fashion-mnist.json: `true` (default) checks sizes and sha256
+   * (about 0.1 s), `'sizes'` only sizes, `false` nothing (for your own IDX files with the same names).
+   */
+  verify?: boolean | 'sizes';
+}
+
 /** Load one split; `limit` keeps the first `limit` examples. */
-export function loadFashionMnist(split: 'train' | 'test', dir = FASHION_MNIST_DEFAULT_PATH, limit?: number): ImageSplit {
+export function loadFashionMnist(
+  split: 'train' | 'test',
+  dir = FASHION_MNIST_DEFAULT_PATH,
+  limit?: number,
+  opts: FashionMnistOptions = {},
+): ImageSplit {
   if (!existsSync(dir)) {
     throw new DataError(`Fashion-MNIST not found at ${dir}: ${FASHION_MNIST_SETUP_HINT}, or set data.path to a directory holding the IDX files`);
   }
   const [imgFile, lblFile] = FILES[split];
+  const verify = opts.verify ?? true;
+  if (verify !== false) {
+    verifyFiles(dir, FASHION_MNIST_MANIFEST, {
+      only: [imgFile, lblFile],
+      sizesOnly: verify === 'sizes',
+      hint: `${FASHION_MNIST_SETUP_HINT}; if these are your own IDX files, load with { verify: false }`,
+    });
+  }
   const img = readIdxFile(join(dir, imgFile), FASHION_MNIST_SETUP_HINT);
   const lbl = readIdxFile(join(dir, lblFile), FASHION_MNIST_SETUP_HINT);
   if (img.shape.length !== 3) {

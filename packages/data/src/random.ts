@@ -38,3 +38,18 @@ export function permutation(n: number, seed: number): Int32Array {
   new Rng(seed).shuffle(idx);
   return idx;
 }
+
+/**
+ * Derive an independent seed from a base seed and integer parts (e.g. image index, view number), so each
+ * image/view gets its own stream whatever the batch order: same (seed, parts) → same seed everywhere.
+ */
+export function deriveSeed(seed: number, ...parts: number[]): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (const p of [...parts, parts.length]) {
+    h = Math.imul(h ^ (p >>> 0), 0x85ebca6b) >>> 0;
+    h = (h ^ (h >>> 13)) >>> 0;
+    h = Math.imul(h, 0xc2b2ae35) >>> 0;
+    h = (h ^ (h >>> 16)) >>> 0;
+  }
+  return h;
+}
