@@ -1,20 +1,31 @@
 /**
- * One transformer block with switchable attention (softmax | sigmoid) and the paper's stabilisers.
- * Attention goes only through kernel-core's `attention` op.
+ * One transformer block with switchable attention (softmax | sigmoid) and every stabiliser of the
+ * paper as a config key. Attention goes only through kernel-core's `attention` op.
+ *
+ *   pre    : x ← x + γ₁·attn(n₁(x));             x ← x + γ₂·mlp(n₂(x))
+ *   post   : x ← n₁(x + γ₁·attn(x));             x ← n₂(x + γ₂·mlp(x))
+ *   hybrid : x ← x + γ₁·n₁'(attn(n₁(x)));        x ← x + γ₂·n₂'(mlp(n₂(x)))   (AXLearn "hybridnorm")
+ * γ are LayerScale vectors (init 1e-4) when `layerScale` is set, else 1.
  */
 import * as tf from '@tensorflow/tfjs';
-import { attention, type AttentionSpec } from '@sigattn/kernel-core';
+import { alibiSlopes, attention, type AttentionSpec } from '@sigattn/kernel-core';
 import type { ParamStore } from './params.js';
-import { applyLinear, applyNorm, gelu, linear, norm, type Linear, type Norm, type NormKind } from './layers.js';
+import type { Rng } from './rng.js';
+import { applyLinear, applyNorm, gelu, linear, norm, silu, type Linear, type Norm, type NormKind } from './layers.js';
+import { applyRope, type BlockPositions } from './positions.js';
+import { fail, type Schema } from './config.js';
 
 export interface AttentionConfig {
   kind: 'softmax' | 'sigmoid';
-  /** Sigmoid bias: 'negLogN' = −log(trainLength), a number, or 'none' (b = 0). */
+  /** Sigmoid bias: 'negLogN' = −log(trainLength), a number, or 'none' (b = 0). Ignored for softmax. */
   bias: 'negLogN' | 'none' | number;
-  /** Normalise each head's q and k before the dot product. */
+  /** Normalise each head's q and k (before RoPE) with LayerNorm or RMSNorm. */
   qkNorm: 'none' | NormKind;
   causal: boolean;
 }
+
+export type NormPlacement = 'pre' | 'post' | 'hybrid';
+export type MlpKind = 'gelu' | 'swiglu';
 
 export interface BlockConfig {
   dim: number;
@@ -23,39 +34,100 @@ export interface BlockConfig {
   attention: AttentionConfig;
   /** Sequence length the model is trained at; n in b = −log n. */
   trainLength: number;
+  /** Norm placement (default 'pre'). */
+  norm?: NormPlacement;
+  /** Norm used for the residual norms (default 'layernorm'). */
+  normKind?: NormKind;
+  /** LayerScale initial value (paper: 1e-4); null or absent = no LayerScale. */
+  layerScale?: number | null;
+  /** MLP: GELU (fc1 → GELU → fc2) or SwiGLU (SiLU(fc1)·gate → fc2). Default 'gelu'. */
+  mlp?: MlpKind;
+  /** Dropout rate on each residual branch's output (training only). Default 0. */
+  dropout?: number;
+  /** Positions applied inside attention: RoPE on q/k or ALiBi slopes (default 'none'). */
+  positions?: BlockPositions;
+  /** Biases on the block's linear layers (default true; the LM recipe has none). */
+  linearBias?: boolean;
 }
 
+export type ResolvedBlockConfig = Required<BlockConfig>;
+
 export interface Block {
+  cfg: ResolvedBlockConfig;
   norm1: Norm;
   norm2: Norm;
+  /** Hybrid norm only: the norms on each branch's output. */
+  norm1Out: Norm | null;
+  norm2Out: Norm | null;
   qkv: Linear;
   proj: Linear;
   qNorm: Norm | null;
   kNorm: Norm | null;
   fc1: Linear;
+  /** SwiGLU only: the gate projection. */
+  gate: Linear | null;
   fc2: Linear;
-  cfg: BlockConfig;
+  ls1: tf.Variable | null;
+  ls2: tf.Variable | null;
 }
 
-export function createBlock(p: ParamStore, name: string, cfg: BlockConfig): Block {
+/** Per-call state: training mode (dropout), the KV cache (LM decoding), padding lengths (ASR). */
+export interface BlockContext {
+  training?: boolean;
+  rng?: Rng;
+  /** Incremental decoding: keys/values of earlier positions; updated in place (kept tensors). */
+  cache?: KvCache;
+  /** Valid key count per batch element (padding mask), passed to the attention op. */
+  keyLengths?: ArrayLike<number>;
+}
+
+export interface KvCache {
+  k: tf.Tensor4D | null;
+  v: tf.Tensor4D | null;
+}
+
+export function resolveBlockConfig(cfg: BlockConfig): ResolvedBlockConfig {
+  return {
+    norm: 'pre',
+    normKind: 'layernorm',
+    layerScale: null,
+    mlp: 'gelu',
+    dropout: 0,
+    positions: 'none',
+    linearBias: true,
+    ...Object.fromEntries(Object.entries(cfg).filter(([, v]) => v !== undefined)),
+  } as ResolvedBlockConfig;
+}
+
+export function createBlock(p: ParamStore, name: string, config: BlockConfig): Block {
+  const cfg = resolveBlockConfig(config);
   const { dim, heads } = cfg;
   if (dim % heads !== 0) throw new Error(`${name}: dim ${dim} must be divisible by heads ${heads}`);
   const headDim = dim / heads;
   const hidden = Math.round(dim * cfg.mlpRatio);
   const qk = cfg.attention.qkNorm;
+  const bias = cfg.linearBias;
+  const ls = (n: string) => (cfg.layerScale === null ? null : p.add(`${name}.${n}`, [dim], { kind: 'constant', value: cfg.layerScale }));
+  const hybrid = cfg.norm === 'hybrid';
   return {
-    norm1: norm(p, `${name}.norm1`, dim),
-    norm2: norm(p, `${name}.norm2`, dim),
-    qkv: linear(p, `${name}.attn.qkv`, dim, 3 * dim),
-    proj: linear(p, `${name}.attn.proj`, dim, dim),
+    cfg,
+    norm1: norm(p, `${name}.norm1`, dim, cfg.normKind),
+    norm2: norm(p, `${name}.norm2`, dim, cfg.normKind),
+    norm1Out: hybrid ? norm(p, `${name}.norm1_out`, dim, cfg.normKind) : null,
+    norm2Out: hybrid ? norm(p, `${name}.norm2_out`, dim, cfg.normKind) : null,
+    qkv: linear(p, `${name}.attn.qkv`, dim, 3 * dim, bias),
+    proj: linear(p, `${name}.attn.proj`, dim, dim, bias),
     qNorm: qk === 'none' ? null : norm(p, `${name}.attn.qnorm`, headDim, qk),
     kNorm: qk === 'none' ? null : norm(p, `${name}.attn.knorm`, headDim, qk),
-    fc1: linear(p, `${name}.mlp.fc1`, dim, hidden),
-    fc2: linear(p, `${name}.mlp.fc2`, hidden, dim),
-    cfg,
+    fc1: linear(p, `${name}.mlp.fc1`, dim, hidden, bias),
+    gate: cfg.mlp === 'swiglu' ? linear(p, `${name}.mlp.gate`, dim, hidden, bias) : null,
+    fc2: linear(p, `${name}.mlp.fc2`, hidden, dim, bias),
+    ls1: ls('ls1'),
+    ls2: ls('ls2'),
   };
 }
 
+/** The kernel-core spec for an attention config (bias only exists for sigmoid). */
 export function attentionSpec(cfg: AttentionConfig, trainLength: number): AttentionSpec {
   if (cfg.kind === 'softmax') return { kind: 'softmax', causal: cfg.causal };
   const bias = cfg.bias === 'negLogN' ? { negLogN: trainLength } : cfg.bias === 'none' ? 0 : cfg.bias;
@@ -63,22 +135,140 @@ export function attentionSpec(cfg: AttentionConfig, trainLength: number): Attent
 }
 
 /** Multi-head self-attention: x [B, N, dim] → [B, N, dim]. */
-export function selfAttention(blk: Block, x: tf.Tensor3D): tf.Tensor3D {
+export function selfAttention(blk: Block, x: tf.Tensor3D, ctx: BlockContext = {}): tf.Tensor3D {
   const [B, N, dim] = x.shape;
   const H = blk.cfg.heads;
   const hd = dim / H;
   // Split and transpose per tensor: rank-5 transposes are ~100× slower than rank-4 ones on wasm.
   const heads = (t: tf.Tensor) => t.reshape([B, N, H, hd]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
-  const [qRaw, kRaw, v] = tf.split(applyLinear(blk.qkv, x), 3, -1).map(heads);
-  const q = blk.qNorm === null ? qRaw : (applyNorm(blk.qNorm, qRaw) as tf.Tensor4D);
-  const k = blk.kNorm === null ? kRaw : (applyNorm(blk.kNorm, kRaw) as tf.Tensor4D);
-  const o = attention(q, k, v, attentionSpec(blk.cfg.attention, blk.cfg.trainLength));
+  const [qRaw, kRaw, vNew] = tf.split(applyLinear(blk.qkv, x), 3, -1).map(heads);
+  let q = blk.qNorm === null ? qRaw : (applyNorm(blk.qNorm, qRaw) as tf.Tensor4D);
+  let kNew = blk.kNorm === null ? kRaw : (applyNorm(blk.kNorm, kRaw) as tf.Tensor4D);
+  const offset = ctx.cache?.k?.shape[2] ?? 0;
+  if (blk.cfg.positions === 'rope') {
+    q = applyRope(q, offset);
+    kNew = applyRope(kNew, offset);
+  }
+  let k = kNew;
+  let v = vNew;
+  if (ctx.cache !== undefined) {
+    const { cache } = ctx;
+    k = cache.k === null ? kNew : tf.concat([cache.k, kNew], 2);
+    v = cache.v === null ? vNew : tf.concat([cache.v, vNew], 2);
+    cache.k?.dispose();
+    cache.v?.dispose();
+    cache.k = tf.keep(k);
+    cache.v = tf.keep(v);
+  }
+  const spec: AttentionSpec = attentionSpec(blk.cfg.attention, blk.cfg.trainLength);
+  if (blk.cfg.positions === 'alibi') spec.alibiSlopes = alibiSlopes(H);
+  if (ctx.keyLengths !== undefined) spec.keyLengths = ctx.keyLengths;
+  const o = attention(q, k, v, spec);
   return applyLinear(blk.proj, o.transpose([0, 2, 1, 3]).reshape([B, N, dim])) as tf.Tensor3D;
 }
 
-/** Pre-norm block: x + attn(norm1(x)), then x + mlp(norm2(x)). */
-export function applyBlock(blk: Block, x: tf.Tensor3D): tf.Tensor3D {
-  const h = tf.add(x, selfAttention(blk, applyNorm(blk.norm1, x) as tf.Tensor3D)) as tf.Tensor3D;
-  const m = applyLinear(blk.fc2, gelu(applyLinear(blk.fc1, applyNorm(blk.norm2, h))));
-  return tf.add(h, m) as tf.Tensor3D;
+export function applyMlp(blk: Block, x: tf.Tensor): tf.Tensor {
+  const h = applyLinear(blk.fc1, x);
+  const act = blk.gate === null ? gelu(h) : tf.mul(silu(h), applyLinear(blk.gate, x));
+  return applyLinear(blk.fc2, act);
+}
+
+function branch(out: tf.Tensor, outNorm: Norm | null, ls: tf.Variable | null, blk: Block, ctx: BlockContext): tf.Tensor {
+  let y = outNorm === null ? out : applyNorm(outNorm, out);
+  if (ls !== null) y = tf.mul(y, ls);
+  if (ctx.training === true && blk.cfg.dropout > 0) {
+    if (ctx.rng === undefined) fail('block context', 'an rng for dropout in training mode', undefined, 'pass { rng } with training');
+    y = tf.dropout(y, blk.cfg.dropout, undefined, ctx.rng.seed());
+  }
+  return y;
+}
+
+export function applyBlock(blk: Block, x: tf.Tensor3D, ctx: BlockContext = {}): tf.Tensor3D {
+  if (blk.cfg.norm === 'post') {
+    const h = applyNorm(blk.norm1, tf.add(x, branch(selfAttention(blk, x, ctx), null, blk.ls1, blk, ctx)));
+    return applyNorm(blk.norm2, tf.add(h, branch(applyMlp(blk, h), null, blk.ls2, blk, ctx))) as tf.Tensor3D;
+  }
+  const a = selfAttention(blk, applyNorm(blk.norm1, x) as tf.Tensor3D, ctx);
+  const h = tf.add(x, branch(a, blk.norm1Out, blk.ls1, blk, ctx)) as tf.Tensor3D;
+  const m = applyMlp(blk, applyNorm(blk.norm2, h));
+  return tf.add(h, branch(m, blk.norm2Out, blk.ls2, blk, ctx)) as tf.Tensor3D;
+}
+
+// ---- the transformer keys every model config shares --------------------------------------------
+
+export interface TransformerConfig {
+  dim: number;
+  depth: number;
+  heads: number;
+  mlpRatio: number;
+  attention: AttentionConfig;
+  norm: NormPlacement;
+  normKind: NormKind;
+  layerScale: number | null;
+  mlp: MlpKind;
+  dropout: number;
+}
+
+function parseAttention(value: unknown, path: string): AttentionConfig {
+  const v = (value ?? {}) as Record<string, unknown>;
+  if (typeof v !== 'object' || Array.isArray(v)) fail(path, 'an object { kind, bias, qkNorm, causal }', value, `write ${path} as a mapping`);
+  const known = ['kind', 'bias', 'qkNorm', 'causal'];
+  for (const key of Object.keys(v)) {
+    if (!known.includes(key)) fail(`${path}.${key}`, `one of ${known.join(', ')}`, key, `remove or rename ${key}`);
+  }
+  const kind = v.kind ?? 'sigmoid';
+  if (kind !== 'softmax' && kind !== 'sigmoid') fail(`${path}.kind`, "'softmax' | 'sigmoid'", kind, 'pick one of the two');
+  const bias = v.bias ?? 'negLogN';
+  if (bias !== 'negLogN' && bias !== 'none' && !(typeof bias === 'number' && Number.isFinite(bias))) {
+    fail(`${path}.bias`, "'negLogN' | 'none' | a finite number", bias, "use 'negLogN' (b = −log n, the paper's default)");
+  }
+  const qkNorm = v.qkNorm ?? 'none';
+  if (qkNorm !== 'none' && qkNorm !== 'layernorm' && qkNorm !== 'rmsnorm') {
+    fail(`${path}.qkNorm`, "'none' | 'layernorm' | 'rmsnorm'", qkNorm, 'pick one of the three');
+  }
+  const causal = v.causal ?? false;
+  if (typeof causal !== 'boolean') fail(`${path}.causal`, 'true or false', causal, 'set a boolean');
+  return { kind, bias, qkNorm, causal } as AttentionConfig;
+}
+
+function parseLayerScale(value: unknown, path: string): number | null {
+  if (value === null || value === false) return null;
+  if (typeof value !== 'number' || !(value > 0)) fail(path, 'null (off) or a positive initial value such as 1e-4', value, 'set 1.0e-4 or null');
+  return value;
+}
+
+export const TRANSFORMER_SCHEMA: Schema = {
+  dim: { type: 'int' },
+  depth: { type: 'int' },
+  heads: { type: 'int' },
+  mlpRatio: { type: 'number', min: 0.25, default: 4 },
+  attention: { type: 'custom', describe: 'an attention mapping', parse: parseAttention, default: {} },
+  norm: { type: 'enum', values: ['pre', 'post', 'hybrid'], default: 'pre' },
+  normKind: { type: 'enum', values: ['layernorm', 'rmsnorm'], default: 'layernorm' },
+  layerScale: { type: 'custom', describe: 'null or a positive number', parse: parseLayerScale, default: null },
+  mlp: { type: 'enum', values: ['gelu', 'swiglu'], default: 'gelu' },
+  dropout: { type: 'number', min: 0, max: 0.99, default: 0 },
+};
+
+/** Cross-key checks shared by all models. */
+export function checkTransformer(where: string, c: TransformerConfig): void {
+  if (c.dim % c.heads !== 0) fail(`${where}.heads`, `a divisor of dim ${c.dim}`, c.heads, 'change heads or dim');
+}
+
+/** Block config for one of a model's blocks. */
+export function blockConfigOf(c: TransformerConfig, trainLength: number, positions: BlockPositions, linearBias = true): BlockConfig {
+  return {
+    dim: c.dim,
+    heads: c.heads,
+    mlpRatio: c.mlpRatio,
+    attention: c.attention,
+    trainLength,
+    norm: c.norm,
+    normKind: c.normKind,
+    layerScale: c.layerScale,
+    mlp: c.mlp,
+    dropout: c.dropout,
+    positions,
+    linearBias,
+  };
 }

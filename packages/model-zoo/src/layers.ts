@@ -52,9 +52,56 @@ export function applyNorm(n: Norm, x: tf.Tensor): tf.Tensor {
   return tf.add(tf.mul(y, n.gamma), n.beta as tf.Variable);
 }
 
+/** Parameter-free standardisation over the last axis (linear-probe features, MAE targets). */
+export function standardize(x: tf.Tensor, eps = 1e-6): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+}
+
 /** GELU, tanh approximation (tfjs has no GELU op). */
 export function gelu(x: tf.Tensor): tf.Tensor {
   const c = Math.sqrt(2 / Math.PI);
   const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), c);
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+/** SiLU (swish), the gate of SwiGLU. */
+export function silu(x: tf.Tensor): tf.Tensor {
+  return tf.mul(x, tf.sigmoid(x));
+}
+
+/**
+ * Token embedding lookup as a one-hot matmul: tf.gather's gradient needs UnsortedSegmentSum, which
+ * the wasm backend lacks (tfjs#8082). ids [..., ] int32 → [..., dim].
+ */
+export function embed(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
+  const [vocab, dim] = table.shape;
+  const oh = tf.oneHot(ids.reshape([-1]).toInt(), vocab).toFloat();
+  return tf.matMul(oh, table).reshape([...ids.shape, dim]);
+}
+
+/** Mean cross-entropy of logits [N, C] against int labels [N] (one-hot, so no gather gradient). */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  const onehot = tf.oneHot(labels.toInt(), logits.shape[1]).toFloat();
+  return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), -1))) as tf.Scalar;
+}
+
+/** Two-layer MLP head (SimCLR/BYOL projector and predictor): Linear → LayerNorm → ReLU → Linear. */
+export interface MlpHead {
+  fc1: Linear;
+  norm: Norm;
+  fc2: Linear;
+}
+
+export function mlpHead(p: ParamStore, name: string, inDim: number, hidden: number, outDim: number): MlpHead {
+  return { fc1: linear(p, `${name}.fc1`, inDim, hidden), norm: norm(p, `${name}.norm`, hidden), fc2: linear(p, `${name}.fc2`, hidden, outDim) };
+}
+
+export function applyMlpHead(h: MlpHead, x: tf.Tensor): tf.Tensor {
+  return applyLinear(h.fc2, tf.relu(applyNorm(h.norm, applyLinear(h.fc1, x))));
+}
+
+/** Rows scaled to unit L2 norm. */
+export function l2normalize(x: tf.Tensor, eps = 1e-12): tf.Tensor {
+  return tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), -1, true), eps)));
 }

@@ -1,12 +1,17 @@
 /**
  * Vision Transformer (Dosovitskiy et al. 2021), small enough to train on a CPU.
- * image [B, H, W, C] → non-overlapping P×P patches → linear embedding + CLS token + learned positions
- * → transformer blocks → LayerNorm → linear classifier on the CLS token.
+ * image [B, H, W, C] → P×P patches → linear embedding (+ CLS) + positions → blocks → norm
+ * → pooled (CLS or mean) → linear classifier.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ParamStore } from './params.js';
-import { applyBlock, createBlock, type AttentionConfig, type Block } from './block.js';
-import { applyLinear, applyNorm, linear, norm, type Linear, type Norm } from './layers.js';
+import { Rng } from './rng.js';
+import type { AttentionConfig, MlpKind, NormPlacement } from './block.js';
+import { applyLinear, crossEntropy, linear, type Linear, type NormKind } from './layers.js';
+import { checkEncoder, ENCODER_SCHEMA, PatchEncoder, type EncoderConfig } from './encoder.js';
+import type { PositionKind } from './positions.js';
+import { readConfig } from './config.js';
+import { need, type Batch, type ZooModel } from './model.js';
 
 export interface VitConfig {
   imageSize: number;
@@ -18,62 +23,66 @@ export interface VitConfig {
   mlpRatio: number;
   classes: number;
   attention: AttentionConfig;
+  norm?: NormPlacement;
+  normKind?: NormKind;
+  layerScale?: number | null;
+  mlp?: MlpKind;
+  dropout?: number;
+  positions?: PositionKind;
+  pool?: 'cls' | 'mean';
 }
 
-export class Vit {
-  readonly params: ParamStore;
-  readonly tokens: number;
-  private readonly patchEmbed: Linear;
-  private readonly cls: tf.Variable;
-  private readonly pos: tf.Variable;
-  private readonly blocks: Block[];
-  private readonly normOut: Norm;
-  private readonly head: Linear;
+export type ResolvedVitConfig = Required<VitConfig> & EncoderConfig;
 
-  constructor(readonly cfg: VitConfig, seed: number) {
-    const { imageSize, patchSize, channels, dim } = cfg;
-    if (imageSize % patchSize !== 0) throw new Error(`vit: imageSize ${imageSize} must be divisible by patchSize ${patchSize}`);
-    const grid = imageSize / patchSize;
-    this.tokens = grid * grid + 1;
-    const p = (this.params = new ParamStore(seed));
-    this.patchEmbed = linear(p, 'patch_embed', patchSize * patchSize * channels, dim);
-    this.cls = p.add('cls', [1, 1, dim], { kind: 'normal', std: 0.02 });
-    this.pos = p.add('pos', [1, this.tokens, dim], { kind: 'normal', std: 0.02 });
-    this.blocks = Array.from({ length: cfg.depth }, (_, i) =>
-      createBlock(p, `blocks.${i}`, { dim, heads: cfg.heads, mlpRatio: cfg.mlpRatio, attention: cfg.attention, trainLength: this.tokens }),
-    );
-    this.normOut = norm(p, 'norm', dim);
-    this.head = linear(p, 'head', dim, cfg.classes);
+export function resolveVitConfig(raw: unknown, where = 'vit config'): ResolvedVitConfig {
+  const c = readConfig<ResolvedVitConfig>(where, raw, { ...ENCODER_SCHEMA, classes: { type: 'int' } });
+  checkEncoder(where, c);
+  return c;
+}
+
+export class Vit implements ZooModel {
+  readonly modelName = 'vit';
+  readonly params: ParamStore;
+  readonly cfg: ResolvedVitConfig;
+  /** Sequence length seen by attention (patches + CLS). */
+  readonly tokens: number;
+  readonly encoder: PatchEncoder;
+  private readonly head: Linear;
+  private readonly rng: Rng;
+
+  constructor(cfg: VitConfig, seed: number) {
+    this.cfg = resolveVitConfig(cfg);
+    this.params = new ParamStore(seed);
+    this.rng = new Rng(seed);
+    this.encoder = new PatchEncoder(this.params, '', this.cfg);
+    this.tokens = this.encoder.patches + (this.cfg.pool === 'cls' ? 1 : 0);
+    this.head = linear(this.params, 'head', this.cfg.dim, this.cfg.classes);
   }
 
-  /** images [B, H, W, C] → patches [B, (H/P)·(W/P), P·P·C] */
-  patchify(images: tf.Tensor4D): tf.Tensor3D {
-    const [B, Himg, Wimg, C] = images.shape;
-    const P = this.cfg.patchSize;
-    const gh = Himg / P;
-    const gw = Wimg / P;
-    return images
-      .reshape([B, gh, P, gw, P, C])
-      .transpose([0, 1, 3, 2, 4, 5])
-      .reshape([B, gh * gw, P * P * C]) as tf.Tensor3D;
+  get config(): ResolvedVitConfig {
+    return this.cfg;
   }
 
   /** images [B, H, W, C] → logits [B, classes] */
-  forward(images: tf.Tensor4D): tf.Tensor2D {
-    const B = images.shape[0];
-    const patches = applyLinear(this.patchEmbed, this.patchify(images)) as tf.Tensor3D;
-    let x = tf.concat([tf.tile(this.cls, [B, 1, 1]), patches], 1) as tf.Tensor3D;
-    x = tf.add(x, this.pos) as tf.Tensor3D;
-    for (const blk of this.blocks) x = applyBlock(blk, x);
-    const clsOut = applyNorm(this.normOut, x.slice([0, 0, 0], [B, 1, this.cfg.dim]).reshape([B, this.cfg.dim]));
-    return applyLinear(this.head, clsOut) as tf.Tensor2D;
+  forward(images: tf.Tensor4D, training = false): tf.Tensor2D {
+    return applyLinear(this.head, this.encoder.features(images, { training, rng: this.rng })) as tf.Tensor2D;
   }
 
   /** Mean cross-entropy of the logits against integer labels. */
-  loss(images: tf.Tensor4D, labels: tf.Tensor1D): tf.Scalar {
-    const logits = this.forward(images);
-    const onehot = tf.oneHot(labels, this.cfg.classes);
-    const logp = tf.logSoftmax(logits);
-    return tf.neg(tf.mean(tf.sum(tf.mul(onehot, logp), -1))) as tf.Scalar;
+  loss(images: tf.Tensor4D, labels: tf.Tensor1D, training = false): tf.Scalar {
+    return crossEntropy(this.forward(images, training), labels);
+  }
+
+  batchLoss(batch: Batch, training = false): tf.Scalar {
+    return this.loss(need('vit', batch, 'images'), need('vit', batch, 'labels'), training);
+  }
+
+  trainableEntries(): [string, tf.Variable][] {
+    return this.params.entries();
+  }
+
+  dispose(): void {
+    this.encoder.dispose();
+    this.params.dispose();
   }
 }

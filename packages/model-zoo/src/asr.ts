@@ -1,0 +1,144 @@
+/**
+ * Speech recogniser: log-mel frames [B, T, mels] → two 3×3 stride-2 convolutions with ReLU (time and
+ * frequency subsampled ×4) → linear to `dim` → positions → transformer encoder (padding-masked through
+ * the attention op's keyLengths) → norm → per-frame logits over the vocabulary (id 0 = CTC blank)
+ * → CTC loss; greedy CTC decoding for inference.
+ *
+ * The convolutions are im2col matmuls over strided taps (slices + rank-4 reshapes): tfjs-wasm lacks
+ * Conv2DBackpropFilter, so tf.conv2d cannot be trained there.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ParamStore } from './params.js';
+import { Rng } from './rng.js';
+import { applyBlock, blockConfigOf, checkTransformer, createBlock, TRANSFORMER_SCHEMA, type Block, type TransformerConfig } from './block.js';
+import { applyLinear, applyNorm, linear, norm, type Linear, type Norm } from './layers.js';
+import { blockPositions, sincos1d } from './positions.js';
+import { ctcGreedyDecode, ctcLoss } from './ctc.js';
+import { readConfig } from './config.js';
+import { need, type Batch, type ZooModel } from './model.js';
+
+export interface AsrConfig extends TransformerConfig {
+  /** Mel bins per frame. */
+  mels: number;
+  /** Output classes including the CTC blank at id 0. */
+  vocab: number;
+  /** Channels of both subsampling convolutions. */
+  convChannels: number;
+  /** Encoder frames per utterance in training (after ×4 subsampling): n of b = −log n. */
+  trainFrames: number;
+  positions: 'sincos' | 'rope' | 'alibi' | 'none';
+}
+
+export function resolveAsrConfig(raw: unknown, where = 'asr config'): AsrConfig {
+  const c = readConfig<AsrConfig>(where, raw, {
+    mels: { type: 'int' },
+    vocab: { type: 'int', min: 2 },
+    convChannels: { type: 'int', default: 16 },
+    trainFrames: { type: 'int' },
+    ...TRANSFORMER_SCHEMA,
+    positions: { type: 'enum', values: ['sincos', 'rope', 'alibi', 'none'], default: 'rope' },
+  });
+  checkTransformer(where, c);
+  return c;
+}
+
+/** Output length of one 3×3, stride-2, padding-1 convolution. */
+export const subsampled = (n: number): number => Math.ceil(n / 2);
+
+/** 3×3 stride-2 padding-1 convolution of x [B, T, F, C] with w [9·C, Cout] (tap-major) → [B, ⌈T/2⌉, ⌈F/2⌉, Cout]. */
+export function conv3x3s2(x: tf.Tensor4D, l: Linear): tf.Tensor4D {
+  const [B, T, F, C] = x.shape;
+  const To = subsampled(T);
+  const Fo = subsampled(F);
+  // Pad so that padded rows 2i, 2i+1, 2i+2 are input rows 2i−1, 2i, 2i+1 for every output row i.
+  const padded = tf.pad(x, [[0, 0], [1, 2 * To + 1 - T], [1, 2 * Fo + 1 - F], [0, 0]]);
+  const taps: tf.Tensor[] = [];
+  for (let dt = 0; dt < 3; dt++) {
+    for (let df = 0; df < 3; df++) {
+      // Rows dt, dt+2, …: view [B·To, 2, Fo, 2·C] and keep phase 0 of both the row pair and the column pair.
+      const s = padded.slice([0, dt, df, 0], [B, 2 * To, 2 * Fo, C]).reshape([B * To, 2, Fo, 2 * C]);
+      taps.push(s.slice([0, 0, 0, 0], [B * To, 1, Fo, C]).reshape([B, To, Fo, C]));
+    }
+  }
+  return applyLinear(l, tf.concat(taps, -1)) as tf.Tensor4D;
+}
+
+export class Asr implements ZooModel {
+  readonly modelName = 'asr';
+  readonly params: ParamStore;
+  readonly config: AsrConfig;
+  private readonly conv1: Linear;
+  private readonly conv2: Linear;
+  private readonly inProj: Linear;
+  private readonly blocks: Block[];
+  private readonly normOut: Norm;
+  private readonly head: Linear;
+  private readonly rng: Rng;
+
+  constructor(cfg: unknown, seed: number) {
+    const c = (this.config = resolveAsrConfig(cfg));
+    const p = (this.params = new ParamStore(seed));
+    this.rng = new Rng(seed + 1);
+    const ch = c.convChannels;
+    // He-style init for the ReLU convolutions: std = √(2 / fan-in).
+    this.conv1 = linear(p, 'subsample.conv1', 9, ch, true, Math.sqrt(2 / 9));
+    this.conv2 = linear(p, 'subsample.conv2', 9 * ch, ch, true, Math.sqrt(2 / (9 * ch)));
+    this.inProj = linear(p, 'subsample.proj', ch * subsampled(subsampled(c.mels)), c.dim);
+    const bc = blockConfigOf(c, c.trainFrames, blockPositions(c.positions));
+    this.blocks = Array.from({ length: c.depth }, (_, i) => createBlock(p, `blocks.${i}`, bc));
+    this.normOut = norm(p, 'norm', c.dim, c.normKind);
+    this.head = linear(p, 'head', c.dim, c.vocab);
+  }
+
+  /** Encoder frames for `frames` input frames. */
+  outputLength(frames: number): number {
+    return subsampled(subsampled(frames));
+  }
+
+  /** features [B, T, mels] → logits [B, ⌈⌈T/2⌉/2⌉, vocab]. */
+  forward(features: tf.Tensor3D, featureLengths?: number[], training = false): tf.Tensor3D {
+    const [B, T, F] = features.shape;
+    if (F !== this.config.mels) {
+      throw new Error(`asr: features have ${F} mel bins but the config says mels: ${this.config.mels}; recompute features or change the config`);
+    }
+    const c = this.config;
+    let x = tf.relu(conv3x3s2(features.reshape([B, T, F, 1]), this.conv1)) as tf.Tensor4D;
+    x = tf.relu(conv3x3s2(x, this.conv2)) as tf.Tensor4D;
+    const [, T4, F4, C] = x.shape;
+    let h = applyLinear(this.inProj, x.reshape([B, T4, F4 * C])) as tf.Tensor3D;
+    if (c.positions === 'sincos') {
+      h = tf.add(h, tf.tensor2d(sincos1d(Array.from({ length: T4 }, (_, i) => i), c.dim), [T4, c.dim])) as tf.Tensor3D;
+    }
+    const lens = featureLengths?.map((n) => this.outputLength(n));
+    const keyLengths = lens !== undefined && lens.some((n) => n < T4) ? lens : undefined;
+    for (const blk of this.blocks) h = applyBlock(blk, h, { training, rng: this.rng, keyLengths });
+    return applyLinear(this.head, applyNorm(this.normOut, h)) as tf.Tensor3D;
+  }
+
+  /** Mean CTC loss; `targets` are label ids 1..vocab−1 per utterance. */
+  loss(features: tf.Tensor3D, targets: number[][], featureLengths?: number[], training = false): tf.Scalar {
+    const logits = this.forward(features, featureLengths, training);
+    const lens = featureLengths?.map((n) => this.outputLength(n));
+    return ctcLoss(logits, targets, lens, 0);
+  }
+
+  /** Greedy CTC transcription (label ids) per utterance. */
+  decode(features: tf.Tensor3D, featureLengths?: number[]): number[][] {
+    return tf.tidy(() => {
+      const logits = this.forward(features, featureLengths);
+      return ctcGreedyDecode(logits, featureLengths?.map((n) => this.outputLength(n)), 0);
+    });
+  }
+
+  batchLoss(batch: Batch, training = false): tf.Scalar {
+    return this.loss(need('asr', batch, 'features'), need('asr', batch, 'targets'), batch.featureLengths, training);
+  }
+
+  trainableEntries(): [string, tf.Variable][] {
+    return this.params.entries();
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}

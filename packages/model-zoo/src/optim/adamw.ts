@@ -1,0 +1,69 @@
+/**
+ * AdamW (Loshchilov & Hutter 2019): Adam on the gradient, weight decay applied directly to the
+ * weights instead of through the gradient (tfjs has no AdamW). Same convention as torch.optim.AdamW:
+ *   m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  w ← w − lr·(m̂/(√v̂ + ε) + wd·w)
+ * with wd = 0 for the no-decay group (norms, biases, LayerScale).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { paramGroups } from './groups.js';
+import type { Optimizer } from './optimizer.js';
+
+export interface AdamWOptions {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+}
+
+interface Slot {
+  v: tf.Variable;
+  m: tf.Variable;
+  s: tf.Variable;
+  wd: number;
+}
+
+export class AdamW implements Optimizer {
+  lr: number;
+  private readonly beta1: number;
+  private readonly beta2: number;
+  private readonly eps: number;
+  private readonly slots: Slot[] = [];
+  private t = 0;
+
+  constructor(entries: [string, tf.Variable][], opts: AdamWOptions) {
+    this.lr = opts.lr;
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.999;
+    this.eps = opts.eps ?? 1e-8;
+    for (const group of paramGroups(entries, opts.weightDecay ?? 0.05)) {
+      for (const [, v] of group.entries) {
+        this.slots.push({ v, m: tf.variable(tf.zerosLike(v), false), s: tf.variable(tf.zerosLike(v), false), wd: group.weightDecay });
+      }
+    }
+  }
+
+  step(grads: tf.NamedTensorMap): void {
+    this.t++;
+    const bc1 = 1 - this.beta1 ** this.t;
+    const bc2 = 1 - this.beta2 ** this.t;
+    tf.tidy(() => {
+      for (const { v, m, s, wd } of this.slots) {
+        const g = grads[v.name];
+        if (g === undefined) continue;
+        m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)));
+        s.assign(tf.add(tf.mul(s, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)));
+        let update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(s, bc2)), this.eps));
+        if (wd > 0) update = tf.add(update, tf.mul(v, wd));
+        v.assign(tf.sub(v, tf.mul(update, this.lr)));
+      }
+    });
+  }
+
+  dispose(): void {
+    for (const { m, s } of this.slots) {
+      m.dispose();
+      s.dispose();
+    }
+  }
+}

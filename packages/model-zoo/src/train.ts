@@ -1,0 +1,27 @@
+/** One optimisation step for any zoo model: loss → gradients → optional global-norm clip → update → hook. */
+import * as tf from '@tensorflow/tfjs';
+import type { Batch, ZooModel } from './model.js';
+import type { Optimizer } from './optim/optimizer.js';
+import { clipByGlobalNorm } from './optim/clip.js';
+
+export interface StepOptions {
+  step: number;
+  totalSteps: number;
+  /** Clip gradients to this global norm (off when absent). */
+  clip?: number;
+  /** Training mode: dropout on, MAE draws a fresh mask. Default true. */
+  training?: boolean;
+}
+
+/** Returns the loss before the update. */
+export function trainStep(model: ZooModel, batch: Batch, opt: Optimizer, o: StepOptions): number {
+  const vars = model.trainableEntries().map(([, v]) => v);
+  const { value, grads: raw } = tf.variableGrads(() => model.batchLoss(batch, o.training ?? true), vars);
+  const { grads } = o.clip === undefined ? { grads: raw } : clipByGlobalNorm(raw, o.clip);
+  opt.step(grads);
+  const loss = value.dataSync()[0];
+  value.dispose();
+  Object.values(grads).forEach((g) => g.dispose());
+  model.afterStep?.(o.step, o.totalSteps);
+  return loss;
+}
