@@ -1,0 +1,238 @@
+// FA2-class forward main loop shared by FlashSigmoid and FlashSoftmax.
+//
+// CTA = NWARPS warps over a BM-row query block; each warp owns MT = BM/(16*NWARPS) m16 slices.
+// Q is loaded once (cp.async) and held in registers as mma A fragments. K and V tiles (BN keys)
+// are double-buffered in swizzled shared memory: K(j+1) streams in while S(j) = Q K(j)^T and the
+// nonlinearity run, V(j+1) streams in while P(j) V(j) runs. S lives in registers and is turned
+// into the P A-fragments of the second mma without a round trip through shared memory.
+//
+// The only difference between the twins is the element-wise step (if constexpr on SIGMOID):
+//   sigmoid: acc starts at bias/scale, p = 0.5*tanh(0.5*scale*acc) + 0.5  (1 MUFU, no row state)
+//   softmax: online max/sum with exp2, O rescaled per tile, O /= l and LSE at the end.
+#pragma once
+#include "flash_common.cuh"
+
+template <typename T, int D, int BM, int BN, int NWARPS, bool SIGMOID>
+__device__ __forceinline__ void flash_fwd(const FwdParams& p) {
+  constexpr int NT = NWARPS * 32;
+  constexpr int MT = BM / (16 * NWARPS);  // m16 slices per warp
+  constexpr int KD = D / 16;              // k-steps of Q K^T over the head dim
+  constexpr int NS = BN / 8;              // n8 tiles of S per slice
+  constexpr int DN = D / 8;               // n8 tiles of O per slice
+  static_assert(MT >= 1 && BM == MT * 16 * NWARPS, "BM must be a multiple of 16*NWARPS");
+  static_assert(BN % 16 == 0 && D % 16 == 0, "tile sizes must be multiples of 16");
+
+  extern __shared__ __align__(128) uint8_t smem[];
+  const uint32_t sQ = smem_u32(smem);
+  const uint32_t sK = sQ + BM * D * 2;
+  const uint32_t sV = sK + 2 * BN * D * 2;
+
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int mblocks = (p.Nq + BM - 1) / BM;
+  // Causal blocks near the end of the sequence do the most work; launch them first.
+  const int mb = p.causal ? mblocks - 1 - static_cast<int>(blockIdx.x) : static_cast<int>(blockIdx.x);
+  const int h = blockIdx.y, b = blockIdx.z;
+  const int hk = h / (p.H / p.Hkv);  // grouped-query attention: query heads share a K/V head
+  const int m0 = mb * BM;
+
+  const uint16_t* gq = static_cast<const uint16_t*>(p.q) + (static_cast<size_t>(b) * p.H + h) * p.Nq * D;
+  const uint16_t* gk = static_cast<const uint16_t*>(p.k) + (static_cast<size_t>(b) * p.Hkv + hk) * p.Nk * D;
+  const uint16_t* gv = static_cast<const uint16_t*>(p.v) + (static_cast<size_t>(b) * p.Hkv + hk) * p.Nk * D;
+  uint16_t* go = static_cast<uint16_t*>(p.o) + (static_cast<size_t>(b) * p.H + h) * p.Nq * D;
+
+  const KeyRange kr = key_range(p, b, m0, BM);
+  const int nblocks = (kr.n_end + BN - 1) / BN;
+
+  // Prologue: groups Q, K0, V0 (empty groups keep the wait counts uniform).
+  load_tile<BM, D, NT>(sQ, gq, m0, p.Nq);
+  cp_async_commit();
+  if (nblocks > 0) load_tile<BN, D, NT>(sK, gk, 0, kr.kv_len);
+  cp_async_commit();
+  if (nblocks > 0) load_tile<BN, D, NT>(sV, gv, 0, kr.kv_len);
+  cp_async_commit();
+
+  cp_async_wait<2>();
+  __syncthreads();
+  uint32_t qf[MT][KD][4];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int kd = 0; kd < KD; ++kd)
+      ldmatrix_x4(qf[mt][kd], sQ + swz<D>(warp * MT * 16 + mt * 16 + (lane % 16), kd * 2 + lane / 16));
+
+  float acc[MT][DN][4];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int dn = 0; dn < DN; ++dn)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[mt][dn][e] = 0.f;
+
+  // Softmax row state (rows lane/4 and lane/4+8 of each slice), in log2 units.
+  float row_max[MT][2], row_sum[MT][2];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int r = 0; r < 2; ++r) { row_max[mt][r] = -INFINITY; row_sum[mt][r] = 0.f; }
+
+  const float slope = p.alibi ? p.alibi[h] : 0.f;
+  // Sigmoid folds the bias into the accumulator start: acc = q.k + bias/scale, so the MUFU input
+  // is one FMUL away: tanh(0.5*scale*acc). The host rejects scale == 0.
+  const float s_init = SIGMOID ? p.bias / p.scale : 0.f;
+  const float half_scale = 0.5f * p.scale;
+  const float alibi_acc = slope / p.scale;                // ALiBi in accumulator units (sigmoid)
+  const float scale_log2 = p.scale * 1.4426950408889634f;  // softmax works in log2 units
+  const float alibi_log2 = slope * 1.4426950408889634f;
+
+  for (int j = 0; j < nblocks; ++j) {
+    const int n0 = j * BN;
+    cp_async_wait<1>();  // K(j) landed; V(j) may still be in flight
+    __syncthreads();
+    if (j + 1 < nblocks) load_tile<BN, D, NT>(sK + ((j + 1) & 1) * BN * D * 2, gk, n0 + BN, kr.kv_len);
+    cp_async_commit();
+
+    const uint32_t kbuf = sK + (j & 1) * BN * D * 2;
+    float s[MT][NS][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int ns = 0; ns < NS; ++ns)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[mt][ns][e] = s_init;
+#pragma unroll
+    for (int kd = 0; kd < KD; ++kd)
+#pragma unroll
+      for (int ns2 = 0; ns2 < NS / 2; ++ns2) {
+        uint32_t kf[4];
+        ldmatrix_x4(kf, kbuf + swz<D>(ns2 * 16 + (lane & 7) + ((lane >> 4) << 3), kd * 2 + ((lane >> 3) & 1)));
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+          mma16816<T>(s[mt][2 * ns2], qf[mt][kd], kf[0], kf[1]);
+          mma16816<T>(s[mt][2 * ns2 + 1], qf[mt][kd], kf[2], kf[3]);
+        }
+      }
+
+    // Only tiles that cross the padding/ragged edge or the causal diagonal pay for masking.
+    const bool need_mask = n0 + BN > kr.kv_len || (p.causal && n0 + BN - 1 > m0 + kr.offset);
+    uint32_t pf[MT][BN / 16][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+      const int row0 = m0 + warp * MT * 16 + mt * 16 + lane / 4;
+      if constexpr (SIGMOID) {
+#pragma unroll
+        for (int ns = 0; ns < NS; ++ns)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            float x = s[mt][ns][e];
+            const int i = row0 + (e >= 2 ? 8 : 0);
+            const int col = n0 + ns * 8 + (lane % 4) * 2 + (e & 1);
+            if (p.alibi) x -= alibi_acc * fabsf(static_cast<float>(i + kr.offset - col));
+            float y = fmaf(0.5f, tanh_approx(half_scale * x), 0.5f);
+            if (need_mask && (col >= kr.kv_len || (p.causal && col > i + kr.offset))) y = 0.f;
+            s[mt][ns][e] = y;
+          }
+      } else {
+        float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int ns = 0; ns < NS; ++ns)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            float x = s[mt][ns][e] * scale_log2;
+            const int i = row0 + (e >= 2 ? 8 : 0);
+            const int col = n0 + ns * 8 + (lane % 4) * 2 + (e & 1);
+            if (p.alibi) x -= alibi_log2 * fabsf(static_cast<float>(i + kr.offset - col));
+            if (need_mask && (col >= kr.kv_len || (p.causal && col > i + kr.offset))) x = -INFINITY;
+            s[mt][ns][e] = x;
+            mx[e >> 1] = fmaxf(mx[e >> 1], x);
+          }
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+          mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+          mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+          const float m_new = fmaxf(row_max[mt][r], mx[r]);
+          // A row with nothing visible yet keeps max -inf; subtract 0 so exp2 gives 0, not NaN.
+          const float m_use = m_new == -INFINITY ? 0.f : m_new;
+          const float alpha = exp2_approx(row_max[mt][r] - m_use);
+          row_max[mt][r] = m_new;
+          row_sum[mt][r] *= alpha;
+#pragma unroll
+          for (int dn = 0; dn < DN; ++dn) { acc[mt][dn][2 * r] *= alpha; acc[mt][dn][2 * r + 1] *= alpha; }
+          mx[r] = m_use;
+        }
+#pragma unroll
+        for (int ns = 0; ns < NS; ++ns)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const float y = exp2_approx(s[mt][ns][e] - mx[e >> 1]);
+            row_sum[mt][e >> 1] += y;
+            s[mt][ns][e] = y;
+          }
+      }
+      // S accumulator layout == P A-fragment layout: n8 tiles 2k and 2k+1 form k-step k.
+#pragma unroll
+      for (int ks = 0; ks < BN / 16; ++ks) {
+        pf[mt][ks][0] = Pack2<T>::from(s[mt][2 * ks][0], s[mt][2 * ks][1]);
+        pf[mt][ks][1] = Pack2<T>::from(s[mt][2 * ks][2], s[mt][2 * ks][3]);
+        pf[mt][ks][2] = Pack2<T>::from(s[mt][2 * ks + 1][0], s[mt][2 * ks + 1][1]);
+        pf[mt][ks][3] = Pack2<T>::from(s[mt][2 * ks + 1][2], s[mt][2 * ks + 1][3]);
+      }
+    }
+
+    cp_async_wait<1>();  // V(j) landed; K(j+1) may still be in flight
+    __syncthreads();
+    const uint32_t vbuf = sV + (j & 1) * BN * D * 2;
+#pragma unroll
+    for (int ks = 0; ks < BN / 16; ++ks)
+#pragma unroll
+      for (int dn2 = 0; dn2 < DN / 2; ++dn2) {
+        uint32_t vf[4];
+        ldmatrix_x4_trans(vf, vbuf + swz<D>(ks * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), dn2 * 2 + (lane >> 4)));
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+          mma16816<T>(acc[mt][2 * dn2], pf[mt][ks], vf[0], vf[1]);
+          mma16816<T>(acc[mt][2 * dn2 + 1], pf[mt][ks], vf[2], vf[3]);
+        }
+      }
+    if (j + 1 < nblocks) load_tile<BN, D, NT>(sV + ((j + 1) & 1) * BN * D * 2, gv, n0 + BN, kr.kv_len);
+    cp_async_commit();
+  }
+  cp_async_wait<0>();
+
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+    const int row0 = m0 + warp * MT * 16 + mt * 16 + lane / 4;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int i = row0 + r * 8;
+      float inv = 1.f;
+      if constexpr (!SIGMOID) {
+        float l = row_sum[mt][r];
+        l += __shfl_xor_sync(0xffffffffu, l, 1);
+        l += __shfl_xor_sync(0xffffffffu, l, 2);
+        // Fully masked rows (padding, causal with Nk < Nq) give O = 0 and LSE = -inf.
+        inv = l > 0.f ? 1.f / l : 0.f;
+        if (p.lse && i < p.Nq && (lane % 4) == 0) {
+          const float m = row_max[mt][r] == -INFINITY ? 0.f : row_max[mt][r];
+          p.lse[(static_cast<size_t>(b) * p.H + h) * p.Nq + i] = l > 0.f ? (m + __log2f(l)) * 0.6931471805599453f : -INFINITY;
+        }
+      }
+      if (i < p.Nq) {
+#pragma unroll
+        for (int dn = 0; dn < DN; ++dn) {
+          const int col = dn * 8 + (lane % 4) * 2;
+          *reinterpret_cast<uint32_t*>(go + static_cast<size_t>(i) * D + col) =
+              Pack2<T>::from(acc[mt][dn][2 * r] * inv, acc[mt][dn][2 * r + 1] * inv);
+        }
+      }
+    }
+  }
+}
+
+// Kernel entry + its launch configuration as a device global (read by the host through
+// cuModuleGetGlobal), so the tile sizes have a single source of truth. MINB = CTAs per SM the
+// register budget must allow (__launch_bounds__ min blocks).
+#define FLASH_FWD_ENTRY(NAME, T, D, BM, BN, NW, MINB, SIGMOID)                                    \
+  extern "C" __global__ void __launch_bounds__((NW) * 32, MINB) NAME(const __grid_constant__ FwdParams p) { \
+    flash_fwd<T, D, BM, BN, NW, SIGMOID>(p);                                                      \
+  }                                                                                               \
+  extern "C" __device__ const int NAME##_cfg[4] = {BM, BN, (NW) * 32, ((BM) + 4 * (BN)) * (D) * 2};

@@ -1,0 +1,138 @@
+/**
+ * Compile the CUDA kernels with nvcc (no GPU needed): one cubin per kernel file for sm_80 and
+ * sm_90, plus compute_80 PTX that the driver can JIT on newer architectures. ptxas -v resource
+ * reports are parsed so that callers (the build target, the CI test) can refuse register spills.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Kernel sources, one kernel family per file. */
+export const CUDA_SOURCES = ['flash_sigmoid_fwd.cu', 'flash_softmax_fwd.cu'] as const;
+/** Architectures with a shipped cubin; anything else loads the PTX. */
+export const CUDA_ARCHS = ['sm_80', 'sm_90'] as const;
+export const PTX_ARCH = 'compute_80';
+
+export const CUDA_SOURCE_DIR = fileURLToPath(new URL('../../cuda/', import.meta.url));
+export const CUDA_BUILD_DIR = path.join(CUDA_SOURCE_DIR, 'build');
+
+export interface KernelResources {
+  kernel: string;
+  arch: string;
+  registers: number;
+  stackBytes: number;
+  spillStoreBytes: number;
+  spillLoadBytes: number;
+  sharedBytes: number;
+}
+
+/** Parse `ptxas -v` output (one block per entry function) into per-kernel resource rows. */
+export function parsePtxasReport(text: string): KernelResources[] {
+  const rows: KernelResources[] = [];
+  let cur: KernelResources | null = null;
+  for (const line of text.split('\n')) {
+    const entry = /Compiling entry function '([^']+)' for '([^']+)'/.exec(line);
+    if (entry) {
+      cur = { kernel: entry[1], arch: entry[2], registers: -1, stackBytes: 0, spillStoreBytes: 0, spillLoadBytes: 0, sharedBytes: 0 };
+      rows.push(cur);
+      continue;
+    }
+    if (cur === null) continue;
+    const spill = /(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads/.exec(line);
+    if (spill) {
+      cur.stackBytes = Number(spill[1]);
+      cur.spillStoreBytes = Number(spill[2]);
+      cur.spillLoadBytes = Number(spill[3]);
+    }
+    const used = /Used (\d+) registers/.exec(line);
+    if (used) cur.registers = Number(used[1]);
+    const smem = /(\d+) bytes smem/.exec(line);
+    if (smem) cur.sharedBytes = Number(smem[1]);
+  }
+  return rows;
+}
+
+export class CudaBuildError extends Error {
+  override name = 'CudaBuildError';
+}
+
+/** Locate nvcc: $NVCC, then $CUDA_HOME/bin, then PATH. Returns null if none runs. */
+export async function findNvcc(): Promise<{ nvcc: string; version: string } | null> {
+  const candidates = [process.env.NVCC, process.env.CUDA_HOME && path.join(process.env.CUDA_HOME, 'bin', 'nvcc'), 'nvcc', '/usr/local/cuda/bin/nvcc'];
+  for (const nvcc of candidates) {
+    if (!nvcc) continue;
+    try {
+      const { stdout } = await run(nvcc, ['--version']);
+      const version = /release ([\d.]+)/.exec(stdout)?.[1] ?? 'unknown';
+      return { nvcc, version };
+    } catch {
+      // try the next candidate
+    }
+  }
+  return null;
+}
+
+async function nvccTo(nvcc: string, args: string[], out: string): Promise<string> {
+  const tmp = `${out}.tmp-${process.pid}`;
+  try {
+    const { stderr } = await run(nvcc, [...args, '-o', tmp], { cwd: CUDA_SOURCE_DIR, maxBuffer: 16 << 20 });
+    await rename(tmp, out);
+    return stderr;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new CudaBuildError(`nvcc ${args.join(' ')} failed:\n${e.stderr ?? e.message}`);
+  }
+}
+
+export interface CudaBuildResult {
+  nvccVersion: string;
+  buildDir: string;
+  report: string;
+  resources: KernelResources[];
+}
+
+/** Build every source for every arch (in parallel) into outDir; writes ptxas-report.txt and manifest.json. */
+export async function buildCuda(outDir: string = CUDA_BUILD_DIR): Promise<CudaBuildResult> {
+  const found = await findNvcc();
+  if (found === null) {
+    throw new CudaBuildError('nvcc not found: looked at $NVCC, $CUDA_HOME/bin/nvcc, PATH and /usr/local/cuda/bin; install the CUDA toolkit (12.x or 13.x) or set NVCC');
+  }
+  const common = ['-O3', '-std=c++17', '--use_fast_math', '-I', CUDA_SOURCE_DIR];
+  const jobs: Promise<string>[] = [];
+  for (const arch of CUDA_ARCHS) {
+    await mkdir(path.join(outDir, arch), { recursive: true });
+    for (const src of CUDA_SOURCES) {
+      const out = path.join(outDir, arch, src.replace(/\.cu$/, '.cubin'));
+      jobs.push(nvccTo(found.nvcc, [...common, '-cubin', `-arch=${arch}`, '-Xptxas', '-v', src], out));
+    }
+  }
+  await mkdir(path.join(outDir, 'ptx'), { recursive: true });
+  for (const src of CUDA_SOURCES) {
+    const out = path.join(outDir, 'ptx', src.replace(/\.cu$/, '.ptx'));
+    jobs.push(nvccTo(found.nvcc, [...common, '-ptx', `-arch=${PTX_ARCH}`, src], out));
+  }
+  const report = (await Promise.all(jobs)).join('');
+  const resources = parsePtxasReport(report);
+  await writeAtomic(path.join(outDir, 'ptxas-report.txt'), report);
+  const files = await readdir(outDir, { recursive: true });
+  await writeAtomic(
+    path.join(outDir, 'manifest.json'),
+    JSON.stringify({ nvcc: found.version, archs: CUDA_ARCHS, ptx: PTX_ARCH, files: files.sort(), resources }, null, 2),
+  );
+  return { nvccVersion: found.version, buildDir: outDir, report, resources };
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
+
+/** Kernels whose ptxas report shows spills (the shipped variants must have none). */
+export function spilledKernels(resources: readonly KernelResources[]): KernelResources[] {
+  return resources.filter((r) => r.spillStoreBytes > 0 || r.spillLoadBytes > 0);
+}

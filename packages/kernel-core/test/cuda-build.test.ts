@@ -1,0 +1,44 @@
+// CI test: the CUDA sources compile with nvcc (no GPU needed) and no shipped kernel spills registers.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildCuda, CUDA_ARCHS, findNvcc, spilledKernels, type CudaBuildResult } from '../src/cuda/build.js';
+
+const nvcc = await findNvcc();
+const title = nvcc ? `CUDA build (nvcc ${nvcc.version})` : 'CUDA build (skipped: nvcc not found on PATH, $NVCC or $CUDA_HOME)';
+
+describe.skipIf(nvcc === null)(title, () => {
+  let dir = '';
+  let result: CudaBuildResult;
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('compiles every kernel file for sm_80 and sm_90 plus PTX', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'sigattn-cuda-'));
+    result = await buildCuda(dir);
+    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { files: string[] };
+    for (const arch of CUDA_ARCHS) {
+      expect(manifest.files).toContain(path.join(arch, 'flash_sigmoid_fwd.cubin'));
+      expect(manifest.files).toContain(path.join(arch, 'flash_softmax_fwd.cubin'));
+    }
+    expect(manifest.files).toContain(path.join('ptx', 'flash_sigmoid_fwd.ptx'));
+  }, 240_000);
+
+  it('reports every shipped variant for both archs, with registers and no spills', () => {
+    for (const kind of ['sigmoid', 'softmax']) {
+      for (const dt of ['bf16', 'fp16']) {
+        for (const d of [64, 128]) {
+          for (const arch of CUDA_ARCHS) {
+            const row = result.resources.find((r) => r.kernel === `flash_${kind}_fwd_${dt}_d${d}` && r.arch === arch);
+            expect(row, `ptxas report for flash_${kind}_fwd_${dt}_d${d} on ${arch}`).toBeDefined();
+            expect(row!.registers).toBeGreaterThan(0);
+            expect(row!.registers).toBeLessThanOrEqual(255);
+          }
+        }
+      }
+    }
+    expect(spilledKernels(result.resources)).toEqual([]);
+  });
+});

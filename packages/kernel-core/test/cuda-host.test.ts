@@ -1,0 +1,71 @@
+// CI tests of the CUDA host code that need no GPU: the no-driver error, half conversions, param packing.
+import { describe, expect, it } from 'vitest';
+import { CudaDriver, NoCudaDriverError } from '../src/cuda/driver.js';
+import { FWD_PARAMS_BYTES, packFwdParams } from '../src/cuda/flash.js';
+import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/cuda/half.js';
+import { resolveAttention } from '../src/spec.js';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+describe('CUDA driver loading', () => {
+  it('reports a missing libcuda as one clear NoCudaDriverError', () => {
+    const lib = `/nonexistent-${Date.now()}/libcuda.so.1`;
+    let err: unknown;
+    try {
+      CudaDriver.open(0, lib);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NoCudaDriverError);
+    expect((err as Error).message).toMatch(/^no CUDA driver found: /);
+    expect((err as Error).message).toContain(lib);
+  });
+});
+
+describe('16-bit conversions', () => {
+  const rand = rng(7);
+  const samples = Array.from({ length: 2000 }, () => (rand() - 0.5) * 2 ** Math.floor(rand() * 36 - 24));
+
+  for (const [name, enc, dec] of [
+    ['bf16', f32ToBf16Bits, bf16BitsToF32],
+    ['fp16', f32ToF16Bits, f16BitsToF32],
+  ] as const) {
+    it(`${name} rounds to the nearest representable value`, () => {
+      for (const x of samples) {
+        const h = enc(x);
+        const y = dec(h);
+        // Neighbours one ulp away in the 16-bit encoding (same sign) must not be closer.
+        for (const n of [h - 1, h + 1]) {
+          if ((n & 0x7fff) === 0x7fff || n < 0 || n > 0xffff || (n ^ h) & 0x8000) continue;
+          const z = dec(n);
+          if (Number.isFinite(z)) expect(Math.abs(x - y)).toBeLessThanOrEqual(Math.abs(x - z));
+        }
+        expect(enc(y)).toBe(h);
+      }
+    });
+  }
+});
+
+describe('FwdParams packing', () => {
+  it('matches the C struct layout (7 pointers, 6 int32, 2 f32)', () => {
+    const rand = rng(11);
+    const B = 1 + Math.floor(rand() * 4), Hkv = 1 + Math.floor(rand() * 3), H = Hkv * (1 + Math.floor(rand() * 3));
+    const Nq = 1 + Math.floor(rand() * 500), Nk = 1 + Math.floor(rand() * 500);
+    const bias = -1 - rand() * 5, scale = 0.1 + rand();
+    const r = resolveAttention([B, H, Nq, 64], [B, Hkv, Nk, 64], [B, Hkv, Nk, 64], { kind: 'sigmoid', bias, scale, causal: true });
+    const ptrs = [11n, 22n, 33n, 44n, 0n, 0n, 2n ** 40n + 8n];
+    const buf = packFwdParams({ q: ptrs[0], k: ptrs[1], v: ptrs[2], o: ptrs[3], lse: ptrs[4], alibi: ptrs[5], keyLens: ptrs[6] }, r);
+    expect(buf.byteLength).toBe(FWD_PARAMS_BYTES);
+    const dv = new DataView(buf.buffer);
+    ptrs.forEach((p, i) => expect(dv.getBigUint64(i * 8, true)).toBe(p));
+    expect([0, 1, 2, 3, 4, 5].map((i) => dv.getInt32(56 + i * 4, true))).toEqual([B, H, Hkv, Nq, Nk, 1]);
+    expect(dv.getFloat32(80, true)).toBeCloseTo(scale, 6);
+    expect(dv.getFloat32(84, true)).toBeCloseTo(bias, 6);
+  });
+});

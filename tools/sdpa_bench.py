@@ -1,0 +1,68 @@
+"""Time PyTorch scaled_dot_product_attention with its flash (FlashAttention-2) and cuDNN backends on
+the FlashAttention sweep (batch*N = 16k, hidden 2048, D 64/128, N 512..16k, causal and not), bf16.
+Forward and backward (backward alone: autograd.grad on a saved graph), CUDA events, median of --reps
+after warm-up; TFLOP/s with the standard count (fwd 4*B*H*N^2*D, bwd 2.5x, causal halves).
+
+  python3 tools/sdpa_bench.py [--out DIR] [--reps 30]     -> DIR/sdpa_bench.csv
+"""
+import argparse, csv, os, statistics
+
+import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
+import torch.nn.functional as F
+
+BACKENDS = {'sdpa-flash2': SDPBackend.FLASH_ATTENTION, 'sdpa-cudnn': SDPBackend.CUDNN_ATTENTION}
+
+
+def median_ms(fn, reps, warmup=5):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record(); fn(); b.record(); b.synchronize()
+        times.append(a.elapsed_time(b))
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--out', default=os.environ.get('OUT', ''))
+    ap.add_argument('--reps', type=int, default=30)
+    args = ap.parse_args()
+    card = torch.cuda.get_device_name()
+    print('card:', card, 'torch', torch.__version__, 'cuda', torch.version.cuda, flush=True)
+    rows = []
+    for D in (64, 128):
+        for causal in (False, True):
+            for N in (512, 1024, 2048, 4096, 8192, 16384):
+                B, H = 16384 // N, 2048 // D
+                q, k, v = (torch.randn(B, H, N, D, device='cuda', dtype=torch.bfloat16, requires_grad=True) for _ in range(3))
+                fwd_flops = 4 * B * H * N * N * D * (0.5 if causal else 1)
+                for impl, backend in BACKENDS.items():
+                    try:
+                        with sdpa_kernel([backend]):
+                            f = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                            ms_f = median_ms(lambda: f(), args.reps)
+                            out = f()
+                            do = torch.randn_like(out)
+                            ms_b = median_ms(lambda: torch.autograd.grad(out, (q, k, v), do, retain_graph=True), args.reps)
+                    except RuntimeError as e:  # a backend may not support a shape on this build
+                        print(f'{impl} D={D} N={N} causal={causal}: unavailable ({str(e).splitlines()[0]})', flush=True)
+                        continue
+                    for pass_, ms, fl in (('fwd', ms_f, fwd_flops), ('bwd', ms_b, 2.5 * fwd_flops)):
+                        rows.append(dict(card=card, impl=impl, pass_=pass_, D=D, causal=causal, N=N, B=B, H=H,
+                                         ms=round(ms, 4), tflops=round(fl / ms / 1e9, 1)))
+                        print(rows[-1], flush=True)
+                del q, k, v
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        path = os.path.join(args.out, 'sdpa_bench.csv')
+        with open(path + '.tmp', 'w', newline='') as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()))
+            w.writeheader(); w.writerows(rows)
+        os.replace(path + '.tmp', path)
+
+
+if __name__ == '__main__':
+    main()
