@@ -14,7 +14,7 @@ import { applyBlock, blockConfigOf, checkTransformer, createBlock, TRANSFORMER_S
 import { applyLinear, applyNorm, linear, norm, type Linear, type Norm } from './layers.js';
 import { blockPositions, sincos1d } from './positions.js';
 import { ctcGreedyDecode, ctcLoss } from './ctc.js';
-import { readConfig } from './config.js';
+import { readConfig, withoutName } from './config.js';
 import { need, type Batch, type ZooModel } from './model.js';
 
 export interface AsrConfig extends TransformerConfig {
@@ -30,7 +30,7 @@ export interface AsrConfig extends TransformerConfig {
 }
 
 export function resolveAsrConfig(raw: unknown, where = 'asr config'): AsrConfig {
-  const c = readConfig<AsrConfig>(where, raw, {
+  const c = readConfig<AsrConfig>(where, withoutName(where, raw, 'asr'), {
     mels: { type: 'int' },
     vocab: { type: 'int', min: 2 },
     convChannels: { type: 'int', default: 16 },

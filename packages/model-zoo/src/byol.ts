@@ -10,7 +10,7 @@ import { ParamStore } from './params.js';
 import { Rng } from './rng.js';
 import { applyMlpHead, l2normalize, mlpHead, type MlpHead } from './layers.js';
 import { checkEncoder, ENCODER_SCHEMA, PatchEncoder, type EncoderConfig } from './encoder.js';
-import { readConfig } from './config.js';
+import { readConfig, withoutName } from './config.js';
 import { cosineEmaDecay, emaUpdate } from './optim/ema.js';
 import { need, type Batch, type ZooModel } from './model.js';
 
@@ -23,7 +23,7 @@ export interface ByolConfig extends EncoderConfig {
 }
 
 export function resolveByolConfig(raw: unknown, where = 'byol config'): ByolConfig {
-  const c = readConfig<ByolConfig>(where, raw, {
+  const c = readConfig<ByolConfig>(where, withoutName(where, raw, 'byol'), {
     ...ENCODER_SCHEMA,
     projHidden: { type: 'int' },
     projDim: { type: 'int' },

@@ -14,7 +14,7 @@ import { createModelFromSpec, modelSpec } from './registry.js';
 const MAGIC = 'SIGATCK1';
 
 export interface Checkpoint {
-  spec: { model: string } & Record<string, unknown>;
+  spec: { name: string } & Record<string, unknown>;
   tensors: Map<string, { shape: number[]; data: Float32Array }>;
 }
 

@@ -93,3 +93,14 @@ function describe(spec: FieldSpec): string {
       return spec.describe;
   }
 }
+
+/**
+ * Model specs carry the registry name under `name` (as in configs/models/*.yaml and the runner's
+ * `model:` section). A model's own config reader accepts that key when it names this model.
+ */
+export function withoutName(where: string, raw: unknown, model: string): unknown {
+  if (raw === null || typeof raw !== 'object' || !('name' in raw)) return raw;
+  const { name, ...rest } = raw as Record<string, unknown>;
+  if (name !== model) fail(`${where}.name`, JSON.stringify(model), name, `build a ${String(name)} model through the registry instead`);
+  return rest;
+}

@@ -10,7 +10,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { ParamStore } from './params.js';
 import { applyLinear, crossEntropy, linear, standardize, type Linear } from './layers.js';
-import { fail, readConfig } from './config.js';
+import { fail, readConfig, withoutName } from './config.js';
 import { need, type Batch, type ZooModel } from './model.js';
 
 /** A model whose pooled features a head can classify. */
@@ -22,21 +22,21 @@ export interface FeatureBackbone extends ZooModel {
 }
 
 export interface HeadConfig {
-  /** The backbone's model spec: { model: 'mae' | 'simclr' | 'byol' | 'vit', ...its config }. */
-  backbone: { model: string } & Record<string, unknown>;
+  /** The backbone's model spec: { name: 'mae' | 'simclr' | 'byol' | 'vit', ...its config }. */
+  backbone: { name: string } & Record<string, unknown>;
   classes: number;
   /** Standardise features before the linear layer (default: true for probes, false for fine-tuning). */
   featureNorm: boolean;
 }
 
 export function resolveHeadConfig(raw: unknown, where: string, probe: boolean): HeadConfig {
-  return readConfig<HeadConfig>(where, raw, {
+  return readConfig<HeadConfig>(where, withoutName(where, raw, probe ? 'linear-probe' : 'finetune'), {
     backbone: {
       type: 'custom',
-      describe: "a model spec such as { model: 'mae', ... }",
+      describe: "a model spec such as { name: 'mae', ... }",
       parse: (v, path) => {
-        if (v === null || typeof v !== 'object' || typeof (v as { model?: unknown }).model !== 'string') {
-          fail(path, "a mapping with a 'model' key naming the backbone", v, "write backbone: { model: mae, ... }");
+        if (v === null || typeof v !== 'object' || typeof (v as { name?: unknown }).name !== 'string') {
+          fail(path, "a mapping with a 'name' key naming the backbone", v, 'write backbone: { name: mae, ... }');
         }
         return v;
       },

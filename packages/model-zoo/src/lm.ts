@@ -14,7 +14,7 @@ import { Rng } from './rng.js';
 import { applyBlock, blockConfigOf, checkTransformer, createBlock, TRANSFORMER_SCHEMA, type Block, type KvCache, type TransformerConfig } from './block.js';
 import { applyLinear, applyNorm, crossEntropy, embed, linear, norm, type Linear, type Norm } from './layers.js';
 import { blockPositions, sincos1d, type PositionKind } from './positions.js';
-import { fail, readConfig } from './config.js';
+import { fail, readConfig, withoutName } from './config.js';
 import { need, type Batch, type ZooModel } from './model.js';
 
 export interface LmConfig extends TransformerConfig {
@@ -28,7 +28,7 @@ export interface LmConfig extends TransformerConfig {
 }
 
 export function resolveLmConfig(raw: unknown, where = 'lm config'): LmConfig {
-  const c = readConfig<LmConfig>(where, raw, {
+  const c = readConfig<LmConfig>(where, withoutName(where, raw, 'lm'), {
     vocab: { type: 'int', min: 2 },
     contextLength: { type: 'int' },
     ...TRANSFORMER_SCHEMA,

@@ -15,7 +15,7 @@ import { applyBlock, blockConfigOf, createBlock, type Block } from './block.js';
 import { applyLinear, applyNorm, linear, norm, standardize, type Linear, type Norm } from './layers.js';
 import { checkEncoder, ENCODER_SCHEMA, PatchEncoder, patchify, type EncoderConfig } from './encoder.js';
 import { blockPositions, sincos2d } from './positions.js';
-import { fail, readConfig } from './config.js';
+import { fail, readConfig, withoutName } from './config.js';
 import { need, type Batch, type ZooModel } from './model.js';
 
 export interface MaeConfig extends EncoderConfig {
@@ -29,7 +29,7 @@ export interface MaeConfig extends EncoderConfig {
 }
 
 export function resolveMaeConfig(raw: unknown, where = 'mae config'): MaeConfig {
-  const c = readConfig<MaeConfig>(where, raw, {
+  const c = readConfig<MaeConfig>(where, withoutName(where, raw, 'mae'), {
     ...ENCODER_SCHEMA,
     positions: { type: 'enum', values: ['learned', 'sincos', 'rope', 'alibi', 'none'], default: 'sincos' },
     decoderDim: { type: 'int' },

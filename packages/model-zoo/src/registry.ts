@@ -1,6 +1,6 @@
 /**
  * One registry: every model by name and config. A model spec is the plain object of a
- * configs/models/*.yaml file: `{ model: <name>, ...config keys }`.
+ * configs/models/*.yaml file (and of the runner's `model:` section): `{ name: <model>, ...config keys }`.
  */
 import { ConfigError } from './config.js';
 import type { ZooModel } from './model.js';
@@ -35,13 +35,13 @@ export function createModel(name: string, config: unknown, seed: number): ZooMod
     case 'finetune': {
       const probe = name === 'linear-probe';
       const c = resolveHeadConfig(config, `${name} config`, probe);
-      if (!BACKBONES.includes(c.backbone.model)) {
+      if (!BACKBONES.includes(c.backbone.name)) {
         throw new ConfigError(
-          `${name} config.backbone.model: expected one of ${BACKBONES.join(', ')}, found ${JSON.stringify(c.backbone.model)}. ` +
+          `${name} config.backbone.name: expected one of ${BACKBONES.join(', ')}, found ${JSON.stringify(c.backbone.name)}. ` +
             'Fix: pick an image backbone with pooled features',
         );
       }
-      const backbone = createModelFromSpec(c.backbone, seed) as FeatureBackbone;
+      const backbone = createModelFromSpec(c.backbone, seed, `${name} config.backbone`) as FeatureBackbone;
       return new ClassifierHead(name as 'linear-probe' | 'finetune', c, backbone, seed + 7919);
     }
     default:
@@ -49,16 +49,16 @@ export function createModel(name: string, config: unknown, seed: number): ZooMod
   }
 }
 
-/** Build from `{ model: name, ...config }` (the shape of configs/models/*.yaml). */
+/** Build from `{ name, ...config }` (the shape of configs/models/*.yaml). */
 export function createModelFromSpec(spec: unknown, seed: number, where = 'model spec'): ZooModel {
-  if (spec === null || typeof spec !== 'object' || typeof (spec as { model?: unknown }).model !== 'string') {
-    throw new ConfigError(`${where}: expected a mapping with a 'model' key (one of ${MODEL_NAMES.join(', ')}), found ${JSON.stringify(spec)}. Fix: add model: <name>`);
+  if (spec === null || typeof spec !== 'object' || typeof (spec as { name?: unknown }).name !== 'string') {
+    throw new ConfigError(`${where}: expected a mapping with a 'name' key (one of ${MODEL_NAMES.join(', ')}), found ${JSON.stringify(spec)}. Fix: add name: <model>`);
   }
-  const { model, ...config } = spec as { model: string } & Record<string, unknown>;
-  return createModel(model, config, seed);
+  const { name, ...config } = spec as { name: string } & Record<string, unknown>;
+  return createModel(name, config, seed);
 }
 
-/** The spec (`{ model, ...resolved config }`) that rebuilds this model. */
-export function modelSpec(m: ZooModel): { model: string } & Record<string, unknown> {
-  return { model: m.modelName, ...(m.config as Record<string, unknown>) };
+/** The spec (`{ name, ...resolved config }`) that rebuilds this model. */
+export function modelSpec(m: ZooModel): { name: string } & Record<string, unknown> {
+  return { name: m.modelName, ...(m.config as Record<string, unknown>) };
 }

@@ -9,7 +9,7 @@ import { ParamStore } from './params.js';
 import { Rng } from './rng.js';
 import { applyMlpHead, l2normalize, mlpHead, type MlpHead } from './layers.js';
 import { checkEncoder, ENCODER_SCHEMA, PatchEncoder, type EncoderConfig } from './encoder.js';
-import { readConfig } from './config.js';
+import { readConfig, withoutName } from './config.js';
 import { need, type Batch, type ZooModel } from './model.js';
 
 export interface SimclrConfig extends EncoderConfig {
@@ -20,7 +20,7 @@ export interface SimclrConfig extends EncoderConfig {
 }
 
 export function resolveSimclrConfig(raw: unknown, where = 'simclr config'): SimclrConfig {
-  const c = readConfig<SimclrConfig>(where, raw, {
+  const c = readConfig<SimclrConfig>(where, withoutName(where, raw, 'simclr'), {
     ...ENCODER_SCHEMA,
     projHidden: { type: 'int' },
     projDim: { type: 'int' },

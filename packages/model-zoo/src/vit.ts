@@ -10,10 +10,12 @@ import type { AttentionConfig, MlpKind, NormPlacement } from './block.js';
 import { applyLinear, crossEntropy, linear, type Linear, type NormKind } from './layers.js';
 import { checkEncoder, ENCODER_SCHEMA, PatchEncoder, type EncoderConfig } from './encoder.js';
 import type { PositionKind } from './positions.js';
-import { readConfig } from './config.js';
+import { readConfig, withoutName } from './config.js';
 import { need, type Batch, type ZooModel } from './model.js';
 
 export interface VitConfig {
+  /** Registry name; accepted so a runner's `model:` section can be passed as is. */
+  name?: 'vit';
   imageSize: number;
   channels: number;
   patchSize: number;
@@ -32,10 +34,10 @@ export interface VitConfig {
   pool?: 'cls' | 'mean';
 }
 
-export type ResolvedVitConfig = Required<VitConfig> & EncoderConfig;
+export type ResolvedVitConfig = Required<Omit<VitConfig, 'name'>> & EncoderConfig;
 
 export function resolveVitConfig(raw: unknown, where = 'vit config'): ResolvedVitConfig {
-  const c = readConfig<ResolvedVitConfig>(where, raw, { ...ENCODER_SCHEMA, classes: { type: 'int' } });
+  const c = readConfig<ResolvedVitConfig>(where, withoutName(where, raw, 'vit'), { ...ENCODER_SCHEMA, classes: { type: 'int' } });
   checkEncoder(where, c);
   return c;
 }
