@@ -66,7 +66,8 @@ export function readConfig<T>(where: string, raw: unknown, schema: Schema): T {
   }
   const obj = raw as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
-    if (!(key in schema)) {
+    // An undefined value (from a JS spread) means the key is absent, as it would be in YAML.
+    if (!(key in schema) && obj[key] !== undefined) {
       fail(`${where}.${key}`, `one of the known keys ${Object.keys(schema).join(', ')}`, key, `remove or rename ${key}`);
     }
   }
@@ -101,6 +102,6 @@ function describe(spec: FieldSpec): string {
 export function withoutName(where: string, raw: unknown, model: string): unknown {
   if (raw === null || typeof raw !== 'object' || !('name' in raw)) return raw;
   const { name, ...rest } = raw as Record<string, unknown>;
-  if (name !== model) fail(`${where}.name`, JSON.stringify(model), name, `build a ${String(name)} model through the registry instead`);
+  if (name !== undefined && name !== model) fail(`${where}.name`, JSON.stringify(model), name, `build a ${String(name)} model through the registry instead`);
   return rest;
 }

@@ -53,5 +53,5 @@ export { Lm, resolveLmConfig, type LmConfig } from './lm.js';
 export { ClassifierHead, resolveHeadConfig, type FeatureBackbone, type HeadConfig } from './heads.js';
 export { ctcLoss, ctcSequence, ctcGreedyDecode } from './ctc.js';
 export { editDistance, cer, wer } from './metrics.js';
-export { MODEL_NAMES, createModel, createModelFromSpec, modelSpec, type ModelName } from './registry.js';
+export { MODEL_NAMES, createModel, createModelFromSpec, modelSpec, resolveSpec, type ModelName } from './registry.js';
 export { saveCheckpoint, readCheckpoint, loadWeights, restoreModel, type Checkpoint } from './checkpoint.js';

@@ -4,12 +4,12 @@
  */
 import { ConfigError } from './config.js';
 import type { ZooModel } from './model.js';
-import { Vit } from './vit.js';
-import { Mae } from './mae.js';
-import { Simclr } from './simclr.js';
-import { Byol } from './byol.js';
-import { Asr } from './asr.js';
-import { Lm } from './lm.js';
+import { resolveVitConfig, Vit } from './vit.js';
+import { Mae, resolveMaeConfig } from './mae.js';
+import { resolveSimclrConfig, Simclr } from './simclr.js';
+import { Byol, resolveByolConfig } from './byol.js';
+import { Asr, resolveAsrConfig } from './asr.js';
+import { Lm, resolveLmConfig } from './lm.js';
 import { ClassifierHead, resolveHeadConfig, type FeatureBackbone } from './heads.js';
 
 export const MODEL_NAMES = ['vit', 'mae', 'simclr', 'byol', 'asr', 'lm', 'linear-probe', 'finetune'] as const;
@@ -61,4 +61,36 @@ export function createModelFromSpec(spec: unknown, seed: number, where = 'model 
 /** The spec (`{ name, ...resolved config }`) that rebuilds this model. */
 export function modelSpec(m: ZooModel): { name: string } & Record<string, unknown> {
   return { name: m.modelName, ...(m.config as Record<string, unknown>) };
+}
+
+/**
+ * Validate a spec and fill its defaults WITHOUT building the model (no tensors are allocated), e.g. to
+ * check a paper-scale config. Returns `{ name, ...resolved config }`.
+ */
+export function resolveSpec(spec: unknown, where = 'model spec'): { name: string } & Record<string, unknown> {
+  if (spec === null || typeof spec !== 'object' || typeof (spec as { name?: unknown }).name !== 'string') {
+    throw new ConfigError(`${where}: expected a mapping with a 'name' key (one of ${MODEL_NAMES.join(', ')}), found ${JSON.stringify(spec)}. Fix: add name: <model>`);
+  }
+  const { name, ...raw } = spec as { name: string } & Record<string, unknown>;
+  const resolvers: Record<string, (r: unknown, w: string) => object> = {
+    vit: resolveVitConfig,
+    mae: resolveMaeConfig,
+    simclr: resolveSimclrConfig,
+    byol: resolveByolConfig,
+    asr: resolveAsrConfig,
+    lm: resolveLmConfig,
+    'linear-probe': (r, w) => {
+      const c = resolveHeadConfig(r, w, true);
+      return { ...c, backbone: resolveSpec(c.backbone, `${w}.backbone`) };
+    },
+    finetune: (r, w) => {
+      const c = resolveHeadConfig(r, w, false);
+      return { ...c, backbone: resolveSpec(c.backbone, `${w}.backbone`) };
+    },
+  };
+  const resolve = resolvers[name];
+  if (resolve === undefined) {
+    throw new ConfigError(`${where}.name: expected one of ${MODEL_NAMES.join(', ')}, found ${JSON.stringify(name)}. Fix: use a registered model name`);
+  }
+  return { name, ...resolve(raw, where) };
 }

@@ -1,0 +1,116 @@
+/** AdamW, LARS, schedule, clipping, EMA and parameter groups against formulas written out in float64. */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { AdamW, clipByGlobalNorm, cosineEmaDecay, Ema, globalNorm, isNoDecay, Lars, paramGroups, Vit, warmupCosine } from '../src/index.js';
+import { randn, setup } from './helpers.js';
+
+beforeAll(setup);
+
+const arr = (t: tf.Tensor) => Array.from(t.dataSync());
+
+describe('AdamW', () => {
+  it('matches the decoupled-weight-decay update; no decay on 1-D parameters', () => {
+    const w = tf.variable(randn([3, 2], 1), true, 'adamw-w');
+    const b = tf.variable(randn([2], 2), true, 'adamw-b');
+    const [lr, b1, b2, eps, wd] = [0.01, 0.9, 0.99, 1e-8, 0.1];
+    const opt = new AdamW([['l.w', w], ['l.b', b]], { lr, beta1: b1, beta2: b2, eps, weightDecay: wd });
+    const ref = { w: arr(w), b: arr(b), mw: [0, 0, 0, 0, 0, 0], vw: [0, 0, 0, 0, 0, 0], mb: [0, 0], vb: [0, 0] };
+    for (let t = 1; t <= 3; t++) {
+      const gw = randn([3, 2], 10 + t);
+      const gb = randn([2], 20 + t);
+      const step = (p: number[], m: number[], v: number[], g: number[], decay: number) =>
+        p.map((x, i) => {
+          m[i] = b1 * m[i] + (1 - b1) * g[i];
+          v[i] = b2 * v[i] + (1 - b2) * g[i] ** 2;
+          const mh = m[i] / (1 - b1 ** t);
+          const vh = v[i] / (1 - b2 ** t);
+          return x - lr * (mh / (Math.sqrt(vh) + eps) + decay * x);
+        });
+      ref.w = step(ref.w, ref.mw, ref.vw, arr(gw), wd);
+      ref.b = step(ref.b, ref.mb, ref.vb, arr(gb), 0);
+      opt.step({ [w.name]: gw, [b.name]: gb });
+    }
+    arr(w).forEach((x, i) => expect(x).toBeCloseTo(ref.w[i], 5));
+    arr(b).forEach((x, i) => expect(x).toBeCloseTo(ref.b[i], 5));
+    opt.dispose();
+  });
+});
+
+describe('LARS', () => {
+  it('scales decayed parameters by the trust ratio, leaves no-decay ones plain momentum SGD', () => {
+    const w = tf.variable(randn([4, 3], 3), true, 'lars-w');
+    const b = tf.variable(randn([3], 4), true, 'lars-b');
+    const [lr, mom, wd, eta] = [0.1, 0.9, 0.01, 0.001];
+    const opt = new Lars([['l.w', w], ['l.b', b]], { lr, momentum: mom, weightDecay: wd, eta });
+    let pw = arr(w);
+    let pb = arr(b);
+    const uw = new Array(12).fill(0);
+    const ub = new Array(3).fill(0);
+    for (let t = 0; t < 2; t++) {
+      const gw = arr(randn([4, 3], 30 + t));
+      const gb = arr(randn([3], 40 + t));
+      const gd = gw.map((g, i) => g + wd * pw[i]);
+      const norm = (x: number[]) => Math.sqrt(x.reduce((a, y) => a + y * y, 0));
+      const ratio = (eta * norm(pw)) / norm(gd);
+      pw = pw.map((x, i) => x - lr * (uw[i] = mom * uw[i] + ratio * gd[i]));
+      pb = pb.map((x, i) => x - lr * (ub[i] = mom * ub[i] + gb[i]));
+      opt.step({ [w.name]: tf.tensor(gw, [4, 3]), [b.name]: tf.tensor(gb, [3]) });
+    }
+    arr(w).forEach((x, i) => expect(x).toBeCloseTo(pw[i], 5));
+    arr(b).forEach((x, i) => expect(x).toBeCloseTo(pb[i], 5));
+    opt.dispose();
+  });
+});
+
+describe('schedule, clipping, EMA', () => {
+  it('warm-up is linear, then cosine reaches the floor at the last step', () => {
+    const s = { peak: 0.5, warmupSteps: 10, totalSteps: 110, finalFraction: 0.1 };
+    expect(warmupCosine(s, 0)).toBeCloseTo(0.05);
+    expect(warmupCosine(s, 4)).toBeCloseTo(0.25);
+    expect(warmupCosine(s, 10)).toBeCloseTo(0.5);
+    expect(warmupCosine(s, 60)).toBeCloseTo(0.05 + 0.45 * 0.5);
+    expect(warmupCosine(s, 110)).toBeCloseTo(0.05);
+    for (let k = 11; k < 110; k++) expect(warmupCosine(s, k)).toBeLessThan(warmupCosine(s, k - 1));
+  });
+
+  it('clipping by global norm rescales all gradients together, only above the threshold', () => {
+    const grads = { a: randn([3, 4], 5), b: randn([7], 6) };
+    const n = globalNorm(grads);
+    const expected = Math.sqrt([...arr(grads.a), ...arr(grads.b)].reduce((s, x) => s + x * x, 0));
+    expect(n).toBeCloseTo(expected, 4);
+    const a0 = arr(grads.a);
+    const { grads: clipped, norm } = clipByGlobalNorm(grads, n / 2);
+    expect(norm).toBeCloseTo(n, 5);
+    expect(globalNorm(clipped)).toBeCloseTo(n / 2, 4);
+    arr(clipped.a).forEach((x, i) => expect(x).toBeCloseTo(a0[i] / 2, 5));
+    const same = clipByGlobalNorm(clipped, n);
+    expect(same.grads).toBe(clipped);
+  });
+
+  it('EMA follows t ← d·t + (1 − d)·s; the BYOL schedule rises from τ_base to 1', () => {
+    const s = tf.variable(randn([5], 7), true, 'ema-src');
+    const ema = new Ema([['s', s]]);
+    const s0 = arr(s);
+    s.assign(randn([5], 8));
+    const s1 = arr(s);
+    ema.update(0.9);
+    arr(ema.shadow[0][1]).forEach((x, i) => expect(x).toBeCloseTo(0.9 * s0[i] + 0.1 * s1[i], 5));
+    ema.dispose();
+    expect(cosineEmaDecay(0.996, 0, 100)).toBeCloseTo(0.996);
+    expect(cosineEmaDecay(0.996, 50, 100)).toBeCloseTo(0.998);
+    expect(cosineEmaDecay(0.996, 100, 100)).toBeCloseTo(1);
+  });
+});
+
+describe('parameter groups', () => {
+  it('no weight decay on norms, biases, LayerScale, CLS and positions; decay on every weight matrix', () => {
+    const m = new Vit({ imageSize: 8, channels: 1, patchSize: 4, dim: 8, depth: 1, heads: 2, mlpRatio: 2, classes: 2, attention: { kind: 'sigmoid', bias: 'negLogN', qkNorm: 'layernorm', causal: false }, layerScale: 1e-4 }, 1);
+    const [decay, noDecay] = paramGroups(m.params.entries(), 0.05);
+    expect(decay.entries.map(([n]) => n).sort()).toEqual(['blocks.0.attn.proj.w', 'blocks.0.attn.qkv.w', 'blocks.0.mlp.fc1.w', 'blocks.0.mlp.fc2.w', 'head.w', 'patch_embed.w']);
+    const nd = noDecay.entries.map(([n]) => n);
+    for (const n of ['blocks.0.ls1', 'blocks.0.ls2', 'blocks.0.attn.qnorm.gamma', 'blocks.0.norm1.beta', 'cls', 'pos', 'head.b', 'norm.gamma']) expect(nd).toContain(n);
+    expect(noDecay.weightDecay).toBe(0);
+    expect(isNoDecay('decoder.mask_token', m.params.get('cls'))).toBe(true);
+    m.dispose();
+  });
+});
