@@ -13,6 +13,11 @@ export {
   type SigmoidBias,
 } from './spec.js';
 export { attention } from './tfjs/attention.js';
+export { composedAttention } from './tfjs/composed-attention.js';
+export { ATTENTION_FWD, ATTENTION_BWD, type AttentionAttrs } from './tfjs/kernel-names.js';
+export { attrsFromResolved, resolvedFromAttrs } from './tfjs/attrs.js';
+export { flashAttentionForward } from './tfjs/kernels/flash-attention-fwd.js';
+export { flashAttentionBackward } from './tfjs/kernels/flash-attention-bwd.js';
 export { initBackend, BACKENDS, type BackendName } from './tfjs/backend.js';
 export {
   referenceAttentionForward,

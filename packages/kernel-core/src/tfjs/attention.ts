@@ -1,67 +1,42 @@
 /**
  * The attention op used by every model: `attention(q, k, v, spec)`.
  *
- * This first version composes tfjs ops (matMul → sigmoid/softmax → matMul), so it runs on every
- * backend with tfjs' own gradients. It materialises the [B, H, Nq, Nk] score matrix; the fused
- * kernels replace its internals without changing the signature.
+ * It validates the spec (resolveAttention: errors name the tensor, dimension and both values), then
+ * runs the fused kernel ATTENTION_FWD of the active backend; its gradient runs ATTENTION_BWD.
+ * Importing this module (i.e. the package) registers the gradient and the cpu/wasm kernels.
  */
 import * as tf from '@tensorflow/tfjs';
-import { isVisible, resolveAttention, type AttentionSpec, type ResolvedAttention } from '../spec.js';
+import { AttentionSpecError, resolveAttention, type AttentionSpec } from '../spec.js';
+import { attrsFromResolved } from './attrs.js';
+import { composedAttention } from './composed-attention.js';
+import { ATTENTION_FWD } from './kernel-names.js';
+import { registerAttentionGradient } from './attention-grad.js';
+import { registerTypeScriptAttentionKernels } from './kernels/register.js';
 
-/** Additive ALiBi term and a 0/1 visibility mask, both [B|1, H|1, Nq, Nk], or null when unused. */
-function maskTensors(r: ResolvedAttention): { alibi: tf.Tensor | null; visible: tf.Tensor | null } {
-  let alibi: tf.Tensor | null = null;
-  if (r.alibiSlopes !== null) {
-    const data = new Float32Array(r.H * r.Nq * r.Nk);
-    for (let h = 0; h < r.H; h++) {
-      for (let i = 0; i < r.Nq; i++) {
-        for (let j = 0; j < r.Nk; j++) {
-          data[(h * r.Nq + i) * r.Nk + j] = -r.alibiSlopes[h] * Math.abs(i + (r.Nk - r.Nq) - j);
-        }
-      }
-    }
-    alibi = tf.tensor4d(data, [1, r.H, r.Nq, r.Nk]);
-  }
-  let visible: tf.Tensor | null = null;
-  if (r.causal || r.keyLengths !== null) {
-    const batches = r.keyLengths === null ? 1 : r.B;
-    const data = new Float32Array(batches * r.Nq * r.Nk);
-    for (let b = 0; b < batches; b++) {
-      for (let i = 0; i < r.Nq; i++) {
-        for (let j = 0; j < r.Nk; j++) data[(b * r.Nq + i) * r.Nk + j] = isVisible(r, b, i, j) ? 1 : 0;
-      }
-    }
-    visible = tf.tensor4d(data, [batches, 1, r.Nq, r.Nk]);
-  }
-  return { alibi, visible };
-}
+registerAttentionGradient();
+registerTypeScriptAttentionKernels();
 
-function repeatKvHeads(x: tf.Tensor4D, groups: number): tf.Tensor4D {
-  if (groups === 1) return x;
-  const [B, Hkv, N, D] = x.shape;
-  return tf.tile(x.reshape([B, Hkv, 1, N, D]), [1, 1, groups, 1, 1]).reshape([B, Hkv * groups, N, D]);
-}
+const warnedBackends = new Set<string>();
 
 export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, spec: AttentionSpec): tf.Tensor4D {
   const r = resolveAttention(q.shape, k.shape, v.shape, spec);
-  return tf.tidy(() => {
-    const groups = r.H / r.Hkv;
-    const kh = repeatKvHeads(k, groups);
-    const vh = repeatKvHeads(v, groups);
-    let s = tf.mul(tf.matMul(q, kh, false, true), r.scale) as tf.Tensor4D;
-    if (r.bias !== 0) s = tf.add(s, r.bias);
-    const { alibi, visible } = maskTensors(r);
-    if (alibi !== null) s = tf.add(s, alibi);
-    let p: tf.Tensor4D;
-    if (r.kind === 'sigmoid') {
-      p = tf.sigmoid(s);
-      if (visible !== null) p = tf.mul(p, visible);
-    } else {
-      // Masked logits get −1e30 before softmax and P is zeroed after, so a fully masked row gives O = 0.
-      if (visible !== null) s = tf.add(s, tf.mul(tf.sub(1, visible), -1e30));
-      p = tf.softmax(s);
-      if (visible !== null) p = tf.mul(p, visible);
+  for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
+    if (t.dtype !== 'float32') {
+      throw new AttentionSpecError(`attention: ${name} must have dtype float32, got ${t.dtype}; convert it with tf.cast(${name}, 'float32')`);
     }
-    return tf.matMul(p, vh);
-  });
+  }
+  const backend = tf.getBackend();
+  if (tf.getKernel(ATTENTION_FWD, backend) === undefined) {
+    // A backend without the fused kernel (e.g. webgpu before its kernels are registered) still works,
+    // through the N×N composed version; say so once, since it is much slower and memory-hungry.
+    if (!warnedBackends.has(backend)) {
+      warnedBackends.add(backend);
+      console.warn(`attention: no ${ATTENTION_FWD} kernel for tfjs backend '${backend}'; using the composed (N×N) attention instead`);
+    }
+    return composedAttention(q, k, v, spec);
+  }
+  const [o, lse] = tf.engine().runKernel(ATTENTION_FWD, { q, k, v }, attrsFromResolved(r) as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  // The LSE only feeds the backward, which keeps its own saved copy.
+  lse.dispose();
+  return o as tf.Tensor4D;
 }
