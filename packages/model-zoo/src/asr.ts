@@ -45,22 +45,51 @@ export function resolveAsrConfig(raw: unknown, where = 'asr config'): AsrConfig 
 /** Output length of one 3×3, stride-2, padding-1 convolution. */
 export const subsampled = (n: number): number => Math.ceil(n / 2);
 
-/** 3×3 stride-2 padding-1 convolution of x [B, T, F, C] with w [9·C, Cout] (tap-major) → [B, ⌈T/2⌉, ⌈F/2⌉, Cout]. */
+/**
+ * Constant 0/1 matrix [F, 3·Fo]: column df·Fo + j picks input frequency 2j + df − 1. Frequencies outside
+ * 0..F−1 are the zero padding, so they are simply absent.
+ */
+function frequencyTaps(F: number): tf.Tensor2D {
+  const Fo = subsampled(F);
+  const sel = new Float32Array(F * 3 * Fo);
+  for (let df = 0; df < 3; df++) {
+    for (let j = 0; j < Fo; j++) {
+      const f = 2 * j + df - 1;
+      if (f >= 0 && f < F) sel[f * 3 * Fo + df * Fo + j] = 1;
+    }
+  }
+  return tf.tensor2d(sel, [F, 3 * Fo]);
+}
+
+/**
+ * 3×3 stride-2 padding-1 convolution of x [B, T, F, C] with weights w [9·C, Cout] (rows ordered
+ * (dt, df, c), i.e. tf.conv2d's filter [3, 3, C, Cout] flattened) → [B, ⌈T/2⌉, ⌈F/2⌉, Cout].
+ *
+ * Written as matmuls because tfjs-wasm lacks Conv2DBackpropFilter. Only rank-4 transposes and slices
+ * of long contiguous rows are used (wasm's Slice copies one innermost run at a time, so a strided
+ * slice over channels is ~100× slower): frequency taps are one matmul with a constant selection
+ * matrix; time taps are row-phase slices of [B, To+1, 2, ·].
+ */
 export function conv3x3s2(x: tf.Tensor4D, l: Linear): tf.Tensor4D {
   const [B, T, F, C] = x.shape;
   const To = subsampled(T);
   const Fo = subsampled(F);
-  // Pad so that padded rows 2i, 2i+1, 2i+2 are input rows 2i−1, 2i, 2i+1 for every output row i.
-  const padded = tf.pad(x, [[0, 0], [1, 2 * To + 1 - T], [1, 2 * Fo + 1 - F], [0, 0]]);
-  const taps: tf.Tensor[] = [];
+  const cout = l.w.shape[1];
+  // Frequency taps: [B·T·C, F] · [F, 3·Fo] → [B, T, 3·Fo, C], i.e. (t, df, j, c) per batch element.
+  const cols = tf.matMul(x.transpose([0, 1, 3, 2]).reshape([B * T * C, F]), frequencyTaps(F));
+  const fx = cols.reshape([B, T, C, 3 * Fo]).transpose([0, 1, 3, 2]).reshape([B, T, 3 * Fo * C]);
+  // Pad time so that padded rows 2i, 2i+1, 2i+2 are input rows 2i−1, 2i, 2i+1 for every output row i.
+  const rows = tf.pad(fx, [[0, 0], [1, 2 * To + 1 - T], [0, 0]]).reshape([B, To + 1, 2, 3 * Fo * C]);
+  let out: tf.Tensor | null = null;
   for (let dt = 0; dt < 3; dt++) {
-    for (let df = 0; df < 3; df++) {
-      // Rows dt, dt+2, …: view [B·To, 2, Fo, 2·C] and keep phase 0 of both the row pair and the column pair.
-      const s = padded.slice([0, dt, df, 0], [B, 2 * To, 2 * Fo, C]).reshape([B * To, 2, Fo, 2 * C]);
-      taps.push(s.slice([0, 0, 0, 0], [B * To, 1, Fo, C]).reshape([B, To, Fo, C]));
-    }
+    const r = rows.slice([0, dt >> 1, dt % 2, 0], [B, To, 1, 3 * Fo * C]).reshape([B * To, 3, Fo, C]);
+    // (df, j, c) → (j, df, c), then contract (df, c) with this time tap's 3·C weight rows.
+    const patches = r.transpose([0, 2, 1, 3]).reshape([B * To * Fo, 3 * C]);
+    const y = tf.matMul(patches, l.w.slice([dt * 3 * C, 0], [3 * C, cout]));
+    out = out === null ? y : tf.add(out, y);
   }
-  return applyLinear(l, tf.concat(taps, -1)) as tf.Tensor4D;
+  if (l.b !== null) out = tf.add(out as tf.Tensor, l.b);
+  return (out as tf.Tensor).reshape([B, To, Fo, cout]);
 }
 
 export class Asr implements ZooModel {

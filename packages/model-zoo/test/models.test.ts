@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { Asr, Byol, createModel, Lm, Mae, Simclr, Vit, type AttentionConfig, type ClassifierHead, type Batch, type ZooModel } from '../src/index.js';
+import { Asr, Byol, conv3x3s2, createModel, ParamStore, linear, Lm, Mae, Simclr, Vit, type AttentionConfig, type ClassifierHead, type Batch, type ZooModel } from '../src/index.js';
 import { overfit, randn, setup, unreachedParams } from './helpers.js';
 import { blockParams, encoderParams, linearParams, mlpHeadParams } from './formulas.js';
 
@@ -118,6 +118,19 @@ describe('simclr and byol', () => {
 });
 
 describe('asr', () => {
+  it('the matmul convolution equals tf.conv2d (3×3, stride 2, padding 1), odd and even sizes', () => {
+    for (const [T, F, C] of [[9, 8, 1], [10, 7, 3]]) {
+      const l = linear(new ParamStore(T), 'c', 9 * C, 4, true, 0.5);
+      tf.tidy(() => (l.b as tf.Variable).assign(randn([4], 5)));
+      const x = randn([2, T, F, C], T) as tf.Tensor4D;
+      const ref = tf.add(tf.conv2d(x, l.w.reshape([3, 3, C, 4]) as tf.Tensor4D, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]), l.b as tf.Variable);
+      const out = conv3x3s2(x, l);
+      expect(out.shape).toEqual(ref.shape);
+      const diff = tf.max(tf.abs(tf.sub(out, ref))).dataSync()[0];
+      expect(diff).toBeLessThan(1e-5);
+    }
+  });
+
   const cfg = { mels: 12, vocab: 6, convChannels: 4, trainFrames: 5, dim: 16, depth: 1, heads: 2, mlpRatio: 2, attention: attn() };
   it('subsampling ×4, parameter count, greedy decoding', () => {
     const m = new Asr(cfg, 1);
