@@ -74,7 +74,7 @@ export function conv3x3s2(x: tf.Tensor4D, l: Linear): tf.Tensor4D {
   const [B, T, F, C] = x.shape;
   const To = subsampled(T);
   const Fo = subsampled(F);
-  const cout = l.w.shape[1];
+  const cout = l.w.shape[1] as number;
   // Frequency taps: [B·T·C, F] · [F, 3·Fo] → [B, T, 3·Fo, C], i.e. (t, df, j, c) per batch element.
   const cols = tf.matMul(x.transpose([0, 1, 3, 2]).reshape([B * T * C, F]), frequencyTaps(F));
   const fx = cols.reshape([B, T, C, 3 * Fo]).transpose([0, 1, 3, 2]).reshape([B, T, 3 * Fo * C]);
