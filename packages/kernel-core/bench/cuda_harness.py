@@ -189,7 +189,7 @@ def bench(args):
 
 def tune(args):
     """Time every tile variant in build/tune.cubin (names tune_<kind>_d<D>_<BM>_<BN>_<NW>) at long N."""
-    path = os.path.join(BUILD, 'tune.cubin')
+    path = os.path.join(BUILD, args.cubin)
     mod = Module(path)
     names = [l.strip() for l in open(os.path.join(BUILD, 'tune.txt'))]
     rows = []
@@ -203,9 +203,9 @@ def tune(args):
             lse = torch.empty(B, H, N, device='cuda')
             ms = time_kernel(lambda: launch(mod, name, q, k, v, o, lse if kind == 'softmax' else None, None, None,
                                             False, 1 / math.sqrt(D), -math.log(N) if kind == 'sigmoid' else 0.0), 20)
-            rows.append(dict(name=name, N=N, ms=round(ms, 4), tflops=round(4 * B * H * N * N * D / ms / 1e9, 1)))
+            rows.append(dict(cubin=args.cubin, name=name, N=N, ms=round(ms, 4), tflops=round(4 * B * H * N * N * D / ms / 1e9, 1)))
             print(rows[-1], flush=True)
-    write_csv(args.out, 'cuda_tune.csv', rows)
+    write_csv(args.out, f'cuda_{os.path.splitext(args.cubin)[0]}.csv', rows)
 
 
 def write_csv(out, fname, rows):
@@ -224,6 +224,7 @@ if __name__ == '__main__':
     ap.add_argument('mode', choices=['test', 'bench', 'tune'])
     ap.add_argument('--out', default=os.environ.get('OUT', ''))
     ap.add_argument('--reps', type=int, default=30)
+    ap.add_argument('--cubin', default='tune.cubin', help='tune mode: cubin under the build dir')
     a = ap.parse_args()
     print('card:', torch.cuda.get_device_name(), 'torch', torch.__version__, 'cuda', torch.version.cuda, flush=True)
     ok = {'test': test, 'bench': bench, 'tune': tune}[a.mode](a)

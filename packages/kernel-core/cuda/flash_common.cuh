@@ -87,29 +87,33 @@ __device__ __forceinline__ uint32_t smem_u32(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
 
-// Shared-memory tile of ROWS x D elements (16-bit), rows of D*2 bytes split in 16-byte chunks.
-// Chunk c of row r lives at chunk (c ^ (r & 7)) so ldmatrix's 8 row addresses hit 8 distinct
-// bank groups (no conflicts) while cp.async writes stay 16-byte aligned.
+// Shared-memory tile of ROWS x D elements (16-bit). Rows are padded by 16 bytes, so the 8 row
+// addresses of one ldmatrix (same 16-byte column chunk, consecutive rows) fall in 8 different
+// bank groups: conflict-free like an XOR swizzle, but every address is affine in (row, chunk), so
+// the unrolled loops need one base register per operand instead of one per k-step.
+template <int D>
+__host__ __device__ constexpr int row_bytes() { return D * 2 + 16; }
 template <int D>
 __device__ __forceinline__ uint32_t swz(int row, int chunk) {
-  return static_cast<uint32_t>((row * (D / 8) + (chunk ^ (row & 7))) * 16);
+  return static_cast<uint32_t>(row * row_bytes<D>() + chunk * 16);
 }
 
-// Async-load rows [row0, row0+ROWS) of a [N, D] matrix into a swizzled tile; rows >= n are zeros.
+// Async-load rows [row0, row0+ROWS) of a [N, D] matrix into a padded tile; rows >= n are zeros.
+// Each thread copies one 16-byte chunk column every RPI rows, so its global and shared addresses
+// are one base plus compile-time offsets (few registers). Rows past n use src size 0: the address
+// is not read, and the destination is zero-filled.
 template <int ROWS, int D, int NTHREADS>
 __device__ __forceinline__ void load_tile(uint32_t tile, const uint16_t* g, int row0, int n) {
-  constexpr int CHUNKS = ROWS * D / 8;
-  static_assert(CHUNKS % NTHREADS == 0, "tile chunks must divide evenly among threads");
+  constexpr int CPR = D / 8;             // 16-byte chunks per row
+  constexpr int RPI = NTHREADS / CPR;    // rows covered per iteration
+  static_assert(NTHREADS % CPR == 0 && ROWS % RPI == 0, "tile chunks must divide evenly among threads");
+  const int r0 = threadIdx.x / CPR, c = threadIdx.x % CPR;
+  const uint16_t* src = g + static_cast<size_t>(row0 + r0) * D + c * 8;
+  const int left = n - row0 - r0;        // rows this thread may still read
 #pragma unroll
-  for (int it = 0; it < CHUNKS / NTHREADS; ++it) {
-    const int idx = it * NTHREADS + threadIdx.x;
-    const int r = idx / (D / 8);
-    const int c = idx % (D / 8);
-    const int gr = row0 + r;
-    const bool ok = gr < n;
-    // Out-of-range rows still need a valid address; row 0 of the matrix always exists.
-    const uint16_t* src = g + (ok ? static_cast<size_t>(gr) * D + c * 8 : 0);
-    cp_async16(tile + swz<D>(r, c), src, ok ? 16 : 0);
+  for (int it = 0; it < ROWS / RPI; ++it) {
+    const int r = r0 + it * RPI;
+    cp_async16(tile + swz<D>(r, c), src + it * RPI * D, it * RPI < left ? 16 : 0);
   }
 }
 

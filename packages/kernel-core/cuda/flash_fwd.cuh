@@ -1,8 +1,10 @@
 // FA2-class forward main loop shared by FlashSigmoid and FlashSoftmax.
 //
 // CTA = NWARPS warps over a BM-row query block; each warp owns MT = BM/(16*NWARPS) m16 slices.
-// Q is loaded once (cp.async) and held in registers as mma A fragments. K and V tiles (BN keys)
-// are double-buffered in swizzled shared memory: K(j+1) streams in while S(j) = Q K(j)^T and the
+// Q is loaded once (cp.async); with QREG its mma A fragments stay in registers, otherwise (large
+// MT*D, where registers run out) they are re-read from shared memory with ldmatrix each k-step,
+// as FlashAttention-2 does. Each K/V fragment feeds MT mmas. K and V tiles (BN keys)
+// are double-buffered in padded shared memory: K(j+1) streams in while S(j) = Q K(j)^T and the
 // nonlinearity run, V(j+1) streams in while P(j) V(j) runs. S lives in registers and is turned
 // into the P A-fragments of the second mma without a round trip through shared memory.
 //
@@ -12,8 +14,13 @@
 #pragma once
 #include "flash_common.cuh"
 
-template <typename T, int D, int BM, int BN, int NWARPS, bool SIGMOID>
+#ifndef FLASH_KD_UNROLL
+#define FLASH_KD_UNROLL 1
+#endif
+
+template <typename T, int D, int BM, int BN, int NWARPS, bool QREG, bool SIGMOID>
 __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
+  constexpr int KD_UNROLL = QREG ? D / 16 : FLASH_KD_UNROLL;
   constexpr int NT = NWARPS * 32;
   constexpr int MT = BM / (16 * NWARPS);  // m16 slices per warp
   constexpr int KD = D / 16;              // k-steps of Q K^T over the head dim
@@ -24,8 +31,9 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
 
   extern __shared__ __align__(128) uint8_t smem[];
   const uint32_t sQ = smem_u32(smem);
-  const uint32_t sK = sQ + BM * D * 2;
-  const uint32_t sV = sK + 2 * BN * D * 2;
+  constexpr int RB = row_bytes<D>();
+  const uint32_t sK = sQ + BM * RB;
+  const uint32_t sV = sK + 2 * BN * RB;
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int mblocks = (p.Nq + BM - 1) / BM;
@@ -53,12 +61,15 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
 
   cp_async_wait<2>();
   __syncthreads();
-  uint32_t qf[MT][KD][4];
+  // Q A-fragment of slice mt, k-step kd (row lane%16, 8-column chunk lane/16 of the 16x16 block).
+  auto q_addr = [&](int mt, int kd) { return sQ + swz<D>(warp * MT * 16 + mt * 16 + (lane % 16), kd * 2 + lane / 16); };
+  uint32_t qf[QREG ? MT : 1][QREG ? KD : 1][4];
+  if constexpr (QREG) {
 #pragma unroll
-  for (int mt = 0; mt < MT; ++mt)
+    for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-    for (int kd = 0; kd < KD; ++kd)
-      ldmatrix_x4(qf[mt][kd], sQ + swz<D>(warp * MT * 16 + mt * 16 + (lane % 16), kd * 2 + lane / 16));
+      for (int kd = 0; kd < KD; ++kd) ldmatrix_x4(qf[mt][kd], q_addr(mt, kd));
+  }
 
   float acc[MT][DN][4];
 #pragma unroll
@@ -88,10 +99,10 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
     const int n0 = j * BN;
     cp_async_wait<1>();  // K(j) landed; V(j) may still be in flight
     __syncthreads();
-    if (j + 1 < nblocks) load_tile<BN, D, NT>(sK + ((j + 1) & 1) * BN * D * 2, gk, n0 + BN, kr.kv_len);
+    if (j + 1 < nblocks) load_tile<BN, D, NT>(sK + ((j + 1) & 1) * BN * RB, gk, n0 + BN, kr.kv_len);
     cp_async_commit();
 
-    const uint32_t kbuf = sK + (j & 1) * BN * D * 2;
+    const uint32_t kbuf = sK + (j & 1) * BN * RB;
     float s[MT][NS][4];
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt)
@@ -99,37 +110,56 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
       for (int ns = 0; ns < NS; ++ns)
 #pragma unroll
         for (int e = 0; e < 4; ++e) s[mt][ns][e] = s_init;
+    // Without QREG the k-step loop stays rolled (KD_UNROLL): its addresses are affine in kd, and a
+    // rolled loop stops ptxas from hoisting every K fragment ahead, which would spill at MT = 2.
+#pragma unroll KD_UNROLL
+    for (int kd = 0; kd < KD; ++kd) {
+      uint32_t qs[QREG ? 1 : MT][4];
+      if constexpr (!QREG) {
 #pragma unroll
-    for (int kd = 0; kd < KD; ++kd)
+        for (int mt = 0; mt < MT; ++mt) ldmatrix_x4(qs[mt], q_addr(mt, kd));
+      }
 #pragma unroll
       for (int ns2 = 0; ns2 < NS / 2; ++ns2) {
         uint32_t kf[4];
         ldmatrix_x4(kf, kbuf + swz<D>(ns2 * 16 + (lane & 7) + ((lane >> 4) << 3), kd * 2 + ((lane >> 3) & 1)));
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt) {
-          mma16816<T>(s[mt][2 * ns2], qf[mt][kd], kf[0], kf[1]);
-          mma16816<T>(s[mt][2 * ns2 + 1], qf[mt][kd], kf[2], kf[3]);
+          const uint32_t* a = QREG ? qf[QREG ? mt : 0][QREG ? kd : 0] : qs[QREG ? 0 : mt];
+          mma16816<T>(s[mt][2 * ns2], a, kf[0], kf[1]);
+          mma16816<T>(s[mt][2 * ns2 + 1], a, kf[2], kf[3]);
         }
       }
+    }
 
     // Only tiles that cross the padding/ragged edge or the causal diagonal pay for masking.
     const bool need_mask = n0 + BN > kr.kv_len || (p.causal && n0 + BN - 1 > m0 + kr.offset);
     uint32_t pf[MT][BN / 16][4];
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt) {
-      const int row0 = m0 + warp * MT * 16 + mt * 16 + lane / 4;
+      // Per row r (lane/4 and lane/4+8): element (ns, e) sits at key n0 + c0 + ns*8 + (e&1).
+      // `lim` counts the visible keys from that thread's first column, `dist0` is the ALiBi distance
+      // there, so the per-element work is a compare against a compile-time constant.
+      const int c0 = (lane % 4) * 2;
+      int lim[2];
+      float dist0[2];
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const int i = m0 + warp * MT * 16 + mt * 16 + lane / 4 + r * 8;
+        const int visible_end = p.causal ? min(kr.kv_len, i + kr.offset + 1) : kr.kv_len;
+        lim[r] = need_mask ? visible_end - n0 - c0 : BN;
+        dist0[r] = static_cast<float>(i + kr.offset - n0 - c0);
+      }
       if constexpr (SIGMOID) {
 #pragma unroll
         for (int ns = 0; ns < NS; ++ns)
 #pragma unroll
           for (int e = 0; e < 4; ++e) {
+            const int r = e >> 1, dc = ns * 8 + (e & 1);
             float x = s[mt][ns][e];
-            const int i = row0 + (e >= 2 ? 8 : 0);
-            const int col = n0 + ns * 8 + (lane % 4) * 2 + (e & 1);
-            if (p.alibi) x -= alibi_acc * fabsf(static_cast<float>(i + kr.offset - col));
-            float y = fmaf(0.5f, tanh_approx(half_scale * x), 0.5f);
-            if (need_mask && (col >= kr.kv_len || (p.causal && col > i + kr.offset))) y = 0.f;
-            s[mt][ns][e] = y;
+            if (p.alibi) x -= alibi_acc * fabsf(dist0[r] - static_cast<float>(dc));
+            const float y = fmaf(0.5f, tanh_approx(half_scale * x), 0.5f);
+            s[mt][ns][e] = dc < lim[r] ? y : 0.f;
           }
       } else {
         float mx[2] = {-INFINITY, -INFINITY};
@@ -137,13 +167,12 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
         for (int ns = 0; ns < NS; ++ns)
 #pragma unroll
           for (int e = 0; e < 4; ++e) {
+            const int r = e >> 1, dc = ns * 8 + (e & 1);
             float x = s[mt][ns][e] * scale_log2;
-            const int i = row0 + (e >= 2 ? 8 : 0);
-            const int col = n0 + ns * 8 + (lane % 4) * 2 + (e & 1);
-            if (p.alibi) x -= alibi_log2 * fabsf(static_cast<float>(i + kr.offset - col));
-            if (need_mask && (col >= kr.kv_len || (p.causal && col > i + kr.offset))) x = -INFINITY;
+            if (p.alibi) x -= alibi_log2 * fabsf(dist0[r] - static_cast<float>(dc));
+            x = dc < lim[r] ? x : -INFINITY;
             s[mt][ns][e] = x;
-            mx[e >> 1] = fmaxf(mx[e >> 1], x);
+            mx[r] = fmaxf(mx[r], x);
           }
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
@@ -180,7 +209,7 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
 
     cp_async_wait<1>();  // V(j) landed; K(j+1) may still be in flight
     __syncthreads();
-    const uint32_t vbuf = sV + (j & 1) * BN * D * 2;
+    const uint32_t vbuf = sV + (j & 1) * BN * RB;
 #pragma unroll
     for (int ks = 0; ks < BN / 16; ++ks)
 #pragma unroll
@@ -193,7 +222,7 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
           mma16816<T>(acc[mt][2 * dn2 + 1], pf[mt][ks], vf[2], vf[3]);
         }
       }
-    if (j + 1 < nblocks) load_tile<BN, D, NT>(sV + ((j + 1) & 1) * BN * D * 2, gv, n0 + BN, kr.kv_len);
+    if (j + 1 < nblocks) load_tile<BN, D, NT>(sV + ((j + 1) & 1) * BN * RB, gv, n0 + BN, kr.kv_len);
     cp_async_commit();
   }
   cp_async_wait<0>();
@@ -230,9 +259,9 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
 
 // Kernel entry + its launch configuration as a device global (read by the host through
 // cuModuleGetGlobal), so the tile sizes have a single source of truth. MINB = CTAs per SM the
-// register budget must allow (__launch_bounds__ min blocks).
-#define FLASH_FWD_ENTRY(NAME, T, D, BM, BN, NW, MINB, SIGMOID)                                    \
+// register budget must allow (__launch_bounds__ min blocks); QREG keeps Q fragments in registers.
+#define FLASH_FWD_ENTRY(NAME, T, D, BM, BN, NW, MINB, QREG, SIGMOID)                              \
   extern "C" __global__ void __launch_bounds__((NW) * 32, MINB) NAME(const __grid_constant__ FwdParams p) { \
-    flash_fwd<T, D, BM, BN, NW, SIGMOID>(p);                                                      \
+    flash_fwd<T, D, BM, BN, NW, QREG, SIGMOID>(p);                                                \
   }                                                                                               \
-  extern "C" __device__ const int NAME##_cfg[4] = {BM, BN, (NW) * 32, ((BM) + 4 * (BN)) * (D) * 2};
+  extern "C" __device__ const int NAME##_cfg[4] = {BM, BN, (NW) * 32, ((BM) + 4 * (BN)) * row_bytes<D>()};

@@ -2,7 +2,12 @@
 // isolates the nonlinearity. Also writes the natural-log LSE for a backward pass.
 #include "flash_fwd.cuh"
 
-FLASH_FWD_ENTRY(flash_softmax_fwd_bf16_d64, __nv_bfloat16, 64, 128, 64, 8, 1, false)
-FLASH_FWD_ENTRY(flash_softmax_fwd_fp16_d64, __half, 64, 128, 64, 8, 1, false)
-FLASH_FWD_ENTRY(flash_softmax_fwd_bf16_d128, __nv_bfloat16, 128, 128, 64, 8, 1, false)
-FLASH_FWD_ENTRY(flash_softmax_fwd_fp16_d128, __half, 128, 128, 64, 8, 1, false)
+// Tiles (BM, BN, warps, min CTAs/SM, Q in registers): the fastest configuration measured on an H200
+// (bench/cuda_harness.py tune, 2026-11-28) that compiles without spills for BOTH twins; see
+// BENCHMARKS.md. D64: 128x64, 4 warps of 2 m16 slices, Q re-read from smem. D128: 128x64, 8 warps,
+// Q in registers (MT = 2 at D128 spills in the softmax twin).
+
+FLASH_FWD_ENTRY(flash_softmax_fwd_bf16_d64, __nv_bfloat16, 64, 128, 64, 4, 1, false, false)
+FLASH_FWD_ENTRY(flash_softmax_fwd_fp16_d64, __half, 64, 128, 64, 4, 1, false, false)
+FLASH_FWD_ENTRY(flash_softmax_fwd_bf16_d128, __nv_bfloat16, 128, 128, 64, 8, 1, true, false)
+FLASH_FWD_ENTRY(flash_softmax_fwd_fp16_d128, __half, 128, 128, 64, 8, 1, true, false)
