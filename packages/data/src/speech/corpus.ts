@@ -5,20 +5,23 @@
  *   train (≤ 4 s, train speakers), test-short (≤ 4 s, test speakers), test-4-8 and test-8-16 (test speakers).
  * Audio is resampled to 16 kHz in TypeScript and turned into 80-bin log-mel frames (25 ms / 10 ms). Features are
  * stored as int16 (value × 1000, i.e. 0.001 resolution) to halve the cache. Everything is seeded: the same options
- * and espeak-ng version give byte-identical files (the manifest records a checksum to compare).
+ * and espeak-ng version give byte-identical files (the manifest records a checksum to compare): shards of
+ * utterances are synthesized in fresh child processes, because espeak-ng carries state from one sentence to the next.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DataError } from '../errors.js';
 import { buildDirAtomic, readJsonFile, sha256, sha256File, writeFileAtomic } from '../fsutil.js';
 import { deriveSeed, Rng } from '../random.js';
-import { createSynthesizer, type SynthOptions, type Voice } from './espeak.js';
-import { frameCount, LogMel, LOGMEL_DEFAULTS } from './logmel.js';
-import { Resampler } from './resample.js';
-import { normalizeTranscript, synthText } from './transcripts.js';
+import type { SynthOptions, Voice } from './espeak.js';
+import { LOGMEL_DEFAULTS } from './logmel.js';
+import { FEATURE_SCALE, type ShardResult, type ShardSpec } from './shard.js';
 
 export const SPEECH_GENERATOR_VERSION = 1;
-export const FEATURE_SCALE = 1000;
 
 export interface DurationBucket {
   name: string;
@@ -118,30 +121,6 @@ export interface SpeechManifest {
   buildSeconds: number;
 }
 
-/** Trim leading/trailing silence (espeak pads both ends), keeping 50 ms around the speech. */
-function trimSilence(x: Float32Array, rate: number): Float32Array {
-  let peak = 0;
-  for (let i = 0; i < x.length; i++) peak = Math.max(peak, Math.abs(x[i]));
-  const thr = peak * 0.01;
-  let s = 0;
-  while (s < x.length && Math.abs(x[s]) <= thr) s++;
-  let e = x.length;
-  while (e > s && Math.abs(x[e - 1]) <= thr) e--;
-  const pad = Math.round(0.05 * rate);
-  return x.subarray(Math.max(0, s - pad), Math.min(x.length, e + pad));
-}
-
-/** A sentence stream: `words` drawn from consecutive lines of the text starting at a seeded position. */
-function takeWords(lines: string[][], rng: Rng, count: number): string {
-  let line = rng.int(lines.length);
-  const out: string[] = [];
-  while (out.length < count) {
-    out.push(...lines[line].slice(0, count - out.length));
-    line = (line + 1) % lines.length;
-  }
-  return out.join(' ');
-}
-
 export interface PrepareSpeechOptions {
   params: SpeechCorpusParams;
   /** Sentences per text split (e.g. from splitDocuments of loadKjv()); lines are sentences. */
@@ -150,89 +129,136 @@ export interface PrepareSpeechOptions {
   synth?: SynthOptions;
   /** Also store 16 kHz int16 audio per split (doubles the cache). */
   keepAudio?: boolean;
+  /** Child processes synthesizing shards in parallel (default: CPU count, at most 4). Does not change the output. */
+  workers?: number;
   onProgress?: (done: number, total: number, bucket: string) => void;
+}
+
+/** Utterances per shard: each shard costs one process start (about 0.5 s), so shards are large. */
+export const SHARD_SIZE = 250;
+
+const WORKER = fileURLToPath(new URL('./shard-worker.ts', import.meta.url));
+// the worker is TypeScript: load it through tsx, resolved from this package so any cwd works
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** Run one shard in a fresh child process (espeak keeps state between sentences; see shard.ts). */
+function runShardProcess(spec: ShardSpec, onUtterance: () => void, children: Set<ChildProcess>): Promise<ShardResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(WORKER, [], { execArgv: ['--import', TSX_LOADER], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.add(child);
+    let settled = false;
+    child.on('message', (m: { type: string; result?: ShardResult; name?: string; message?: string }) => {
+      if (m.type === 'progress') onUtterance();
+      else if (m.type === 'done') {
+        settled = true;
+        resolve(m.result!);
+      } else if (m.type === 'error') {
+        settled = true;
+        reject(m.name === 'DataError' ? new DataError(m.message!) : new Error(m.message));
+      }
+    });
+    child.on('error', (err) => {
+      if (!settled) reject(new DataError(`speech worker ${WORKER} could not start (${err.message})`));
+      settled = true;
+    });
+    child.on('exit', (code, signal) => {
+      children.delete(child);
+      if (!settled) reject(new DataError(`speech worker ${WORKER} exited with ${signal ?? `code ${code}`} before finishing its shard`));
+      settled = true;
+    });
+    child.send(spec);
+  });
 }
 
 export async function prepareSpeechCorpus(o: PrepareSpeechOptions): Promise<SpeechManifest> {
   const t0 = performance.now();
   const p = o.params;
-  const synth = createSynthesizer(o.synth);
-  const resampler = new Resampler(synth.sampleRate, p.sampleRate);
-  const logmel = new LogMel({ sampleRate: p.sampleRate, nMels: p.nMels, winLength: p.winLength, hopLength: p.hopLength });
   const speakers = makeSpeakers(p);
-  const toLines = (t: string): string[][] => {
-    const lines = t.split('\n').map((l) => synthText(l).split(' ').filter((w) => /[A-Za-z]/.test(w))).filter((l) => l.length > 0);
-    if (lines.length === 0) throw new DataError('speech corpus: the text split has no words; pass a text corpus with sentences');
-    return lines;
-  };
-  const lines = { train: toLines(o.text.train), test: toLines(o.text.test) };
+  const shards: { bucket: number; spec: ShardSpec }[] = [];
+  p.buckets.forEach((b, bi) => {
+    for (let start = 0; start < b.count; start += SHARD_SIZE) {
+      shards.push({
+        bucket: bi,
+        spec: {
+          seed: p.seed,
+          bucketIndex: bi,
+          minSeconds: b.minSeconds,
+          maxSeconds: b.maxSeconds,
+          start,
+          end: Math.min(b.count, start + SHARD_SIZE),
+          speakers: speakers[b.speakers],
+          text: o.text[b.text],
+          sampleRate: p.sampleRate,
+          nMels: p.nMels,
+          winLength: p.winLength,
+          hopLength: p.hopLength,
+          keepAudio: o.keepAudio ?? false,
+          synth: o.synth,
+        },
+      });
+    }
+  });
   const total = p.buckets.reduce((a, b) => a + b.count, 0);
   let done = 0;
+  const results: ShardResult[] = new Array(shards.length);
+  const children = new Set<ChildProcess>();
+  let next = 0;
+  const workers = Math.max(1, Math.min(o.workers ?? Math.min(4, availableParallelism()), shards.length));
+  try {
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        while (next < shards.length) {
+          const i = next++;
+          const name = p.buckets[shards[i].bucket].name;
+          results[i] = await runShardProcess(shards[i].spec, () => o.onProgress?.(++done, total, name), children);
+        }
+      }),
+    );
+  } finally {
+    for (const c of children) c.kill();
+  }
+
   const counts: SpeechManifest['counts'] = {};
   let manifest: SpeechManifest | undefined;
   await buildDirAtomic(o.outDir, (tmp) => {
     const files: SpeechManifest['files'] = [];
-    const write = (name: string, data: Uint8Array | string): void => {
+    const write = (name: string, parts: (Int16Array | undefined)[] | string): void => {
+      let data: Uint8Array | string;
+      if (typeof parts === 'string') data = parts;
+      else {
+        const all = new Int16Array(parts.reduce((a, x) => a + x!.length, 0));
+        let at = 0;
+        for (const x of parts) {
+          all.set(x!, at);
+          at += x!.length;
+        }
+        data = new Uint8Array(all.buffer);
+      }
       writeFileSync(join(tmp, name), data);
       files.push({ name, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, sha256: sha256(data) });
     };
     p.buckets.forEach((b, bi) => {
-      const pool = speakers[b.speakers];
+      const mine = results.filter((_, i) => shards[i].bucket === bi);
+      const shardUtts = mine.flatMap((r) => r.utterances);
       const utts: Utterance[] = [];
-      const feats: Int16Array[] = [];
-      const audio: Int16Array[] = [];
       let frames = 0;
       let seconds = 0;
-      let rejected = 0;
-      // seconds per word, learned per speaker from what espeak actually produced (starts at the nominal rate)
-      const secPerWord = pool.map((s) => 60 / s.rate);
-      for (let u = 0; u < b.count; u++) {
-        const rng = new Rng(deriveSeed(p.seed, 2, bi, u));
-        const si = u % pool.length;
-        const spk = pool[si];
-        let accepted: { text: string; samples: Float32Array } | undefined;
-        for (let attempt = 0; attempt < 20 && !accepted; attempt++) {
-          const target = b.minSeconds + (b.maxSeconds - b.minSeconds) * (0.1 + 0.8 * rng.next());
-          const words = Math.max(1, Math.round(target / secPerWord[si]));
-          const text = takeWords(lines[b.text], rng, words);
-          const raw = trimSilence(synth.synth(text, spk), synth.sampleRate);
-          const secs = raw.length / synth.sampleRate;
-          secPerWord[si] = 0.5 * secPerWord[si] + 0.5 * (secs / words);
-          if (secs >= b.minSeconds && secs <= b.maxSeconds) accepted = { text, samples: resampler.process(raw) };
-          else rejected++;
-        }
-        if (!accepted) throw new DataError(`speech corpus: could not make a ${b.minSeconds}–${b.maxSeconds} s utterance for ${spk.name} after 20 tries; widen the bucket`);
-        const f = logmel.compute(accepted.samples);
-        const q = new Int16Array(f.length);
-        for (let i = 0; i < f.length; i++) q[i] = Math.max(-32768, Math.min(32767, Math.round(f[i] * FEATURE_SCALE)));
-        const nf = frameCount(accepted.samples.length, p);
-        const secs = accepted.samples.length / p.sampleRate;
-        utts.push({ id: `${b.name}-${String(u).padStart(6, '0')}`, speaker: spk.id, text: normalizeTranscript(accepted.text), seconds: Math.round(secs * 1000) / 1000, frames: nf, offset: frames });
-        feats.push(q);
-        if (o.keepAudio) audio.push(Int16Array.from(accepted.samples, (v) => Math.max(-32768, Math.min(32767, Math.round(v * 32768)))));
-        frames += nf;
+      shardUtts.forEach((u, i) => {
+        const secs = u.samples / p.sampleRate;
+        utts.push({ id: `${b.name}-${String(i).padStart(6, '0')}`, speaker: u.speaker, text: u.text, seconds: Math.round(secs * 1000) / 1000, frames: u.frames, offset: frames });
+        frames += u.frames;
         seconds += secs;
-        o.onProgress?.(++done, total, b.name);
-      }
-      const cat = (parts: Int16Array[]): Uint8Array => {
-        const all = new Int16Array(parts.reduce((a, x) => a + x.length, 0));
-        let at = 0;
-        for (const x of parts) {
-          all.set(x, at);
-          at += x.length;
-        }
-        return new Uint8Array(all.buffer);
-      };
-      write(`${b.name}.feats.i16`, cat(feats));
+      });
+      write(`${b.name}.feats.i16`, shardUtts.map((u) => u.feats));
       write(`${b.name}.utterances.json`, JSON.stringify(utts));
-      if (o.keepAudio) write(`${b.name}.audio.i16`, cat(audio));
-      counts[b.name] = { utterances: utts.length, frames, seconds: Math.round(seconds * 10) / 10, rejected };
+      if (o.keepAudio) write(`${b.name}.audio.i16`, shardUtts.map((u) => u.audio));
+      counts[b.name] = { utterances: utts.length, frames, seconds: Math.round(seconds * 10) / 10, rejected: mine.reduce((a, r) => a + r.rejected, 0) };
     });
     manifest = {
       generator: 'sigattn-speech',
       version: SPEECH_GENERATOR_VERSION,
       params: p,
-      synthesizer: `espeak-ng via ${synth.kind}`,
+      synthesizer: results[0]?.synthesizer ?? 'none',
       speakers,
       counts,
       files,
@@ -242,7 +268,6 @@ export async function prepareSpeechCorpus(o: PrepareSpeechOptions): Promise<Spee
     // written last: a directory with manifest.json is complete
     writeFileAtomic(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2));
   });
-  synth.close();
   return manifest!;
 }
 
