@@ -7,6 +7,8 @@ import { clipByGlobalNorm } from './optim/clip.js';
 export interface StepOptions {
   step: number;
   totalSteps: number;
+  /** Learning rate for this step (e.g. from warmupCosine); keeps the optimiser's when absent. */
+  lr?: number;
   /** Clip gradients to this global norm (off when absent). */
   clip?: number;
   /** Training mode: dropout on, MAE draws a fresh mask. Default true. */
@@ -15,6 +17,7 @@ export interface StepOptions {
 
 /** Returns the loss before the update. */
 export function trainStep(model: ZooModel, batch: Batch, opt: Optimizer, o: StepOptions): number {
+  if (o.lr !== undefined) opt.lr = o.lr;
   const vars = model.trainableEntries().map(([, v]) => v);
   const { value, grads: raw } = tf.variableGrads(() => model.batchLoss(batch, o.training ?? true), vars);
   const { grads } = o.clip === undefined ? { grads: raw } : clipByGlobalNorm(raw, o.clip);

@@ -234,3 +234,31 @@ describe('softmax ↔ sigmoid in a whole model', () => {
     expect(same(a.logits as Float32Array, b.logits as Float32Array)).toBe(false);
   });
 });
+
+describe('b = −log n uses each attention’s training length', () => {
+  const attn = { kind: 'sigmoid', bias: 'negLogN', qkNorm: 'none', causal: false } as const;
+  const biases = () => calls.map((c) => (c.spec.bias as { negLogN: number }).negLogN);
+
+  it('MAE: encoder n = visible patches + CLS, decoder n = all patches + CLS', async () => {
+    const { Mae } = await import('../src/index.js');
+    const m = new Mae({ imageSize: 8, channels: 1, patchSize: 2, dim: 8, depth: 1, heads: 2, attention: attn, decoderDim: 8, decoderHeads: 2, maskRatio: 0.75 }, 1);
+    calls.length = 0;
+    tf.tidy(() => m.loss(randn([1, 8, 8, 1], 2) as tf.Tensor4D));
+    expect(biases()).toEqual([4 + 1, 16 + 1]);
+    m.dispose();
+  });
+
+  it('ASR: n = trainFrames whatever the batch length; LM: n = contextLength', async () => {
+    const { Asr, Lm } = await import('../src/index.js');
+    const asr = new Asr({ mels: 8, vocab: 4, trainFrames: 25, dim: 8, depth: 1, heads: 2, attention: attn }, 1);
+    calls.length = 0;
+    tf.tidy(() => asr.forward(randn([1, 12, 8], 3) as tf.Tensor3D));
+    expect(biases()).toEqual([25]);
+    const lm = new Lm({ vocab: 5, contextLength: 32, dim: 8, depth: 2, heads: 2, attention: { ...attn, causal: true } }, 1);
+    calls.length = 0;
+    tf.tidy(() => lm.forward(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32')));
+    expect(biases()).toEqual([32, 32]);
+    asr.dispose();
+    lm.dispose();
+  });
+});

@@ -26,16 +26,22 @@ export function unreachedParams(model: ZooModel, batch: Batch): string[] {
   return missing;
 }
 
-/** Train on one fixed batch; returns [first loss, last loss]. */
+/** Train on one fixed batch; returns [first loss, last loss]. Throws if a step leaks tensors. */
 export function overfit(model: ZooModel, batch: Batch, steps: number, lr: number): [number, number] {
   const opt = new AdamW(model.trainableEntries(), { lr, weightDecay: 0 });
   let first = NaN;
   let last = NaN;
+  let live = 0;
   for (let s = 0; s < steps; s++) {
     const loss = trainStep(model, batch, opt, { step: s, totalSteps: steps, training: false });
-    if (s === 0) first = loss;
+    if (s === 0) {
+      first = loss;
+      live = tf.memory().numTensors;
+    }
     last = loss;
   }
+  const leaked = tf.memory().numTensors - live;
+  if (leaked !== 0) throw new Error(`${model.modelName}: ${leaked} tensors leaked over ${steps - 1} training steps`);
   opt.dispose();
   return [first, last];
 }

@@ -17,8 +17,10 @@ const labels = (ys: number[]) => tf.tensor1d(ys, 'int32');
 
 describe('vit', () => {
   it('shapes and parameter count for cls/learned and mean/sincos with every block option', () => {
-    const a = new Vit({ ...img, classes: 3, attention: attn(), layerScale: 1e-4 }, 1);
+    // `name: 'vit'` is accepted, so the runner's model section can be passed as is.
+    const a = new Vit({ name: 'vit', ...img, classes: 3, attention: attn(), layerScale: 1e-4 }, 1);
     expect(a.forward(images(5, 2)).shape).toEqual([5, 3]);
+    expect(a.tokens).toBe(5);
     const t = { ...img, qkNorm: 'layernorm' as const, layerScale: 1e-4 };
     expect(a.params.count()).toBe(encoderParams({ ...t, patchIn: 32, tokens: 5, cls: true, learned: true }) + linearParams(16, 3));
     const b = new Vit({ ...img, classes: 4, attention: attn({ qkNorm: 'rmsnorm' }), pool: 'mean', positions: 'sincos', norm: 'hybrid', normKind: 'rmsnorm', mlp: 'swiglu' }, 1);
