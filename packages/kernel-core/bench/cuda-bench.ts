@@ -2,11 +2,11 @@
  * `nx run kernel-core:bench-cuda`: FlashAttention sweep of our CUDA kernels (bf16, batch·N = 16k,
  * hidden 2048 → D 64 × 32 heads or D 128 × 16 heads, N 512…16k, causal and not), CUDA events around
  * each launch, median of --reps after --warmup. TFLOP/s by the standard count (4·B·H·N²·D, causal
- * halves). Writes <out>/cuda_bench.csv; if <out>/sdpa_bench.csv exists (tools/sdpa_bench.py run first
- * on the same card), also <out>/cuda_bench.md with every implementation side by side.
+ * halves). Writes <out>/cuda_bench.csv and <out>/cuda_bench.md, which also holds <out>/sdpa_bench.csv
+ * (tools/sdpa_bench.py, run first in the same call on the same card) side by side.
  *   tsx packages/kernel-core/bench/cuda-bench.ts [--out DIR] [--reps 30] [--warmup 5]
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { attentionFlops } from '../src/spec.js';
@@ -14,6 +14,7 @@ import { cudaDriver } from '../src/cuda/driver.js';
 import { CudaFlashAttention } from '../src/cuda/flash.js';
 import { f32ToBf16Bits } from '../src/cuda/half.js';
 import { DeviceTensor } from '../src/cuda/tensor.js';
+import { writeReport } from './cuda-report.js';
 
 const { values: args } = parseArgs({
   options: { out: { type: 'string', default: 'bench-results/cuda' }, reps: { type: 'string', default: '30' }, warmup: { type: 'string', default: '5' } },
@@ -75,33 +76,8 @@ mkdirSync(args.out!, { recursive: true });
 const csvCols = ['card', 'impl', 'pass_', 'D', 'causal', 'N', 'B', 'H', 'ms', 'tflops'] as const;
 writeAtomic(path.join(args.out!, 'cuda_bench.csv'), [csvCols.join(','), ...rows.map((r) => csvCols.map((c) => String(r[c])).join(','))].join('\n') + '\n');
 
-const sdpaCsv = path.join(args.out!, 'sdpa_bench.csv');
-if (existsSync(sdpaCsv)) {
-  const [head, ...lines] = readFileSync(sdpaCsv, 'utf8').trim().split('\n');
-  const cols = head.split(',');
-  const others = lines.map((l) => Object.fromEntries(l.split(',').map((x, i) => [cols[i], x])) as Record<string, string>);
-  const sdpaCard = others[0]?.card;
-  if (sdpaCard !== card) console.warn(`sdpa_bench.csv was measured on ${sdpaCard}, not ${card}: not merging`);
-  else writeAtomic(path.join(args.out!, 'cuda_bench.md'), markdown(rows, others));
-}
-
-function markdown(ours: Row[], sdpa: Record<string, string>[]): string {
-  const all = [...ours.map((r) => ({ ...r, causal: String(r.causal), D: String(r.D), N: String(r.N), tflops: String(r.tflops) })), ...sdpa];
-  const impls = [...new Set(all.map((r) => `${r.impl} ${r.pass_}`))];
-  const Ns = ['512', '1024', '2048', '4096', '8192', '16384'];
-  const out = [`TFLOP/s on ${card} (bf16, batch·N = 16k, hidden 2048; median of ${reps} after ${warmup} warm-up; ${new Date().toISOString().slice(0, 10)})`, ''];
-  for (const D of ['64', '128']) {
-    for (const causal of ['False', 'True']) {
-      out.push(`**D = ${D}, ${causal === 'True' ? 'causal' : 'non-causal'}**`, '', `| impl | ${Ns.map((n) => `N=${n}`).join(' | ')} |`, `|---|${Ns.map(() => '---:').join('|')}|`);
-      for (const impl of impls) {
-        const cells = Ns.map((N) => all.find((r) => `${r.impl} ${r.pass_}` === impl && r.D === D && r.N === N && r.causal.toLowerCase() === causal.toLowerCase())?.tflops ?? '—');
-        if (cells.some((c) => c !== '—')) out.push(`| ${impl} | ${cells.join(' | ')} |`);
-      }
-      out.push('');
-    }
-  }
-  return out.join('\n');
-}
+const md = writeReport(args.out!, `bf16, batch·N = 16k, hidden 2048; median of ${reps} after ${warmup} warm-up; ${new Date().toISOString().slice(0, 10)}`);
+console.log(`wrote ${md}`);
 
 function writeAtomic(file: string, text: string): void {
   writeFileSync(`${file}.tmp`, text);
