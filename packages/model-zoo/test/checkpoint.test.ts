@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { createModel, createModelFromSpec, loadWeights, readCheckpoint, resolveSpec, restoreModel, saveCheckpoint, type Vit, type Lm } from '../src/index.js';
 import { randn, setup } from './helpers.js';
+import { blockParams, encoderParams, linearParams } from './formulas.js';
 
 beforeAll(setup);
 
@@ -81,6 +82,18 @@ describe('registry and configs/models', () => {
       }
     }
     expect([...names].sort()).toEqual(['byol', 'finetune', 'linear-probe', 'lm', 'mae', 'simclr', 'vit', 'asr'].sort());
+  });
+
+  it('vit-tiny and lm-tiny have the parameter counts of their formulas', () => {
+    const load = (f: string) => createModelFromSpec(parse(readFileSync(join(configDir, f), 'utf8')), 0, f);
+    const vit = load('vit-tiny.yaml');
+    const t = { dim: 64, depth: 2, heads: 4, mlpRatio: 2, qkNorm: 'layernorm' as const, layerScale: 1e-4 };
+    expect(vit.params.count()).toBe(encoderParams({ ...t, patchIn: 49, tokens: 17, cls: true, learned: true }) + linearParams(64, 10));
+    const lm = load('lm-tiny.yaml');
+    const u = { dim: 64, depth: 2, heads: 4, mlpRatio: 2.75, qkNorm: 'rmsnorm' as const, norm: 'hybrid' as const, normKind: 'rmsnorm' as const, mlp: 'swiglu' as const, bias: false };
+    expect(lm.params.count()).toBe(512 * 64 + 2 * blockParams(u) + 64);
+    vit.dispose();
+    lm.dispose();
   });
 
   it('the 1B LM config describes ≈ 1.3B parameters (tied 32k embedding, SwiGLU 5632, q/k RMSNorm)', () => {

@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { Asr, Byol, conv3x3s2, createModel, ParamStore, linear, Lm, Mae, Simclr, Vit, type AttentionConfig, type ClassifierHead, type Batch, type ZooModel } from '../src/index.js';
+import { Asr, Byol, conv3x3s2, createModel, ntXent, ParamStore, linear, Lm, Mae, Simclr, Vit, type AttentionConfig, type ClassifierHead, type Batch, type ZooModel } from '../src/index.js';
 import { overfit, randn, setup, unreachedParams } from './helpers.js';
 import { blockParams, encoderParams, linearParams, mlpHeadParams } from './formulas.js';
 
@@ -88,6 +88,22 @@ describe('simclr and byol', () => {
     const v1 = images(b, seed);
     return [v1, tf.add(v1, tf.mul(randn(v1.shape, seed + 1), 0.1)) as tf.Tensor4D];
   };
+
+  it('NT-Xent equals the formula written out in float64', () => {
+    const [z1, z2] = [randn([3, 4], 1) as tf.Tensor2D, randn([3, 4], 2) as tf.Tensor2D];
+    const rows = [...(z1.arraySync() as number[][]), ...(z2.arraySync() as number[][])].map((r) => {
+      const n = Math.hypot(...r);
+      return r.map((x) => x / n);
+    });
+    const tau = 0.3;
+    const sim = (i: number, j: number) => rows[i].reduce((a, x, k) => a + x * rows[j][k], 0) / tau;
+    let total = 0;
+    for (let i = 0; i < 6; i++) {
+      const denom = [0, 1, 2, 3, 4, 5].filter((j) => j !== i).reduce((a, j) => a + Math.exp(sim(i, j)), 0);
+      total += -Math.log(Math.exp(sim(i, (i + 3) % 6)) / denom);
+    }
+    expect(ntXent(z1, z2, tau).dataSync()[0]).toBeCloseTo(total / 6, 5);
+  });
 
   it('simclr: parameter count, gradients, overfit', () => {
     const m = new Simclr({ ...img, attention: attn(), ...head, temperature: 0.1 }, 1);
