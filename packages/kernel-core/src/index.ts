@@ -42,3 +42,6 @@ export {
   type AttentionExpectation,
   type AttentionOutputName,
 } from './testing/compare.js';
+export { CudaDriver, CudaError, NoCudaDriverError, cudaDriver, cudaUnavailableReason, type CuPtr, type DeviceInfo } from './cuda/driver.js';
+export { DeviceTensor, type CudaDtype } from './cuda/tensor.js';
+export { CudaFlashAttention, cudaBuildDir, CUDA_HEAD_DIMS } from './cuda/flash.js';
