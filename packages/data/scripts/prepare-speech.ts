@@ -2,15 +2,15 @@
  * Build (or reuse) the synthetic espeak-ng speech corpus under datasets/cache/speech/.
  *   npx nx run data:prepare-speech [--args="--size=small --seed=1"]
  * Options: --size=tiny|small|default|large, --seed=N, --out=DIR, --backend=auto|library|cli, --text=kjv|PATH[,PATH],
- * --keep-audio, --force (rebuild even if a matching corpus exists).
+ * --workers=N (0 = CPU count, at most 4; the output does not depend on it), --keep-audio, --force (rebuild even if a matching corpus exists).
  */
 import { join } from 'node:path';
 import { DataError, loadSpeechCorpus, prepareSpeechCorpus, speechCacheMatches, speechParams, SPEECH_SIZES, splitDocuments, loadKjv, loadTextFiles } from '../src/index.js';
 import type { SpeechSize } from '../src/index.js';
 import { intArg, parseArgs } from './args.js';
 
-const USAGE = 'usage: tsx packages/data/scripts/prepare-speech.ts --size=default --seed=0 [--out=DIR] [--backend=auto] [--text=kjv] [--keep-audio] [--force]';
-const a = parseArgs(process.argv.slice(2), { size: 'default', seed: '0', out: '', backend: 'auto', text: 'kjv', 'keep-audio': 'false', force: 'false' }, USAGE);
+const USAGE = 'usage: tsx packages/data/scripts/prepare-speech.ts --size=default --seed=0 [--out=DIR] [--backend=auto] [--text=kjv] [--workers=N] [--keep-audio] [--force]';
+const a = parseArgs(process.argv.slice(2), { size: 'default', seed: '0', out: '', backend: 'auto', text: 'kjv', workers: '0', 'keep-audio': 'false', force: 'false' }, USAGE);
 if (!(a.size in SPEECH_SIZES)) {
   console.error(`--size: expected one of ${Object.keys(SPEECH_SIZES).join(', ')}, found ${JSON.stringify(a.size)}`);
   process.exit(2);
@@ -40,6 +40,7 @@ try {
     outDir: out,
     synth: { backend: a.backend as 'auto' },
     keepAudio: a['keep-audio'] === 'true',
+    workers: intArg('workers', a.workers) || undefined,
     onProgress: (done, total, bucket) => {
       const now = performance.now();
       if (now - last < 2000 && done < total) return;

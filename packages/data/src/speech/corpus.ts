@@ -21,7 +21,8 @@ import type { SynthOptions, Voice } from './espeak.js';
 import { LOGMEL_DEFAULTS } from './logmel.js';
 import { FEATURE_SCALE, type ShardResult, type ShardSpec } from './shard.js';
 
-export const SPEECH_GENERATOR_VERSION = 1;
+// 2: shards in fresh processes (1 synthesized everything in one process, so output depended on history)
+export const SPEECH_GENERATOR_VERSION = 2;
 
 export interface DurationBucket {
   name: string;
@@ -202,13 +203,18 @@ export async function prepareSpeechCorpus(o: PrepareSpeechOptions): Promise<Spee
   let done = 0;
   const results: ShardResult[] = new Array(shards.length);
   const children = new Set<ChildProcess>();
+  // schedule the longest shards (utterances × seconds) first so no long shard runs alone at the end;
+  // results are stored by shard index, so the order does not change the output
+  const order = shards.map((_, i) => i);
+  const cost = (i: number): number => (shards[i].spec.end - shards[i].spec.start) * (shards[i].spec.minSeconds + shards[i].spec.maxSeconds);
+  order.sort((x, y) => cost(y) - cost(x) || x - y);
   let next = 0;
   const workers = Math.max(1, Math.min(o.workers ?? Math.min(4, availableParallelism()), shards.length));
   try {
     await Promise.all(
       Array.from({ length: workers }, async () => {
         while (next < shards.length) {
-          const i = next++;
+          const i = order[next++];
           const name = p.buckets[shards[i].bucket].name;
           results[i] = await runShardProcess(shards[i].spec, () => o.onProgress?.(++done, total, name), children);
         }
