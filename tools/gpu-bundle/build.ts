@@ -220,7 +220,7 @@ async function main(): Promise<void> {
   writeFileSync(join(root, 'MANIFEST.json'), JSON.stringify(info, null, 2) + '\n');
 
   const archive = join(opts.out, ARCHIVE_NAME);
-  console.log(`gpu-bundle: writing ${relative(REPO, archive)} (xz ${opts.xzLevel}, about a minute)`);
+  console.log(`gpu-bundle: writing ${relative(REPO, archive)} (xz ${opts.xzLevel}: 2–5 minutes on 2 cores)`);
   writeTarXz(staging, ARCHIVE_TOP, archive, opts.xzLevel);
   const sha = sha256File(archive);
   const launcher = join(opts.out, 'run.sh');

@@ -130,6 +130,7 @@ setup_env() {
   # Containers often mount the driver's libraries (libcuda, libGLX_nvidia) here without an ld.so.cache entry.
   # shellcheck disable=SC2086
   for d in ${SIGATTN_DRIVER_LIB_DIRS-/usr/local/nvidia/lib64 /usr/local/nvidia/lib}; do
+    case ":${LD_LIBRARY_PATH:-}:" in *":$d:"*) continue ;; esac
     [ -d "$d" ] && ld="${ld:+$ld:}$d"
   done
   export LD_LIBRARY_PATH="$ld${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
