@@ -4,6 +4,7 @@
  * is written last and names that file, so a crash at any point leaves the previous epoch loadable.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { AdamW } from '@sigattn/model-zoo';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
@@ -22,13 +23,15 @@ export interface CheckpointState {
   steps: number;
   wallSeconds: number;
   metrics: EpochMetrics[];
+  /** AdamW's update count (its bias correction depends on it). */
+  optimizerSteps: number;
   tensorsFile: string;
   params: TensorEntry[];
   optimizer: TensorEntry[];
 }
 
-async function pack(named: { name: string; tensor: tf.Tensor }[], entries: TensorEntry[], chunks: Float32Array[], offset: number): Promise<number> {
-  for (const { name, tensor } of named) {
+async function pack(named: [string, tf.Tensor][], entries: TensorEntry[], chunks: Float32Array[], offset: number): Promise<number> {
+  for (const [name, tensor] of named) {
     const data = (await tensor.data()) as Float32Array;
     entries.push({ name, shape: tensor.shape, offset });
     chunks.push(Float32Array.from(data));
@@ -40,14 +43,14 @@ async function pack(named: { name: string; tensor: tf.Tensor }[], entries: Tenso
 export async function saveCheckpoint(
   dir: string,
   params: [string, tf.Variable][],
-  optimizer: tf.Optimizer,
-  progress: Omit<CheckpointState, 'tensorsFile' | 'params' | 'optimizer'>,
+  optimizer: AdamW,
+  progress: Omit<CheckpointState, 'tensorsFile' | 'params' | 'optimizer' | 'optimizerSteps'>,
 ): Promise<void> {
   const chunks: Float32Array[] = [];
   const paramEntries: TensorEntry[] = [];
   const optEntries: TensorEntry[] = [];
-  let offset = await pack(params.map(([name, tensor]) => ({ name, tensor })), paramEntries, chunks, 0);
-  offset = await pack(await optimizer.getWeights(), optEntries, chunks, offset);
+  let offset = await pack(params, paramEntries, chunks, 0);
+  offset = await pack(optimizer.slotEntries(), optEntries, chunks, offset);
   const all = new Float32Array(offset);
   let at = 0;
   for (const c of chunks) {
@@ -56,7 +59,7 @@ export async function saveCheckpoint(
   }
   const tensorsFile = `tensors-epoch${progress.epochsDone}.bin`;
   writeFileAtomic(join(dir, tensorsFile), new Uint8Array(all.buffer));
-  const state: CheckpointState = { ...progress, tensorsFile, params: paramEntries, optimizer: optEntries };
+  const state: CheckpointState = { ...progress, optimizerSteps: optimizer.stepCount, tensorsFile, params: paramEntries, optimizer: optEntries };
   writeFileAtomic(join(dir, 'state.json'), JSON.stringify(state, null, 1));
   for (const f of readdirSync(dir)) if (f.startsWith('tensors-epoch') && f !== tensorsFile) rmSync(join(dir, f), { force: true });
 }
@@ -72,21 +75,26 @@ export function readCheckpointState(dir: string): CheckpointState | null {
 }
 
 /** Restore parameters and optimizer slots; names and shapes must match the model exactly. */
-export async function restoreCheckpoint(dir: string, state: CheckpointState, params: [string, tf.Variable][], optimizer: tf.Optimizer): Promise<void> {
+export function restoreCheckpoint(dir: string, state: CheckpointState, params: [string, tf.Variable][], optimizer: AdamW): void {
   const file = join(dir, state.tensorsFile);
   if (!existsSync(file)) throw new Error(`${file}: checkpoint tensors missing (state.json names it); rerun with --fresh`);
   const buf = readFileSync(file);
   const all = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-  const slice = (e: TensorEntry) => all.subarray(e.offset, e.offset + e.shape.reduce((a, b) => a * b, 1));
-  if (state.params.length !== params.length) {
-    throw new Error(`${file}: checkpoint has ${state.params.length} parameters, the model has ${params.length}; rerun with --fresh`);
-  }
-  state.params.forEach((e, i) => {
-    const [name, v] = params[i];
-    if (e.name !== name || e.shape.join(',') !== v.shape.join(',')) {
-      throw new Error(`${file}: checkpoint tensor ${e.name} [${e.shape}] does not match model parameter ${name} [${v.shape}]; rerun with --fresh`);
+  const assignAll = (what: string, saved: TensorEntry[], live: [string, tf.Variable][]) => {
+    if (saved.length !== live.length) {
+      throw new Error(`${file}: checkpoint has ${saved.length} ${what} tensors, the run has ${live.length}; rerun with --fresh`);
     }
-    v.assign(tf.tensor(slice(e), e.shape));
-  });
-  await optimizer.setWeights(state.optimizer.map((e) => ({ name: e.name, tensor: tf.tensor(slice(e), e.shape) })));
+    saved.forEach((e, i) => {
+      const [name, v] = live[i];
+      if (e.name !== name || e.shape.join(',') !== v.shape.join(',')) {
+        throw new Error(`${file}: checkpoint tensor ${e.name} [${e.shape}] does not match ${what} tensor ${name} [${v.shape}]; rerun with --fresh`);
+      }
+      const t = tf.tensor(all.subarray(e.offset, e.offset + v.size), e.shape);
+      v.assign(t);
+      t.dispose();
+    });
+  };
+  assignAll('parameter', state.params, params);
+  assignAll('optimizer', state.optimizer, optimizer.slotEntries());
+  optimizer.stepCount = state.optimizerSteps;
 }

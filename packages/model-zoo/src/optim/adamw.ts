@@ -29,7 +29,8 @@ export class AdamW implements Optimizer {
   private readonly beta2: number;
   private readonly eps: number;
   private readonly slots: Slot[] = [];
-  private t = 0;
+  /** Number of updates applied so far (drives the bias correction; saved in checkpoints). */
+  stepCount = 0;
 
   constructor(entries: [string, tf.Variable][], opts: AdamWOptions) {
     this.lr = opts.lr;
@@ -44,9 +45,9 @@ export class AdamW implements Optimizer {
   }
 
   step(grads: tf.NamedTensorMap): void {
-    this.t++;
-    const bc1 = 1 - this.beta1 ** this.t;
-    const bc2 = 1 - this.beta2 ** this.t;
+    this.stepCount++;
+    const bc1 = 1 - this.beta1 ** this.stepCount;
+    const bc2 = 1 - this.beta2 ** this.stepCount;
     tf.tidy(() => {
       for (const { v, m, s, wd } of this.slots) {
         const g = grads[v.name];
@@ -58,6 +59,11 @@ export class AdamW implements Optimizer {
         v.assign(tf.sub(v, tf.mul(update, this.lr)));
       }
     });
+  }
+
+  /** The moment estimates, in parameter order, named `<i>.m` / `<i>.s` (for checkpoints). */
+  slotEntries(): [string, tf.Variable][] {
+    return this.slots.flatMap(({ m, s }, i): [string, tf.Variable][] => [[`${i}.m`, m], [`${i}.s`, s]]);
   }
 
   dispose(): void {

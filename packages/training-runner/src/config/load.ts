@@ -88,9 +88,17 @@ export function applyOverrides(tree: ConfigTree, overrides: readonly string[]): 
   return out;
 }
 
-/** Apply a map of dotted keys (as used by `variants:`) to a tree. */
+/**
+ * Apply a map of dotted keys (as used by `variants:`) to a tree. A value that is itself a mapping is
+ * deep-merged, so `{ model.attention: { kind: sigmoid } }` and `{ model: { attention: { kind: sigmoid } } }`
+ * both change one key and keep the rest.
+ */
 export function applyDotted(tree: ConfigTree, dotted: Record<string, unknown>): ConfigTree {
   let out = tree;
-  for (const [k, v] of Object.entries(dotted)) out = setPath(out, k.split('.'), v);
+  for (const [k, v] of Object.entries(dotted)) {
+    const path = k.split('.');
+    const current = path.reduce<unknown>((node, key) => (isPlainObject(node) ? node[key] : undefined), out);
+    out = setPath(out, path, isPlainObject(v) && isPlainObject(current) ? deepMerge(current, v) : v);
+  }
   return out;
 }

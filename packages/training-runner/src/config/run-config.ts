@@ -1,26 +1,23 @@
 /** The schema of a run config (configs/base.yaml documents every key). */
-import { bool, either, int, num, obj, oneOf, record, str, withDefault, anyValue, type Infer, ConfigError } from './schema.js';
+import { resolveSpec } from '@sigattn/model-zoo';
+import { int, num, obj, oneOf, record, str, withDefault, anyValue, type Infer, type Schema, ConfigError } from './schema.js';
 import { applyDotted, applyOverrides, loadConfigTree, type ConfigTree } from './load.js';
 
-const attentionSchema = obj({
-  kind: oneOf(['softmax', 'sigmoid'] as const),
-  bias: withDefault(either(oneOf(['negLogN', 'none'] as const), num()), 'negLogN' as 'negLogN' | 'none' | number),
-  qkNorm: withDefault(oneOf(['none', 'layernorm', 'rmsnorm'] as const), 'none' as 'none' | 'layernorm' | 'rmsnorm'),
-  causal: withDefault(bool(), false),
-});
-
-const vitSchema = obj({
-  name: oneOf(['vit'] as const),
-  imageSize: int({ min: 1 }),
-  channels: int({ min: 1 }),
-  patchSize: int({ min: 1 }),
-  dim: int({ min: 1 }),
-  depth: int({ min: 1 }),
-  heads: int({ min: 1 }),
-  mlpRatio: num({ min: 0, exclusiveMin: true }),
-  classes: int({ min: 2 }),
-  attention: attentionSchema,
-});
+/**
+ * The model section is a model-zoo spec (`{ name, ...config keys }`, the shape of configs/models/*.yaml);
+ * the zoo's registry validates it, with errors that name the key under `model.`.
+ */
+const modelSchema: Schema<ModelSpec> = {
+  expected: 'a model-zoo spec { name, ...config }',
+  parse: (value, key) => {
+    try {
+      return resolveSpec(value, `config key ${key}`) as ModelSpec;
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+  },
+  objectLike: true,
+};
 
 export const runConfigSchema = obj({
   name: str(),
@@ -34,11 +31,14 @@ export const runConfigSchema = obj({
     trainLimit: withDefault(int({ min: 0 }), 0),
     testLimit: withDefault(int({ min: 0 }), 0),
   }),
-  model: vitSchema,
+  model: modelSchema,
   train: obj({
     epochs: int({ min: 1 }),
     batchSize: int({ min: 1 }),
+    /** Peak learning rate of AdamW. */
     lr: num({ min: 0, exclusiveMin: true }),
+    /** Decoupled weight decay (norms, biases, LayerScale, CLS and positions get none). */
+    weightDecay: withDefault(num({ min: 0 }), 0.05),
     /** constant, or linear warm-up for warmupSteps then cosine decay to minLrRatio·lr at the last step. */
     schedule: withDefault(oneOf(['constant', 'cosine'] as const), 'cosine' as 'constant' | 'cosine'),
     warmupSteps: withDefault(int({ min: 0 }), 0),
@@ -50,6 +50,9 @@ export const runConfigSchema = obj({
   /** Named variants, each a map of dotted keys over this config, e.g. { 'model.attention.kind': sigmoid }. */
   variants: withDefault(record(record(anyValue())), {}),
 });
+
+/** A model-zoo spec after validation: every default filled in. */
+export type ModelSpec = { name: string } & Record<string, unknown>;
 
 export type RunConfig = Infer<typeof runConfigSchema>;
 export type VariantOverrides = Record<string, Record<string, unknown>>;

@@ -1,13 +1,13 @@
-/** Supervised image classification (the quickstart's task): a ViT on Fashion-MNIST. */
+/** Supervised image classification (the quickstart's task): a ViT (or a probe / fine-tune head) on Fashion-MNIST. */
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
 import { imageBatches, type ImageSplit } from '@sigattn/data';
-import { Vit } from '@sigattn/model-zoo';
+import { AdamW, createModelFromSpec, warmupCosine, type ZooModel } from '@sigattn/model-zoo';
+import { ConfigError } from '../config/schema.js';
 import type { RunConfig } from '../config/run-config.js';
 import { readCheckpointState, restoreCheckpoint, saveCheckpoint } from '../checkpoint.js';
 import type { EpochMetrics, VariantSummary } from '../metrics.js';
 import { Progress } from '../progress.js';
-import { learningRate } from '../schedule.js';
 
 export interface ImageData {
   train: ImageSplit;
@@ -27,22 +27,26 @@ function toTensors(batch: { x: Float32Array; y: Int32Array; size: number }, spli
   return [tf.tensor4d(batch.x, [batch.size, split.height, split.width, 1]), tf.tensor1d(batch.y, 'int32')];
 }
 
-/**
- * tfjs' Adam reads its protected `learningRate` field on every update and offers no schedule, so the
- * schedule sets that field before each step.
- */
-function setLearningRate(optimizer: tf.AdamOptimizer, lr: number): void {
-  (optimizer as unknown as { learningRate: number }).learningRate = lr;
+/** A zoo model that maps images to class logits. */
+export type ImageClassifier = ZooModel & { forward(images: tf.Tensor4D, training?: boolean): tf.Tensor2D };
+
+const CLASSIFIERS = ['vit', 'linear-probe', 'finetune'];
+
+export function createClassifier(cfg: RunConfig): ImageClassifier {
+  if (!CLASSIFIERS.includes(cfg.model.name)) {
+    throw new ConfigError(`config key model.name: the image-classification task needs one of ${CLASSIFIERS.join(', ')}, found ${JSON.stringify(cfg.model.name)}`);
+  }
+  return createModelFromSpec(cfg.model, cfg.seed, 'config key model') as ImageClassifier;
 }
 
-export async function evaluate(model: Vit, split: ImageSplit, batchSize: number): Promise<{ loss: number; accuracy: number }> {
+export async function evaluate(model: ImageClassifier, split: ImageSplit, batchSize: number): Promise<{ loss: number; accuracy: number }> {
   let correct = 0;
   let lossSum = 0;
   for (const batch of imageBatches(split, { batchSize })) {
     const [x, y] = toTensors(batch, split);
     const [loss, pred] = tf.tidy(() => {
       const logits = model.forward(x);
-      const nll = tf.neg(tf.sum(tf.mul(tf.oneHot(y, model.cfg.classes), tf.logSoftmax(logits))));
+      const nll = tf.neg(tf.sum(tf.mul(tf.oneHot(y, logits.shape[1]), tf.logSoftmax(logits))));
       return [nll, tf.argMax(logits, -1)];
     });
     const p = await pred.data();
@@ -60,10 +64,14 @@ export interface TaskResult {
 
 export async function trainImageClassifier(cfg: RunConfig, data: ImageData, ctx: TaskContext): Promise<TaskResult> {
   const { train: trainCfg } = cfg;
-  const model = new Vit({ ...cfg.model, attention: { ...cfg.model.attention } }, cfg.seed);
-  const optimizer = tf.train.adam(trainCfg.lr);
+  const model = createClassifier(cfg);
+  const trainable = model.trainableEntries();
+  const variables = trainable.map(([, v]) => v);
+  const optimizer = new AdamW(trainable, { lr: trainCfg.lr, weightDecay: trainCfg.weightDecay });
   const params = model.params.entries();
   const stepsPerEpoch = Math.floor(data.train.count / trainCfg.batchSize);
+  const totalSteps = stepsPerEpoch * trainCfg.epochs;
+  const schedule = { peak: trainCfg.lr, warmupSteps: trainCfg.warmupSteps, totalSteps, finalFraction: trainCfg.minLrRatio };
   if (stepsPerEpoch === 0) {
     throw new Error(`train.batchSize ${trainCfg.batchSize} is larger than the ${data.train.count} training examples; lower it or raise data.trainLimit`);
   }
@@ -75,7 +83,7 @@ export async function trainImageClassifier(cfg: RunConfig, data: ImageData, ctx:
   let startEpoch = 0;
   const state = readCheckpointState(ctx.checkpointDir);
   if (state !== null && state.configHash === ctx.configHash) {
-    await restoreCheckpoint(ctx.checkpointDir, state, params, optimizer);
+    restoreCheckpoint(ctx.checkpointDir, state, params, optimizer);
     ({ metrics: rows, steps, wallSeconds, epochsDone: startEpoch } = state);
     ctx.log(`[${ctx.variant}] resuming from ${ctx.checkpointDir} after epoch ${startEpoch}/${trainCfg.epochs}`);
   } else if (state !== null) {
@@ -91,10 +99,12 @@ export async function trainImageClassifier(cfg: RunConfig, data: ImageData, ctx:
     let step = 0;
     for (const batch of imageBatches(data.train, { batchSize: trainCfg.batchSize, seed: cfg.seed * 1000 + epoch, dropLast: true })) {
       const [x, y] = toTensors(batch, data.train);
-      setLearningRate(optimizer, learningRate(trainCfg, steps, stepsPerEpoch * trainCfg.epochs));
-      const loss = optimizer.minimize(() => model.loss(x, y), true, model.params.variables()) as tf.Scalar;
+      optimizer.lr = trainCfg.schedule === 'cosine' ? warmupCosine(schedule, steps) : trainCfg.lr;
+      const { value: loss, grads } = tf.variableGrads(() => model.batchLoss({ images: x, labels: y }, true), variables);
+      optimizer.step(grads);
+      // Read the loss asynchronously: webgpu in Node cannot read tensors synchronously.
       const value = (await loss.data())[0];
-      tf.dispose([x, y, loss]);
+      tf.dispose([x, y, loss, ...Object.values(grads)]);
       if (!Number.isFinite(value)) throw new Error(`[${ctx.variant}] training diverged at epoch ${epoch + 1} step ${step + 1}: loss ${value}; lower train.lr`);
       lossSum += value;
       step++;
@@ -131,7 +141,7 @@ export async function trainImageClassifier(cfg: RunConfig, data: ImageData, ctx:
     testAccuracy: last.test_accuracy,
     wallSeconds,
   };
-  model.params.dispose();
+  model.dispose();
   optimizer.dispose();
   return { summary, metrics: rows };
 }
