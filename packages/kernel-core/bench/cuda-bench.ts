@@ -1,8 +1,8 @@
 /**
- * `nx run kernel-core:bench-cuda`: FlashAttention sweep of our CUDA kernels (bf16, batch·N = 16k,
+ * `nx run kernel-core:bench-cuda`: FlashAttention sweep of our CUDA kernels, forward and backward (bf16, batch·N = 16k,
  * hidden 2048 → D 64 × 32 heads or D 128 × 16 heads, N 512…16k, causal and not), CUDA events around
- * each launch, median of --reps after --warmup. TFLOP/s by the standard count (4·B·H·N²·D, causal
- * halves). Writes <out>/cuda_bench.csv and <out>/cuda_bench.md, which also holds <out>/sdpa_bench.csv
+ * each pass, median of --reps after --warmup. TFLOP/s by the standard count (4·B·H·N²·D, backward
+ * 2.5×, causal halves). The output O stands in for dO in the backward pass (random, never zeros). Writes <out>/cuda_bench.csv and <out>/cuda_bench.md, which also holds <out>/sdpa_bench.csv
  * (tools/sdpa_bench.py, run first in the same call on the same card) side by side.
  *   tsx packages/kernel-core/bench/cuda-bench.ts [--out DIR] [--reps 30] [--warmup 5]
  */
@@ -38,6 +38,7 @@ const bits = new Uint16Array(TOTAL);
 for (let off = 0; off < TOTAL; off += block.length) bits.set(block.subarray(0, Math.min(block.length, TOTAL - off)), off);
 const [qBuf, kBuf, vBuf] = [0, 1, 2].map(() => DeviceTensor.fromBits(driver, bits, [TOTAL], 'bf16'));
 const oBuf = DeviceTensor.empty(driver, 'bf16', [TOTAL]);
+const [dqBuf, dkBuf, dvBuf] = [0, 1, 2].map(() => DeviceTensor.empty(driver, 'bf16', [TOTAL]));
 const [ev0, ev1] = [driver.createEvent(), driver.createEvent()];
 
 interface Row { card: string; impl: string; pass_: string; D: number; causal: boolean; N: number; B: number; H: number; ms: number; tflops: number }
@@ -49,6 +50,14 @@ for (const D of [64, 128]) {
       const B = 16384 / N, H = 2048 / D;
       const shape = [B, H, N, D];
       const [q, k, v, o] = [qBuf, kBuf, vBuf, oBuf].map((t) => t.view(shape));
+      const [dq, dk, dv] = [dqBuf, dkBuf, dvBuf].map((t) => t.view(shape));
+      const record = (kind: string, pass: 'fwd' | 'bwd', times: number[]) => {
+        times.sort((a, b) => a - b);
+        const ms = times[Math.floor(times.length / 2)];
+        const tflops = attentionFlops({ B, H, Hkv: H, Nq: N, Nk: N, D }, causal, pass) / ms / 1e9;
+        rows.push({ card, impl: `ours-${kind}`, pass_: pass, D, causal, N, B, H, ms: +ms.toFixed(4), tflops: +tflops.toFixed(1) });
+        console.log(JSON.stringify(rows[rows.length - 1]));
+      };
       const lse = lseBuf.view([B, H, N]);
       for (const kind of ['sigmoid', 'softmax'] as const) {
         const spec = kind === 'sigmoid' ? { kind, causal, bias: { negLogN: N } } : { kind, causal };
@@ -60,11 +69,18 @@ for (const D of [64, 128]) {
           const ms = driver.elapsedMs(ev0, ev1);
           if (it >= warmup) times.push(ms);
         }
-        times.sort((a, b) => a - b);
-        const ms = times[Math.floor(times.length / 2)];
-        const tflops = attentionFlops({ B, H, Hkv: H, Nq: N, Nk: N, D }, causal, 'fwd') / ms / 1e9;
-        rows.push({ card, impl: `ours-${kind}`, pass_: 'fwd', D, causal, N, B, H, ms: +ms.toFixed(4), tflops: +tflops.toFixed(1) });
-        console.log(JSON.stringify(rows[rows.length - 1]));
+        record(kind, 'fwd', times);
+        // Backward: the whole pass (zeroing the fp32 accumulators, softmax's D pre-pass, the kernel,
+        // the dtype conversions), as PyTorch's backward time includes its own pre/post-processing.
+        const bwdTimes: number[] = [];
+        for (let it = 0; it < warmup + reps; it++) {
+          driver.record(ev0);
+          flash.backward(q, k, v, o, spec, { o, lse: kind === 'softmax' ? lse : undefined, dq: dq, dk: dk, dv: dv });
+          driver.record(ev1);
+          const ms = driver.elapsedMs(ev0, ev1);
+          if (it >= warmup) bwdTimes.push(ms);
+        }
+        record(kind, 'bwd', bwdTimes);
       }
     }
   }

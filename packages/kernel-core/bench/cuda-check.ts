@@ -1,5 +1,5 @@
 /**
- * GPU correctness run without vitest (for the offline GPU bundle): the same cases as
+ * GPU correctness run (forward + backward) without vitest (for the offline GPU bundle): the same cases as
  * test/cuda-attention.test.ts. Prints one line per case and `N passed, N failed`; exit 1 on failure.
  *   tsx packages/kernel-core/bench/cuda-check.ts
  */
@@ -15,7 +15,9 @@ cudaCheckCases().forEach((c, n) => {
   const r = runCudaCheck(driver, flash, c, 1000 + n);
   if (r.ok) passed++;
   else failed++;
-  console.log(`${r.ok ? 'PASS' : 'FAIL'} ${r.label}: max err ${r.maxError.toExponential(3)}, 2x naive ${(2 * r.naiveError).toExponential(3)}` +
+  const fmt = (name: string, e: number, n: number) => `${name} ${e.toExponential(2)} ≤ ${(2 * n).toExponential(2)}?`;
+  console.log(`${r.ok ? 'PASS' : 'FAIL'} ${r.label}: ` +
+    [fmt('O', r.maxError, r.naiveError), ...r.grads.map((g) => fmt(g.name, g.maxError, g.naiveError))].join(', ') +
     (r.lseUnwritten ? `, ${r.lseUnwritten} LSE rows unwritten` : ''));
 });
 flash.dispose();

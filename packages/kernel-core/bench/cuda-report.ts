@@ -42,6 +42,8 @@ export function benchMarkdown(rows: Row[], note: string): string {
       };
       ratio('ours-sigmoid fwd', 'sdpa-flash2 fwd', 'sigmoid fwd / FA2 fwd');
       ratio('ours-sigmoid fwd', 'ours-softmax fwd', 'sigmoid fwd / our softmax fwd');
+      ratio('ours-sigmoid bwd', 'sdpa-flash2 bwd', 'sigmoid bwd / FA2 bwd');
+      ratio('ours-sigmoid bwd', 'ours-softmax bwd', 'sigmoid bwd / our softmax bwd');
       out.push('');
     }
   }

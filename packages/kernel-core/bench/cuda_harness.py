@@ -58,10 +58,64 @@ def arch_dir():
 MODULES = {}
 
 
-def module(kind):
-    if kind not in MODULES:
-        MODULES[kind] = Module(os.path.join(BUILD, arch_dir(), f'flash_{kind}_fwd.cubin'))
-    return MODULES[kind]
+def module(kind, part='fwd'):
+    """Module of cuda/flash_<kind>_<part>.cu (kind 'bwd_aux' loads flash_bwd_aux)."""
+    key = f'{kind}_{part}' if kind != 'bwd_aux' else 'bwd_aux'
+    if key not in MODULES:
+        MODULES[key] = Module(os.path.join(BUILD, arch_dir(), f'flash_{key}.cubin'))
+    return MODULES[key]
+
+
+def plain_kernel(mod, name):
+    if name not in mod.funcs:
+        f = ctypes.c_void_p()
+        check(cu.cuModuleGetFunction(ctypes.byref(f), mod.mod, name.encode()), f'cuModuleGetFunction({name})')
+        mod.funcs[name] = f
+    return mod.funcs[name]
+
+
+def raw_launch(f, name, grid, block, args):
+    """args: list of (ctypes value) kernel arguments."""
+    params = (ctypes.c_void_p * len(args))(*[ctypes.cast(ctypes.pointer(a), ctypes.c_void_p) for a in args])
+    s = torch.cuda.current_stream().cuda_stream
+    check(cu.cuLaunchKernel(f, grid, 1, 1, block, 1, 1, 0, ctypes.c_void_p(s), params, None), f'cuLaunchKernel({name})')
+
+
+def backward(kind, dt, q, k, v, o, lse, do, alibi, key_lens, causal, scale, bias, poison=True, variant=None):
+    """dq, dk, dv from our kernels: zeroed fp32 accumulators, (softmax) delta pre-pass, bwd, converts."""
+    B, H, Nq, D = q.shape
+    Hkv, Nk = k.shape[1], k.shape[2]
+    aux = module('bwd_aux')
+    dq_acc = torch.zeros(B, H, Nq, D, device='cuda')
+    dk_acc = torch.zeros(B, Hkv, Nk, D, device='cuda')
+    dv_acc = torch.zeros(B, Hkv, Nk, D, device='cuda')
+    delta = None
+    if kind == 'softmax':
+        delta = torch.empty(B, H, Nq, device='cuda')
+        rows = B * H * Nq
+        raw_launch(plain_kernel(aux, f'flash_bwd_delta_{dt}'), 'delta', (rows * 32 + 255) // 256, 256,
+                   [ctypes.c_uint64(o.data_ptr()), ctypes.c_uint64(do.data_ptr()), ctypes.c_uint64(delta.data_ptr()),
+                    ctypes.c_long(rows), ctypes.c_int(D)])
+    name = f'flash_{kind}_bwd_{dt}_d{D}'
+    mod = module(kind, 'bwd')
+    if variant is not None:  # (module, kernel name) of a tile variant (tuneb mode)
+        mod, name = variant
+    f, bm, bn, threads, smem = mod.kernel(name)
+    ptr = lambda t: 0 if t is None else t.data_ptr()
+    blob = struct.pack('<11Q6i2f', ptr(q), ptr(k), ptr(v), ptr(do), ptr(lse), ptr(delta), ptr(dq_acc), ptr(dk_acc),
+                       ptr(dv_acc), ptr(alibi), ptr(key_lens), B, H, Hkv, Nq, Nk, int(causal), scale, bias)
+    buf = ctypes.create_string_buffer(blob, len(blob))
+    params = (ctypes.c_void_p * 1)(ctypes.cast(buf, ctypes.c_void_p))
+    check(cu.cuLaunchKernel(f, (Nk + bn - 1) // bn, H, B, threads, 1, 1, smem,
+                            ctypes.c_void_p(torch.cuda.current_stream().cuda_stream), params, None), f'cuLaunchKernel({name})')
+    outs = []
+    for acc in (dq_acc, dk_acc, dv_acc):
+        out = torch.full(acc.shape, float('nan'), device='cuda', dtype=q.dtype) if poison else torch.empty(acc.shape, device='cuda', dtype=q.dtype)
+        n = acc.numel()
+        raw_launch(plain_kernel(aux, f'flash_bwd_convert_{dt}'), 'convert', min((n + 255) // 256, 4096), 256,
+                   [ctypes.c_uint64(acc.data_ptr()), ctypes.c_uint64(out.data_ptr()), ctypes.c_long(n)])
+        outs.append(out)
+    return outs
 
 
 def launch(mod, name, q, k, v, o, lse, alibi, key_lens, causal, scale, bias, stream=None):
@@ -139,11 +193,31 @@ def test(args):
         err = (o.double() - ref).abs().max().item() if not torch.isnan(o).any() else float('nan')
         nerr = (naive.double() - ref).abs().max().item()
         ok = err == err and err <= 2 * nerr + 1e-6
+        # Backward: gradients of <O, dO> for a random dO, against float64 autograd; the naive twin
+        # is autograd through the unfused attention in the input dtype.
+        do = torch.randn_like(q)
+        grads = backward(c['kind'], c['dt'], q, k, v, o, lse, do, alibi, kl, c['causal'], scale, bias)
+        torch.cuda.synchronize()
+        def autograd(dtype_):
+            ins = [t.detach().to(dtype_).requires_grad_() for t in (q, k, v)]
+            out = reference(*ins, c['kind'], scale, bias, c['causal'], alibi, kl, dtype_)
+            return torch.autograd.grad(out, ins, do.to(dtype_))
+        g64, gn = autograd(torch.float64), autograd(dtype)
+        for gname, gk_, g64_, gn_ in zip(('dq', 'dk', 'dv'), grads, g64, gn):
+            ge = (gk_.double() - g64_).abs().max().item() if not torch.isnan(gk_).any() else float('nan')
+            gne = (gn_.double() - g64_).abs().max().item()
+            gok = ge == ge and ge <= 2 * gne + 1e-6
+            ok = ok and gok
+            c[f'{gname}_err'] = ge
+            c[f'{gname}_naive'] = gne
+            if not gok:
+                print(f'  {gname}: err={ge:.3e} naive={gne:.3e}', flush=True)
         failures += not ok
         row = dict(c, kl=str(c['kl']), bias=round(bias, 3), err=err, naive_err=nerr, ok=ok)
         rows.append(row)
-        print(('PASS' if ok else 'FAIL'), name, {k_: row[k_] for k_ in ('B', 'H', 'Hkv', 'Nq', 'Nk', 'causal', 'alibi', 'kl')},
-              f'err={err:.3e} naive={nerr:.3e}', flush=True)
+        print(('PASS' if ok else 'FAIL'), name.replace('_fwd', ' fwd+bwd'), {k_: row[k_] for k_ in ('B', 'H', 'Hkv', 'Nq', 'Nk', 'causal', 'alibi', 'kl')},
+              f"o {err:.2e}/{nerr:.2e} dq {c['dq_err']:.2e}/{c['dq_naive']:.2e} dk {c['dk_err']:.2e}/{c['dk_naive']:.2e}"
+              f" dv {c['dv_err']:.2e}/{c['dv_naive']:.2e} (err/naive)", flush=True)
     write_csv(args.out, 'cuda_test.csv', rows)
     print(f'{len(rows) - failures} passed, {failures} failed')
     return failures == 0
@@ -183,6 +257,13 @@ def bench(args):
             rows.append(dict(card=card, impl=f'ours-{kind}', pass_='fwd', D=D, causal=causal, N=N, B=B, H=H,
                              ms=round(ms, 4), tflops=round(flops / ms / 1e9, 1)))
             print(rows[-1], flush=True)
+            if args.bwd:
+                do = torch.randn_like(q)
+                ms = time_kernel(lambda: backward(kind, 'bf16', q, k, v, o, lse if kind == 'softmax' else None, do, None, None,
+                                                  causal, 1 / math.sqrt(D), bias, poison=False), args.reps)
+                rows.append(dict(card=card, impl=f'ours-{kind}', pass_='bwd', D=D, causal=causal, N=N, B=B, H=H,
+                                 ms=round(ms, 4), tflops=round(2.5 * flops / ms / 1e9, 1)))
+                print(rows[-1], flush=True)
         del q, k, v, o, lse
     write_csv(args.out, 'cuda_bench.csv', rows)
 
@@ -208,6 +289,25 @@ def tune(args):
     write_csv(args.out, f'cuda_{os.path.splitext(args.cubin)[0]}.csv', rows)
 
 
+def tuneb(args):
+    """Time every backward variant in build/tuneb.cubin (names tuneb_<kind>_d<D>_<stages>_<minCTAs>) at N = 16k."""
+    mod = Module(os.path.join(BUILD, 'tuneb.cubin'))
+    rows = []
+    for name in [l.strip() for l in open(os.path.join(BUILD, 'tuneb.txt'))]:
+        _, kind, d, *_ = name.split('_')
+        D, N = int(d[1:]), 16384
+        B, H = 16384 // N, 2048 // D
+        q, k, v, do = (torch.randn(B, H, N, D, device='cuda', dtype=torch.bfloat16) for _ in range(4))
+        o = torch.randn_like(q)
+        lse = torch.randn(B, H, N, device='cuda') + 10
+        bias = -math.log(N) if kind == 'sigmoid' else 0.0
+        ms = time_kernel(lambda: backward(kind, 'bf16', q, k, v, o, lse if kind == 'softmax' else None, do, None, None, False,
+                                          1 / math.sqrt(D), bias, poison=False, variant=(mod, name)), 20)
+        rows.append(dict(name=name, N=N, ms=round(ms, 4), tflops=round(2.5 * 4 * B * H * N * N * D / ms / 1e9, 1)))
+        print(rows[-1], flush=True)
+    write_csv(args.out, 'cuda_tuneb.csv', rows)
+
+
 def write_csv(out, fname, rows):
     if not out or not rows:
         return
@@ -221,11 +321,12 @@ def write_csv(out, fname, rows):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
-    ap.add_argument('mode', choices=['test', 'bench', 'tune'])
+    ap.add_argument('mode', choices=['test', 'bench', 'tune', 'tuneb'])
     ap.add_argument('--out', default=os.environ.get('OUT', ''))
     ap.add_argument('--reps', type=int, default=30)
+    ap.add_argument('--bwd', action='store_true', help='bench mode: also time the backward pass')
     ap.add_argument('--cubin', default='tune.cubin', help='tune mode: cubin under the build dir')
     a = ap.parse_args()
     print('card:', torch.cuda.get_device_name(), 'torch', torch.__version__, 'cuda', torch.version.cuda, flush=True)
-    ok = {'test': test, 'bench': bench, 'tune': tune}[a.mode](a)
+    ok = {'test': test, 'bench': bench, 'tune': tune, 'tuneb': tuneb}[a.mode](a)
     sys.exit(0 if ok is not False else 1)

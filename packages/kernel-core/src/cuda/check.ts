@@ -1,10 +1,10 @@
 /**
- * GPU correctness check of the CUDA forward kernels, shared by the vitest file (test/cuda-attention)
+ * GPU correctness check of the CUDA forward and backward kernels, shared by the vitest file (test/cuda-attention)
  * and the bundle runner (bench/cuda-check.ts, for GPU hosts without Node tooling).
  * Rule (kernel-notes §7): max|kernel − ref64| ≤ 2·max|naive same-precision − ref64|, outputs
  * poisoned with NaN before the launch, random normal inputs.
  */
-import { referenceAttentionForward } from '../reference/attention-ref64.js';
+import { referenceAttentionBackward, referenceAttentionForward } from '../reference/attention-ref64.js';
 import { alibiTerm, isVisible, resolveAttention, type AttentionSpec, type ResolvedAttention } from '../spec.js';
 import type { CudaDriver } from './driver.js';
 import type { CudaFlashAttention } from './flash.js';
@@ -24,45 +24,104 @@ function gaussian(seed: number): () => number {
 }
 
 /**
- * Unfused attention in a 16-bit dtype, as a framework runs it: f32-accumulated matmul rounded to the
- * dtype, logits and probabilities rounded to the dtype, P·V accumulated in f32 and rounded.
+ * Probabilities of head (b, h) as a framework computes them in a 16-bit dtype: f32-accumulated
+ * QK^T rounded to the dtype, logits and probabilities rounded; masked entries are 0.
  */
+function naiveProbs(r: ResolvedAttention, q: Float32Array, k: Float32Array, b: number, h: number, round: Round): Float64Array {
+  const { H, Hkv, Nq, Nk, D } = r;
+  const f = Math.fround;
+  const kv0 = (b * Hkv + Math.floor(h / (H / Hkv))) * Nk * D;
+  const P = new Float64Array(Nq * Nk);
+  for (let i = 0; i < Nq; i++) {
+    const q0 = ((b * H + h) * Nq + i) * D;
+    const s = P.subarray(i * Nk, (i + 1) * Nk);
+    let mx = -Infinity;
+    for (let j = 0; j < Nk; j++) {
+      let dot = 0;
+      for (let d = 0; d < D; d++) dot = f(dot + q[q0 + d] * k[kv0 + j * D + d]);
+      const logit = round(f(round(f(round(dot) * r.scale)) + alibiTerm(r, h, i, j) + r.bias));
+      s[j] = isVisible(r, b, i, j) ? logit : -Infinity;
+      mx = Math.max(mx, s[j]);
+    }
+    let sum = 0;
+    for (let j = 0; j < Nk; j++) {
+      if (s[j] === -Infinity) s[j] = 0;
+      else if (r.kind === 'sigmoid') s[j] = round(1 / (1 + Math.exp(-s[j])));
+      else {
+        s[j] = Math.exp(s[j] - mx);
+        sum += s[j];
+      }
+    }
+    if (r.kind === 'softmax') for (let j = 0; j < Nk; j++) s[j] = sum > 0 ? round(s[j] / sum) : 0;
+  }
+  return P;
+}
+
+/** Unfused forward in a 16-bit dtype: naiveProbs, then P·V accumulated in f32 and rounded. */
 export function naiveSamePrecision(r: ResolvedAttention, q: Float32Array, k: Float32Array, v: Float32Array, round: Round): Float64Array {
   const { B, H, Hkv, Nq, Nk, D } = r;
   const f = Math.fround;
   const out = new Float64Array(B * H * Nq * D);
-  const s = new Float64Array(Nk);
   for (let b = 0; b < B; b++)
     for (let h = 0; h < H; h++) {
       const kv0 = (b * Hkv + Math.floor(h / (H / Hkv))) * Nk * D;
-      for (let i = 0; i < Nq; i++) {
-        const q0 = ((b * H + h) * Nq + i) * D;
-        let mx = -Infinity;
-        for (let j = 0; j < Nk; j++) {
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot = f(dot + q[q0 + d] * k[kv0 + j * D + d]);
-          const logit = round(f(round(f(round(dot) * r.scale)) + alibiTerm(r, h, i, j) + r.bias));
-          s[j] = isVisible(r, b, i, j) ? logit : -Infinity;
-          mx = Math.max(mx, s[j]);
-        }
-        let sum = 0;
-        for (let j = 0; j < Nk; j++) {
-          if (s[j] === -Infinity) s[j] = 0;
-          else if (r.kind === 'sigmoid') s[j] = round(1 / (1 + Math.exp(-s[j])));
-          else {
-            s[j] = Math.exp(s[j] - mx);
-            sum += s[j];
-          }
-        }
-        if (r.kind === 'softmax') for (let j = 0; j < Nk; j++) s[j] = sum > 0 ? round(s[j] / sum) : 0;
+      const P = naiveProbs(r, q, k, b, h, round);
+      for (let i = 0; i < Nq; i++)
         for (let d = 0; d < D; d++) {
           let acc = 0;
-          for (let j = 0; j < Nk; j++) acc = f(acc + s[j] * v[kv0 + j * D + d]);
-          out[q0 + d] = round(acc);
+          for (let j = 0; j < Nk; j++) acc = f(acc + P[i * Nk + j] * v[kv0 + j * D + d]);
+          out[((b * H + h) * Nq + i) * D + d] = round(acc);
         }
-      }
     }
   return out;
+}
+
+/** Unfused backward in a 16-bit dtype (autograd through naiveSamePrecision, stage by stage rounded). */
+export function naiveSamePrecisionBackward(
+  r: ResolvedAttention, q: Float32Array, k: Float32Array, v: Float32Array, dO: Float32Array, round: Round,
+): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+  const { B, H, Hkv, Nq, Nk, D } = r;
+  const f = Math.fround;
+  const dq = new Float64Array(B * H * Nq * D);
+  const dkAcc = new Float32Array(B * Hkv * Nk * D);
+  const dvAcc = new Float32Array(B * Hkv * Nk * D);
+  const dS = new Float64Array(Nq * Nk);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++) {
+      const kv0 = (b * Hkv + Math.floor(h / (H / Hkv))) * Nk * D;
+      const qh = (b * H + h) * Nq * D;
+      const P = naiveProbs(r, q, k, b, h, round);
+      for (let i = 0; i < Nq; i++) {
+        let rowdot = 0;
+        for (let j = 0; j < Nk; j++) {
+          let acc = 0;
+          for (let d = 0; d < D; d++) acc = f(acc + dO[qh + i * D + d] * v[kv0 + j * D + d]);
+          dS[i * Nk + j] = round(acc); // dP
+          rowdot = f(rowdot + P[i * Nk + j] * dS[i * Nk + j]);
+        }
+        for (let j = 0; j < Nk; j++) {
+          const p = P[i * Nk + j], dp = dS[i * Nk + j];
+          dS[i * Nk + j] = round(r.kind === 'sigmoid' ? f(f(p * (1 - p)) * dp) : f(p * f(dp - rowdot)));
+        }
+      }
+      for (let i = 0; i < Nq; i++)
+        for (let d = 0; d < D; d++) {
+          let acc = 0;
+          for (let j = 0; j < Nk; j++) acc = f(acc + dS[i * Nk + j] * k[kv0 + j * D + d]);
+          dq[qh + i * D + d] = round(f(acc * r.scale));
+        }
+      for (let j = 0; j < Nk; j++)
+        for (let d = 0; d < D; d++) {
+          let ak = 0, av = 0;
+          for (let i = 0; i < Nq; i++) {
+            ak = f(ak + dS[i * Nk + j] * q[qh + i * D + d]);
+            av = f(av + P[i * Nk + j] * dO[qh + i * D + d]);
+          }
+          dkAcc[kv0 + j * D + d] = f(dkAcc[kv0 + j * D + d] + f(ak * r.scale));
+          dvAcc[kv0 + j * D + d] = f(dvAcc[kv0 + j * D + d] + av);
+        }
+    }
+  return { dq, dk: Float64Array.from(dkAcc, round), dv: Float64Array.from(dvAcc, round) };
 }
 
 export interface CudaCheckCase {
@@ -92,10 +151,19 @@ export function caseLabel(c: CudaCheckCase): string {
     `${c.spec.causal ? ' causal' : ''}${c.spec.alibiSlopes ? ' alibi' : ''}${c.spec.keyLengths ? ' padded' : ''}`;
 }
 
+export interface GradCheck {
+  name: 'dq' | 'dk' | 'dv';
+  maxError: number;
+  naiveError: number;
+  ok: boolean;
+}
+
 export interface CudaCheckResult {
   label: string;
   maxError: number;
   naiveError: number;
+  /** Backward: one entry per gradient (same rule). */
+  grads: GradCheck[];
   ok: boolean;
   /** Softmax LSE rows left NaN (unwritten) — must be 0. */
   lseUnwritten: number;
@@ -110,25 +178,46 @@ export function runCudaCheck(driver: CudaDriver, flash: CudaFlashAttention, c: C
   const q = Float32Array.from({ length: B * H * Nq * D }, () => round(g()));
   const k = Float32Array.from({ length: B * Hkv * Nk * D }, () => round(g()));
   const v = Float32Array.from({ length: B * Hkv * Nk * D }, () => round(g()));
-  const dq = DeviceTensor.fromHost(driver, q, [B, H, Nq, D], c.dtype);
-  const dk = DeviceTensor.fromHost(driver, k, [B, Hkv, Nk, D], c.dtype);
-  const dv = DeviceTensor.fromHost(driver, v, [B, Hkv, Nk, D], c.dtype);
+  const qd = DeviceTensor.fromHost(driver, q, [B, H, Nq, D], c.dtype);
+  const kd = DeviceTensor.fromHost(driver, k, [B, Hkv, Nk, D], c.dtype);
+  const vd = DeviceTensor.fromHost(driver, v, [B, Hkv, Nk, D], c.dtype);
+  const dO = Float32Array.from({ length: B * H * Nq * D }, () => round(g()));
+  const ddO = DeviceTensor.fromHost(driver, dO, [B, H, Nq, D], c.dtype);
   const out = DeviceTensor.empty(driver, c.dtype, [B, H, Nq, D]).poison();
   const lse = DeviceTensor.empty(driver, 'f32', [B, H, Nq]).poison();
+  const grads = {
+    dq: DeviceTensor.empty(driver, c.dtype, [B, H, Nq, D]).poison(),
+    dk: DeviceTensor.empty(driver, c.dtype, [B, Hkv, Nk, D]).poison(),
+    dv: DeviceTensor.empty(driver, c.dtype, [B, Hkv, Nk, D]).poison(),
+  };
   try {
-    flash.forward(dq, dk, dv, c.spec, { out, lse });
-    const got = out.toHost();
-    const ref = referenceAttentionForward(r, q, k, v).o;
-    const naive = naiveSamePrecision(r, q, k, v, round);
-    let maxError = 0, naiveError = 0;
-    for (let i = 0; i < ref.length; i++) {
-      const e = Math.abs(got[i] - ref[i]);
-      maxError = Number.isNaN(e) ? Infinity : Math.max(maxError, e);
-      naiveError = Math.max(naiveError, Math.abs(naive[i] - ref[i]));
-    }
+    flash.forward(qd, kd, vd, c.spec, { out, lse });
+    flash.backward(qd, kd, vd, ddO, c.spec, { o: out, lse, ...grads });
+    const fwd = compare(out.toHost(), referenceAttentionForward(r, q, k, v).o, naiveSamePrecision(r, q, k, v, round));
+    const ref = referenceAttentionBackward(r, q, k, v, dO);
+    const naive = naiveSamePrecisionBackward(r, q, k, v, dO, round);
+    const gradChecks = (['dq', 'dk', 'dv'] as const).map((name) => ({ name, ...compare(grads[name].toHost(), ref[name], naive[name]) }));
     const lseUnwritten = c.spec.kind === 'softmax' ? Array.from(lse.toHost()).filter(Number.isNaN).length : 0;
-    return { label: caseLabel(c), maxError, naiveError, ok: maxError <= 2 * naiveError && naiveError > 0 && lseUnwritten === 0, lseUnwritten };
+    return {
+      label: caseLabel(c),
+      maxError: fwd.maxError,
+      naiveError: fwd.naiveError,
+      grads: gradChecks,
+      ok: fwd.ok && gradChecks.every((x) => x.ok) && lseUnwritten === 0,
+      lseUnwritten,
+    };
   } finally {
-    for (const t of [dq, dk, dv, out, lse]) t.free();
+    for (const t of [qd, kd, vd, ddO, out, lse, grads.dq, grads.dk, grads.dv]) t.free();
   }
+}
+
+/** max|kernel − ref64| ≤ 2·max|naive − ref64| (NaN, e.g. an unwritten poisoned element, fails). */
+function compare(got: ArrayLike<number>, ref: ArrayLike<number>, naive: ArrayLike<number>): { maxError: number; naiveError: number; ok: boolean } {
+  let maxError = 0, naiveError = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const e = Math.abs(got[i] - ref[i]);
+    maxError = Number.isNaN(e) ? Infinity : Math.max(maxError, e);
+    naiveError = Math.max(naiveError, Math.abs(naive[i] - ref[i]));
+  }
+  return { maxError, naiveError, ok: naiveError > 0 && maxError <= 2 * naiveError };
 }

@@ -1,5 +1,5 @@
 /**
- * Host side of the FA2-class CUDA kernels: picks the cubin for the device's architecture, reads each
+ * Host side of the FA2-class CUDA kernels (forward and backward): picks the cubin for the device's architecture, reads each
  * kernel's launch config from its `<name>_cfg` device global, packs FwdParams and launches.
  * The attention spec (spec.ts) is the API: shapes and options are validated by resolveAttention.
  */
@@ -47,8 +47,34 @@ export function packFwdParams(
   return buf;
 }
 
+/** Byte layout of `struct BwdParams` in cuda/flash_bwd.cuh (11 pointers, 6 int32, 2 f32). */
+export const BWD_PARAMS_BYTES = 120;
+
+export function packBwdParams(
+  ptrs: {
+    q: CuPtr; k: CuPtr; v: CuPtr; dout: CuPtr; lse: CuPtr; delta: CuPtr;
+    dqAcc: CuPtr; dkAcc: CuPtr; dvAcc: CuPtr; alibi: CuPtr; keyLens: CuPtr;
+  },
+  r: ResolvedAttention,
+): Uint8Array {
+  const buf = new Uint8Array(BWD_PARAMS_BYTES);
+  const dv = new DataView(buf.buffer);
+  [ptrs.q, ptrs.k, ptrs.v, ptrs.dout, ptrs.lse, ptrs.delta, ptrs.dqAcc, ptrs.dkAcc, ptrs.dvAcc, ptrs.alibi, ptrs.keyLens]
+    .forEach((p, i) => dv.setBigUint64(i * 8, p, true));
+  [r.B, r.H, r.Hkv, r.Nq, r.Nk, r.causal ? 1 : 0].forEach((x, i) => dv.setInt32(88 + i * 4, x, true));
+  dv.setFloat32(112, r.scale, true);
+  dv.setFloat32(116, r.bias, true);
+  return buf;
+}
+
+const u64 = (x: bigint) => new Uint8Array(BigUint64Array.of(x).buffer);
+const i64 = (x: number) => new Uint8Array(BigInt64Array.of(BigInt(x)).buffer);
+const i32 = (x: number) => new Uint8Array(Int32Array.of(x).buffer);
+
+type Part = 'fwd' | 'bwd' | 'bwd_aux';
+
 export class CudaFlashAttention {
-  private readonly modules = new Map<AttentionKind, CuPtr>();
+  private readonly modules = new Map<string, CuPtr>();
   private readonly kernels = new Map<string, Kernel>();
   /** Small per-option device buffers (ALiBi slopes, key lengths), keyed by content, freed by dispose(). */
   private readonly aux = new Map<string, DeviceTensor>();
@@ -58,11 +84,14 @@ export class CudaFlashAttention {
     readonly buildDir: string = cudaBuildDir(),
   ) {}
 
-  private module(kind: AttentionKind): CuPtr {
-    const cached = this.modules.get(kind);
+  /** Scratch fp32 buffers for the backward pass, kept between calls (keyed by role). */
+  private readonly scratch = new Map<string, DeviceTensor>();
+
+  private module(kind: AttentionKind | null, part: Part): CuPtr {
+    const base = part === 'bwd_aux' ? 'flash_bwd_aux' : `flash_${kind}_${part}`;
+    const cached = this.modules.get(base);
     if (cached !== undefined) return cached;
     const [major] = this.driver.info.computeCapability;
-    const base = `flash_${kind}_fwd`;
     // sm_90 cubin on Hopper, sm_80 cubin on any Ampere/Ada part, PTX (driver JIT) elsewhere.
     const file = major === 9 ? path.join(this.buildDir, 'sm_90', `${base}.cubin`)
       : major === 8 ? path.join(this.buildDir, 'sm_80', `${base}.cubin`)
@@ -73,15 +102,15 @@ export class CudaFlashAttention {
     let image: Uint8Array = readFileSync(file);
     if (file.endsWith('.ptx')) image = Buffer.concat([image, Buffer.from([0])]); // the JIT wants a C string
     const mod = this.driver.loadModule(image, file);
-    this.modules.set(kind, mod);
+    this.modules.set(base, mod);
     return mod;
   }
 
-  private kernel(kind: AttentionKind, dtype: CudaDtype, D: number): Kernel {
-    const name = `flash_${kind}_fwd_${dtype}_d${D}`;
+  private kernel(kind: AttentionKind, dtype: CudaDtype, D: number, part: 'fwd' | 'bwd' = 'fwd'): Kernel {
+    const name = `flash_${kind}_${part}_${dtype}_d${D}`;
     const cached = this.kernels.get(name);
     if (cached) return cached;
-    const mod = this.module(kind);
+    const mod = this.module(kind, part);
     const fn = this.driver.getFunction(mod, name);
     const cfg = this.driver.readGlobal(mod, `${name}_cfg`, 16);
     const [blockM, blockN, threads, smem] = [0, 1, 2, 3].map((i) => cfg.readInt32LE(i * 4));
@@ -116,17 +145,7 @@ export class CudaFlashAttention {
     spec: AttentionSpec,
     opts: { out?: DeviceTensor; lse?: DeviceTensor; stream?: CuPtr } = {},
   ): DeviceTensor {
-    const r = resolveAttention(q.shape, k.shape, v.shape, spec);
-    for (const [n, t] of [['k', k], ['v', v]] as const) {
-      if (t.dtype !== q.dtype) throw new TypeError(`cuda attention: ${n} is ${t.dtype} but q is ${q.dtype}; pass all three in one dtype`);
-    }
-    if (q.dtype !== 'bf16' && q.dtype !== 'fp16') {
-      throw new TypeError(`cuda attention: q/k/v must be bf16 or fp16 (fp32 accumulation inside), got ${q.dtype}`);
-    }
-    if (!(CUDA_HEAD_DIMS as readonly number[]).includes(r.D)) {
-      throw new RangeError(`cuda attention: head dim D = ${r.D} has no kernel; built for D in {${CUDA_HEAD_DIMS.join(', ')}}`);
-    }
-    if (r.scale === 0) throw new RangeError('cuda attention: spec.scale = 0 is not supported (the sigmoid bias is folded as bias/scale); use a tiny non-zero scale');
+    const r = this.validate(q, k, v, spec);
     const out = opts.out ?? DeviceTensor.empty(this.driver, q.dtype, q.shape);
     if (out.dtype !== q.dtype || out.shape.join() !== q.shape.join()) {
       throw new TypeError(`cuda attention: out must be ${q.dtype} [${q.shape.join(', ')}], got ${out.dtype} [${out.shape.join(', ')}]`);
@@ -152,10 +171,105 @@ export class CudaFlashAttention {
     return out;
   }
 
+  private auxKernel(name: string): CuPtr {
+    const cached = this.kernels.get(name);
+    if (cached) return cached.fn;
+    const fn = this.driver.getFunction(this.module(null, 'bwd_aux'), name);
+    this.kernels.set(name, { fn, name, blockM: 0, blockN: 0, threads: 256, smem: 0 });
+    return fn;
+  }
+
+  private scratchF32(role: string, size: number): DeviceTensor {
+    let t = this.scratch.get(role);
+    if (!t || t.size < size) {
+      t?.free();
+      t = DeviceTensor.empty(this.driver, 'f32', [size]);
+      this.scratch.set(role, t);
+    }
+    return t;
+  }
+
+  /**
+   * dq, dk, dv of attention(q, k, v) for the output gradient `dout`, launched on `stream`.
+   * Softmax needs the forward output `o` and its `lse` ([B, H, Nq] f32, from forward()); sigmoid
+   * needs neither (no D = rowsum(dO∘O) pass, no LSE). Gradients are accumulated in fp32 (atomics,
+   * which also sum the GQA groups for dk/dv) and converted to the input dtype.
+   */
+  backward(
+    q: DeviceTensor,
+    k: DeviceTensor,
+    v: DeviceTensor,
+    dout: DeviceTensor,
+    spec: AttentionSpec,
+    opts: { o?: DeviceTensor; lse?: DeviceTensor; dq?: DeviceTensor; dk?: DeviceTensor; dv?: DeviceTensor; stream?: CuPtr } = {},
+  ): { dq: DeviceTensor; dk: DeviceTensor; dv: DeviceTensor } {
+    const r = this.validate(q, k, v, spec);
+    if (dout.dtype !== q.dtype || dout.shape.join() !== q.shape.join()) {
+      throw new TypeError(`cuda attention backward: dout must be ${q.dtype} [${q.shape.join(', ')}], got ${dout.dtype} [${dout.shape.join(', ')}]`);
+    }
+    if (r.kind === 'softmax' && (!opts.o || !opts.lse)) {
+      throw new TypeError('cuda attention backward: softmax needs opts.o (forward output) and opts.lse (from forward(..., { lse }))');
+    }
+    const stream = opts.stream ?? 0n;
+    const rowsQ = r.B * r.H * r.Nq;
+    const nQ = rowsQ * r.D, nK = r.B * r.Hkv * r.Nk * r.D;
+    const dqAcc = this.scratchF32('dq', nQ), dkAcc = this.scratchF32('dk', nK), dvAcc = this.scratchF32('dv', nK);
+    for (const [t, n] of [[dqAcc, nQ], [dkAcc, nK], [dvAcc, nK]] as const) this.driver.fill32(t.ptr, 0, n);
+    let delta: DeviceTensor | null = null;
+    if (r.kind === 'softmax') {
+      delta = this.scratchF32('delta', rowsQ);
+      const name = `flash_bwd_delta_${q.dtype}`;
+      this.driver.launch(this.auxKernel(name), name, [Math.ceil((rowsQ * 32) / 256), 1, 1], 256, 0,
+        [u64(opts.o!.ptr), u64(dout.ptr), u64(delta.ptr), i64(rowsQ), i32(r.D)], stream);
+    }
+    const kern = this.kernel(r.kind, q.dtype, r.D, 'bwd');
+    const params = packBwdParams(
+      {
+        q: q.ptr, k: k.ptr, v: v.ptr, dout: dout.ptr,
+        lse: r.kind === 'softmax' ? opts.lse!.ptr : 0n,
+        delta: delta ? delta.ptr : 0n,
+        dqAcc: dqAcc.ptr, dkAcc: dkAcc.ptr, dvAcc: dvAcc.ptr,
+        alibi: r.alibiSlopes ? this.auxTensor(r.alibiSlopes, 'f32').ptr : 0n,
+        keyLens: r.keyLengths ? this.auxTensor(r.keyLengths, 'i32').ptr : 0n,
+      },
+      r,
+    );
+    this.driver.launch(kern.fn, kern.name, [Math.ceil(r.Nk / kern.blockN), r.H, r.B], kern.threads, kern.smem, [params], stream);
+    const out = {
+      dq: opts.dq ?? DeviceTensor.empty(this.driver, q.dtype, q.shape),
+      dk: opts.dk ?? DeviceTensor.empty(this.driver, k.dtype, k.shape),
+      dv: opts.dv ?? DeviceTensor.empty(this.driver, v.dtype, v.shape),
+    };
+    const convert = `flash_bwd_convert_${q.dtype}`;
+    for (const [acc, dst, n] of [[dqAcc, out.dq, nQ], [dkAcc, out.dk, nK], [dvAcc, out.dv, nK]] as const) {
+      if (dst.size !== n || dst.dtype !== q.dtype) throw new TypeError(`cuda attention backward: gradient buffer must be ${q.dtype} with ${n} elements`);
+      this.driver.launch(this.auxKernel(convert), convert, [Math.min(Math.ceil(n / 256), 4096), 1, 1], 256, 0,
+        [u64(acc.ptr), u64(dst.ptr), i64(n)], stream);
+    }
+    return out;
+  }
+
+  private validate(q: DeviceTensor, k: DeviceTensor, v: DeviceTensor, spec: AttentionSpec): ResolvedAttention {
+    const r = resolveAttention(q.shape, k.shape, v.shape, spec);
+    for (const [n, t] of [['k', k], ['v', v]] as const) {
+      if (t.dtype !== q.dtype) throw new TypeError(`cuda attention: ${n} is ${t.dtype} but q is ${q.dtype}; pass all three in one dtype`);
+    }
+    if (q.dtype !== 'bf16' && q.dtype !== 'fp16') {
+      throw new TypeError(`cuda attention: q/k/v must be bf16 or fp16 (fp32 accumulation inside), got ${q.dtype}`);
+    }
+    if (!(CUDA_HEAD_DIMS as readonly number[]).includes(r.D)) {
+      throw new RangeError(`cuda attention: head dim D = ${r.D} has no kernel; built for D in {${CUDA_HEAD_DIMS.join(', ')}}`);
+    }
+    if (r.scale === 0) throw new RangeError('cuda attention: spec.scale = 0 is not supported (the sigmoid bias is folded as bias/scale); use a tiny non-zero scale');
+    return r;
+  }
+
   dispose(): void {
     this.driver.synchronize();
     for (const t of this.aux.values()) t.free();
     this.aux.clear();
+    for (const t of this.scratch.values()) t.free();
+    this.scratch.clear();
     for (const mod of this.modules.values()) this.driver.unloadModule(mod);
     this.modules.clear();
     this.kernels.clear();

@@ -1,0 +1,281 @@
+// FA2-class backward main loop shared by FlashSigmoid and FlashSoftmax.
+//
+// One CTA per (key block of BN keys, query head, batch). K and V tiles stay in shared memory; the
+// CTA walks the query blocks (Q and dO double-buffered with cp.async) and, per block:
+//   S = Q K^T and dP = dO V^T        (warp w owns query rows 16w..16w+15)
+//   sigmoid: P = σ(S'),  dS = P(1−P)·dP               (no LSE, no D = rowsum(dO∘O) pass)
+//   softmax: P = exp(S' − LSE), dS = P(dP − D)         (D from flash_bwd_delta)
+//   dQ += scale·dS K  → fp32 atomics into dq_acc (many key blocks add to the same rows)
+//   P, dS → shared memory; dV += P^T dO, dK += scale·dS^T Q   (warp w owns keys 16w..16w+15)
+// dK/dV are added into fp32 [B, Hkv, Nk, D] buffers at the end (atomics sum the GQA group);
+// flash_bwd_convert turns the three fp32 buffers into the input dtype.
+#pragma once
+#include "flash_common.cuh"
+
+struct BwdParams {
+  const void* q;         // [B, H, Nq, D]
+  const void* k;         // [B, Hkv, Nk, D]
+  const void* v;         // [B, Hkv, Nk, D]
+  const void* dout;      // [B, H, Nq, D]
+  const float* lse;      // [B, H, Nq] natural log (softmax only)
+  const float* delta;    // [B, H, Nq] rowsum(dO∘O) (softmax only)
+  float* dq_acc;         // [B, H, Nq, D] fp32, zeroed by the host
+  float* dk_acc;         // [B, Hkv, Nk, D] fp32, zeroed
+  float* dv_acc;         // [B, Hkv, Nk, D] fp32, zeroed
+  const float* alibi;    // [H] or null
+  const int* key_lens;   // [B] or null
+  int B, H, Hkv, Nq, Nk;
+  int causal;
+  float scale;
+  float bias;
+};
+
+// Adds (a, b) to dst[0..1]: one vector atomic on sm_90, two scalar ones before.
+__device__ __forceinline__ void atomic_add2(float* dst, float a, float b) {
+#if __CUDA_ARCH__ >= 900
+  atomicAdd(reinterpret_cast<float2*>(dst), make_float2(a, b));
+#else
+  atomicAdd(dst, a);
+  atomicAdd(dst + 1, b);
+#endif
+}
+
+// STAGES = Q/dO buffers: 2 prefetches the next query block during this one; 1 halves that
+// shared memory so two CTAs fit per SM at D = 128 (the other CTA hides the load instead).
+template <typename T, int D, int NWARPS, int STAGES, bool SIGMOID>
+__device__ __forceinline__ void flash_bwd(const BwdParams& p) {
+  constexpr int NT = NWARPS * 32;
+  constexpr int BM = 16 * NWARPS, BN = 16 * NWARPS;
+  constexpr int KD = D / 16, NS = BN / 8, DN = D / 8;
+  constexpr int RB = row_bytes<D>();
+  constexpr int PB = BN * 2 + 16;  // padded row of the P / dS tiles (same conflict-free trick)
+
+  extern __shared__ __align__(128) uint8_t smem[];
+  const uint32_t sK = smem_u32(smem);
+  const uint32_t sV = sK + BN * RB;
+  const uint32_t sQ = sV + BN * RB;            // STAGES buffers
+  const uint32_t sdO = sQ + STAGES * BM * RB;  // STAGES buffers
+  const uint32_t sP = sdO + STAGES * BM * RB;
+  const uint32_t sdS = sP + BM * PB;
+
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int h = blockIdx.y, b = blockIdx.z;
+  const int hk = h / (p.H / p.Hkv);
+  const int n0 = blockIdx.x * BN;
+  const int kv_len = p.key_lens ? min(p.key_lens[b], p.Nk) : p.Nk;
+  const int offset = p.Nk - p.Nq;
+  if (n0 >= kv_len) return;  // fully padded key block: its dK/dV stay 0 (buffers were zeroed)
+  const int mblocks = (p.Nq + BM - 1) / BM;
+  // Causal: query i sees key j iff j <= i + offset, so rows below n0 - offset see none of the block.
+  const int m_begin = p.causal ? max(0, n0 - offset) / BM : 0;
+  if (m_begin >= mblocks) return;
+
+  const size_t qh = (static_cast<size_t>(b) * p.H + h) * p.Nq;
+  const uint16_t* gq = static_cast<const uint16_t*>(p.q) + qh * D;
+  const uint16_t* gdo = static_cast<const uint16_t*>(p.dout) + qh * D;
+  const size_t kh = (static_cast<size_t>(b) * p.Hkv + hk) * p.Nk;
+  const uint16_t* gk = static_cast<const uint16_t*>(p.k) + kh * D;
+  const uint16_t* gv = static_cast<const uint16_t*>(p.v) + kh * D;
+
+  load_tile<BN, D, NT>(sK, gk, n0, kv_len);
+  load_tile<BN, D, NT>(sV, gv, n0, kv_len);
+  load_tile<BM, D, NT>(sQ, gq, m_begin * BM, p.Nq);
+  load_tile<BM, D, NT>(sdO, gdo, m_begin * BM, p.Nq);
+  cp_async_commit();
+
+  float dk[DN][4], dv[DN][4];
+#pragma unroll
+  for (int dn = 0; dn < DN; ++dn)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) { dk[dn][e] = 0.f; dv[dn][e] = 0.f; }
+
+  const float slope = p.alibi ? p.alibi[h] : 0.f;
+  const float s_init = SIGMOID ? p.bias / p.scale : 0.f;
+  const float half_scale = 0.5f * p.scale;
+  const float alibi_acc = slope / p.scale;
+  const float scale_log2 = p.scale * 1.4426950408889634f;
+  const float alibi_log2 = slope * 1.4426950408889634f;
+  const int c0 = (lane % 4) * 2;
+
+  for (int mi = m_begin; mi < mblocks; ++mi) {
+    const int m0 = mi * BM;
+    const int buf = STAGES == 2 ? (mi - m_begin) & 1 : 0;
+    cp_async_wait<0>();  // Q/dO(mi) landed (and K/V on the first pass)
+    __syncthreads();     // ... and every warp is done with sP/sdS and the other Q/dO buffer
+    if (STAGES == 2 && mi + 1 < mblocks) {
+      load_tile<BM, D, NT>(sQ + (buf ^ 1) * BM * RB, gq, m0 + BM, p.Nq);
+      load_tile<BM, D, NT>(sdO + (buf ^ 1) * BM * RB, gdo, m0 + BM, p.Nq);
+    }
+    cp_async_commit();
+    const uint32_t qb = sQ + buf * BM * RB, dob = sdO + buf * BM * RB;
+
+    // S = Q K^T and dP = dO V^T for this warp's 16 query rows.
+    float s[NS][4], dp[NS][4];
+#pragma unroll
+    for (int ns = 0; ns < NS; ++ns)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) { s[ns][e] = s_init; dp[ns][e] = 0.f; }
+#pragma unroll 1
+    for (int kd = 0; kd < KD; ++kd) {
+      uint32_t qa[4], oa[4];
+      ldmatrix_x4(qa, qb + swz<D>(warp * 16 + (lane % 16), kd * 2 + lane / 16));
+      ldmatrix_x4(oa, dob + swz<D>(warp * 16 + (lane % 16), kd * 2 + lane / 16));
+#pragma unroll
+      for (int ns2 = 0; ns2 < NS / 2; ++ns2) {
+        uint32_t kf[4], vf[4];
+        const int row = ns2 * 16 + (lane & 7) + ((lane >> 4) << 3), chunk = kd * 2 + ((lane >> 3) & 1);
+        ldmatrix_x4(kf, sK + swz<D>(row, chunk));
+        ldmatrix_x4(vf, sV + swz<D>(row, chunk));
+        mma16816<T>(s[2 * ns2], qa, kf[0], kf[1]);
+        mma16816<T>(s[2 * ns2 + 1], qa, kf[2], kf[3]);
+        mma16816<T>(dp[2 * ns2], oa, vf[0], vf[1]);
+        mma16816<T>(dp[2 * ns2 + 1], oa, vf[2], vf[3]);
+      }
+    }
+
+    // Element-wise: P and dS (dS already carries the logit scale).
+    int lim[2];
+    float dist0[2], lse2[2], dlt[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int i = m0 + warp * 16 + lane / 4 + r * 8;
+      const int visible_end = i >= p.Nq ? 0 : p.causal ? min(kv_len, i + offset + 1) : kv_len;
+      lim[r] = visible_end - n0 - c0;
+      dist0[r] = static_cast<float>(i + offset - n0 - c0);
+      lse2[r] = 0.f;
+      dlt[r] = 0.f;
+      if constexpr (!SIGMOID) {
+        if (i < p.Nq) {
+          const float l = p.lse[qh + i];
+          // A fully masked row has LSE = -inf; +inf makes every exp2 below 0 instead of inf.
+          lse2[r] = l == -INFINITY ? INFINITY : l * 1.4426950408889634f;
+          dlt[r] = p.delta[qh + i];
+        }
+      }
+    }
+    uint32_t dsf[BN / 16][4];
+#pragma unroll
+    for (int ns = 0; ns < NS; ++ns) {
+      float pv[4], dsv[4];
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int r = e >> 1, dc = ns * 8 + (e & 1);
+        float y;
+        if constexpr (SIGMOID) {
+          float x = s[ns][e];
+          if (p.alibi) x -= alibi_acc * fabsf(dist0[r] - static_cast<float>(dc));
+          y = fmaf(0.5f, tanh_approx(half_scale * x), 0.5f);
+          dsv[e] = y * (1.f - y) * dp[ns][e] * p.scale;
+        } else {
+          float x = s[ns][e] * scale_log2 - lse2[r];
+          if (p.alibi) x -= alibi_log2 * fabsf(dist0[r] - static_cast<float>(dc));
+          y = exp2_approx(x);
+          dsv[e] = y * (dp[ns][e] - dlt[r]) * p.scale;
+        }
+        const bool vis = dc < lim[r];
+        pv[e] = vis ? y : 0.f;
+        dsv[e] = vis ? dsv[e] : 0.f;
+      }
+      // Row-major BM x BN tiles in shared memory: this thread's pairs (row g, g+8; cols c0, c0+1).
+      const int rl = warp * 16 + lane / 4;
+      const uint32_t col_bytes = (ns * 8 + c0) * 2;
+      const uint32_t p0 = Pack2<T>::from(pv[0], pv[1]), p1 = Pack2<T>::from(pv[2], pv[3]);
+      const uint32_t d0 = Pack2<T>::from(dsv[0], dsv[1]), d1 = Pack2<T>::from(dsv[2], dsv[3]);
+      asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sP + rl * PB + col_bytes), "r"(p0));
+      asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sP + (rl + 8) * PB + col_bytes), "r"(p1));
+      asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sdS + rl * PB + col_bytes), "r"(d0));
+      asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sdS + (rl + 8) * PB + col_bytes), "r"(d1));
+      // dS (this warp's rows) as A fragments for dQ = dS K.
+      if (ns & 1) {
+        dsf[ns / 2][2] = d0;
+        dsf[ns / 2][3] = d1;
+      } else {
+        dsf[ns / 2][0] = d0;
+        dsf[ns / 2][1] = d1;
+      }
+    }
+
+    // dQ(rows) += dS K: B = K [key][d] read transposed, like V in the forward pass.
+    {
+      float dq[DN][4];
+#pragma unroll
+      for (int dn = 0; dn < DN; ++dn)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) dq[dn][e] = 0.f;
+#pragma unroll
+      for (int ks = 0; ks < BN / 16; ++ks)
+#pragma unroll
+        for (int dn2 = 0; dn2 < DN / 2; ++dn2) {
+          uint32_t kf[4];
+          ldmatrix_x4_trans(kf, sK + swz<D>(ks * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), dn2 * 2 + (lane >> 4)));
+          mma16816<T>(dq[2 * dn2], dsf[ks], kf[0], kf[1]);
+          mma16816<T>(dq[2 * dn2 + 1], dsf[ks], kf[2], kf[3]);
+        }
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const int i = m0 + warp * 16 + lane / 4 + r * 8;
+        if (i < p.Nq) {
+          float* dst = p.dq_acc + (qh + i) * D + c0;
+#pragma unroll
+          for (int dn = 0; dn < DN; ++dn) atomic_add2(dst + dn * 8, dq[dn][2 * r], dq[dn][2 * r + 1]);
+        }
+      }
+    }
+    __syncthreads();  // P and dS tiles complete
+
+    // dV += P^T dO and dK += dS^T Q for this warp's 16 keys. A = P^T: ldmatrix.trans of the
+    // row-major [query][key] tile; matrix g = lane/8 covers queries (g>>1)*8.., keys (g&1)*8...
+#pragma unroll
+    for (int ks = 0; ks < BM / 16; ++ks) {
+      const int g = lane >> 3;
+      const uint32_t a_off = (ks * 16 + (g >> 1) * 8 + (lane & 7)) * PB + (warp * 16 + (g & 1) * 8) * 2;
+      uint32_t pa[4], sa[4];
+      ldmatrix_x4_trans(pa, sP + a_off);
+      ldmatrix_x4_trans(sa, sdS + a_off);
+#pragma unroll
+      for (int dn2 = 0; dn2 < DN / 2; ++dn2) {
+        uint32_t of[4], qf[4];
+        const int row = ks * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), chunk = dn2 * 2 + (lane >> 4);
+        ldmatrix_x4_trans(of, dob + swz<D>(row, chunk));
+        ldmatrix_x4_trans(qf, qb + swz<D>(row, chunk));
+        mma16816<T>(dv[2 * dn2], pa, of[0], of[1]);
+        mma16816<T>(dv[2 * dn2 + 1], pa, of[2], of[3]);
+        mma16816<T>(dk[2 * dn2], sa, qf[0], qf[1]);
+        mma16816<T>(dk[2 * dn2 + 1], sa, qf[2], qf[3]);
+      }
+    }
+    if (STAGES == 1 && mi + 1 < mblocks) {
+      __syncthreads();  // everyone is done reading this Q/dO before it is overwritten
+      load_tile<BM, D, NT>(sQ, gq, m0 + BM, p.Nq);
+      load_tile<BM, D, NT>(sdO, gdo, m0 + BM, p.Nq);
+      cp_async_commit();
+    }
+  }
+  cp_async_wait<0>();
+
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int j = n0 + warp * 16 + lane / 4 + r * 8;
+    if (j < p.Nk) {
+      float* dkp = p.dk_acc + (kh + j) * D + c0;
+      float* dvp = p.dv_acc + (kh + j) * D + c0;
+#pragma unroll
+      for (int dn = 0; dn < DN; ++dn) {
+        atomic_add2(dkp + dn * 8, dk[dn][2 * r], dk[dn][2 * r + 1]);
+        atomic_add2(dvp + dn * 8, dv[dn][2 * r], dv[dn][2 * r + 1]);
+      }
+    }
+  }
+}
+
+template <int D, int NWARPS, int STAGES>
+__host__ __device__ constexpr int bwd_smem_bytes() {
+  return 2 * (16 * NWARPS) * row_bytes<D>() + 2 * STAGES * (16 * NWARPS) * row_bytes<D>() + 2 * (16 * NWARPS) * (32 * NWARPS + 16);
+}
+
+// Entry + config global {BM, BN, threads, smem} (same convention as the forward kernels).
+#define FLASH_BWD_ENTRY(NAME, T, D, NW, STAGES, MINB, SIGMOID)                                     \
+  extern "C" __global__ void __launch_bounds__((NW) * 32, MINB) NAME(const __grid_constant__ BwdParams p) { \
+    flash_bwd<T, D, NW, STAGES, SIGMOID>(p);                                                       \
+  }                                                                                                \
+  extern "C" __device__ const int NAME##_cfg[4] = {16 * (NW), 16 * (NW), (NW) * 32, bwd_smem_bytes<D, NW, STAGES>()};

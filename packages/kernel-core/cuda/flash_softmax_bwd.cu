@@ -1,0 +1,11 @@
+// FlashSoftmax backward (FA2): dS = P(dP − D) with P rebuilt from the forward LSE and
+// D = rowsum(dO∘O) from flash_bwd_delta. Same tiling as FlashSigmoid's backward.
+#include "flash_bwd.cuh"
+
+// (D, warps, Q/dO stages, min CTAs/SM) from an H200 tune (cuda_harness.py tuneb, 2026-11-28):
+// D64 double-buffers with 2 CTAs/SM; D128 single-buffers so that 2 CTAs fit in shared memory.
+
+FLASH_BWD_ENTRY(flash_softmax_bwd_bf16_d64, __nv_bfloat16, 64, 4, 2, 2, false)
+FLASH_BWD_ENTRY(flash_softmax_bwd_fp16_d64, __half, 64, 4, 2, 2, false)
+FLASH_BWD_ENTRY(flash_softmax_bwd_bf16_d128, __nv_bfloat16, 128, 4, 1, 1, false)
+FLASH_BWD_ENTRY(flash_softmax_bwd_fp16_d128, __half, 128, 4, 1, 1, false)
