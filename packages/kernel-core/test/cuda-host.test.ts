@@ -1,7 +1,7 @@
 // CI tests of the CUDA host code that need no GPU: the no-driver error, half conversions, param packing.
 import { describe, expect, it } from 'vitest';
 import { CudaDriver, NoCudaDriverError } from '../src/cuda/driver.js';
-import { FWD_PARAMS_BYTES, packFwdParams } from '../src/cuda/flash.js';
+import { BWD_PARAMS_BYTES, FWD_PARAMS_BYTES, packBwdParams, packFwdParams } from '../src/cuda/flash.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/cuda/half.js';
 import { resolveAttention } from '../src/spec.js';
 
@@ -67,5 +67,24 @@ describe('FwdParams packing', () => {
     expect([0, 1, 2, 3, 4, 5].map((i) => dv.getInt32(56 + i * 4, true))).toEqual([B, H, Hkv, Nq, Nk, 1]);
     expect(dv.getFloat32(80, true)).toBeCloseTo(scale, 6);
     expect(dv.getFloat32(84, true)).toBeCloseTo(bias, 6);
+  });
+});
+
+describe('BwdParams packing', () => {
+  it('matches the C struct layout (11 pointers, 6 int32, 2 f32)', () => {
+    const rand = rng(13);
+    const B = 1 + Math.floor(rand() * 4), Hkv = 1 + Math.floor(rand() * 3), H = Hkv * (1 + Math.floor(rand() * 3));
+    const Nq = 1 + Math.floor(rand() * 500), Nk = 1 + Math.floor(rand() * 500);
+    const scale = 0.1 + rand();
+    const r = resolveAttention([B, H, Nq, 128], [B, Hkv, Nk, 128], [B, Hkv, Nk, 128], { kind: 'softmax', scale });
+    const ptrs = Array.from({ length: 11 }, (_, i) => BigInt(i + 1) * 2n ** 33n + BigInt(Math.floor(rand() * 1e6)));
+    const [q, k, v, dout, lse, delta, dqAcc, dkAcc, dvAcc, alibi, keyLens] = ptrs;
+    const buf = packBwdParams({ q, k, v, dout, lse, delta, dqAcc, dkAcc, dvAcc, alibi, keyLens }, r);
+    expect(buf.byteLength).toBe(BWD_PARAMS_BYTES);
+    const dv = new DataView(buf.buffer);
+    ptrs.forEach((p, i) => expect(dv.getBigUint64(i * 8, true)).toBe(p));
+    expect([0, 1, 2, 3, 4, 5].map((i) => dv.getInt32(88 + i * 4, true))).toEqual([B, H, Hkv, Nq, Nk, 0]);
+    expect(dv.getFloat32(112, true)).toBeCloseTo(scale, 6);
+    expect(dv.getFloat32(116, true)).toBe(0);
   });
 });
