@@ -4,7 +4,7 @@
  * each pass, median of --reps after --warmup. TFLOP/s by the standard count (4·B·H·N²·D, backward
  * 2.5×, causal halves). The output O stands in for dO in the backward pass (random, never zeros). Writes <out>/cuda_bench.csv and <out>/cuda_bench.md, which also holds <out>/sdpa_bench.csv
  * (tools/sdpa_bench.py, run first in the same call on the same card) side by side.
- *   tsx packages/kernel-core/bench/cuda-bench.ts [--out DIR] [--reps 30] [--warmup 5]
+ *   tsx packages/kernel-core/bench/cuda-bench.ts [--out DIR] [--reps 30] [--warmup 5] [--report-only]
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,8 +17,17 @@ import { DeviceTensor } from '../src/cuda/tensor.js';
 import { writeReport } from './cuda-report.js';
 
 const { values: args } = parseArgs({
-  options: { out: { type: 'string', default: 'bench-results/cuda' }, reps: { type: 'string', default: '30' }, warmup: { type: 'string', default: '5' } },
+  options: {
+    out: { type: 'string', default: 'bench-results/cuda' },
+    reps: { type: 'string', default: '30' },
+    warmup: { type: 'string', default: '5' },
+    'report-only': { type: 'boolean', default: false },
+  },
 });
+if (args['report-only']) {
+  console.log(writeReport(args.out!, 'bf16, batch·N = 16k, hidden 2048; median of 30 after 5 warm-up'));
+  process.exit(0);
+}
 const reps = Number(args.reps), warmup = Number(args.warmup);
 if (!(reps >= 20)) throw new Error(`--reps must be ≥ 20 (median of at least 20 timed runs), got ${args.reps}`);
 

@@ -1,11 +1,11 @@
 /**
  * Side-by-side markdown from <dir>/cuda_bench.csv (ours, bench/cuda-bench.ts) and <dir>/sdpa_bench.csv
  * (tools/sdpa_bench.py), measured on the same card in the same device call. Writes <dir>/cuda_bench.md.
- *   tsx packages/kernel-core/bench/cuda-report.ts <dir>
+ * A module only (no CLI here: bundled into cuda-bench, a main-module check would fire there too);
+ * `cuda-bench.ts --report-only --out DIR` rebuilds the markdown from existing CSVs.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 type Row = Record<string, string>;
 
@@ -63,10 +63,4 @@ export function writeReport(dir: string, note: string): string | null {
   writeFileSync(`${file}.tmp`, md);
   renameSync(`${file}.tmp`, file);
   return file;
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const dir = process.argv[2];
-  if (!dir) throw new Error('usage: tsx packages/kernel-core/bench/cuda-report.ts <dir with cuda_bench.csv [+ sdpa_bench.csv]>');
-  console.log(writeReport(dir, 'bf16, batch·N = 16k, hidden 2048; median of 30 after 5 warm-up'));
 }
