@@ -9,40 +9,15 @@
  *   dQᵢ += scale·dS·kⱼ;  dKⱼ += scale·dS·qᵢ;  dVⱼ += P·dOᵢ
  * dK and dV accumulate per key/value head in double buffers of Nk·D, then are written as float32.
  * Every output element is written (masked rows and keys get 0).
- *
- * Softmax recomputes each row's LSE in double precision from the logits instead of using the
- * forward's float32 LSE: that rounding (|LSE|·2⁻²⁴ relative, shared by every P of the row) was the
- * largest error of this otherwise double-accumulating kernel, and broke the 2× naive-f32 rule on
- * some random cases. The LSE input stays in the signature for the kernel contract.
+ * Softmax P is renormalised per row (see below), which costs one pass over 4 rows of logits.
  */
 import type { ResolvedAttention } from '../../spec.js';
 import { ROWS, visibleKeyEnd } from './flash-attention-fwd.js';
 
-/**
- * P and dS of one (row, key) into pd[at] and pd[at + 4]: sigmoid P = σ(x), dS = P(1 − P)·dP;
- * softmax P = exp(x − LSE), dS = P·(dP − D). Invisible pairs get 0 for both.
- */
-function probabilityGrad(
-  pd: Float64Array, at: number, visible: boolean, x: number, dp: number, rowLse: number, rowDot: number, sigmoid: boolean,
-): void {
-  if (!visible) {
-    pd[at] = 0;
-    pd[at + 4] = 0;
-  } else if (sigmoid) {
-    const p = 1 / (1 + Math.exp(-x));
-    pd[at] = p;
-    pd[at + 4] = p * (1 - p) * dp;
-  } else {
-    const p = Math.exp(x - rowLse);
-    pd[at] = p;
-    pd[at + 4] = p * (dp - rowDot);
-  }
-}
-
 export function flashAttentionBackward(
   r: ResolvedAttention,
   q: Float32Array, k: Float32Array, v: Float32Array,
-  o: Float32Array, _lse: Float32Array, dO: Float32Array,
+  o: Float32Array, lse: Float32Array, dO: Float32Array,
   dq: Float32Array, dk: Float32Array, dv: Float32Array,
 ): void {
   const { B, H, Hkv, Nq, Nk, D, scale, bias } = r;
@@ -53,9 +28,7 @@ export function flashAttentionBackward(
   const dvAcc = new Float64Array(Nk * D);
   const dqAcc = new Float64Array(ROWS * D);
   const end = new Int32Array(ROWS);
-  const rowLse = new Float64Array(ROWS);
   const rowDot = new Float64Array(ROWS);
-  const pd = new Float64Array(16);
   const logits = new Float64Array(ROWS * Nk);
   for (let b = 0; b < B; b++) {
     const keyLength = r.keyLengths === null ? Nk : r.keyLengths[b];
@@ -81,9 +54,7 @@ export function flashAttentionBackward(
           const r1 = end[1] > 0 ? r0 + D : r0;
           const r2 = end[2] > 0 ? r0 + 2 * D : r0;
           const r3 = end[3] > 0 ? r0 + 3 * D : r0;
-          const [e0, e1, e2, e3] = end;
-          // Pass 1: the logits of the 4 rows at every visible key (4 × Nk doubles: O(N) memory), and for
-          // softmax each row's exact normaliser in double precision.
+          // Pass 1: the logits of the 4 rows at every visible key (4 × Nk doubles: O(N) memory).
           for (let j = 0; j < jMax; j += 2) {
             const kOff = kvBase + j * D;
             const kOff2 = j + 1 < jMax ? kOff + D : kOff;
@@ -106,16 +77,26 @@ export function flashAttentionBackward(
               logits[3 * Nk + j + 1] = scale * c3 + bias - slope * Math.abs(dist + 2);
             }
           }
-          if (!sigmoid) {
-            // The forward's LSE is float32; its rounding (|LSE|·2⁻²⁴, relative, on every P of the row) would
-            // dominate the error of an f32 kernel, so recompute it exactly from the logits just computed.
-            for (let row = 0; row < ROWS; row++) {
-              let max = -Infinity;
-              for (let j = 0; j < end[row]; j++) max = Math.max(max, logits[row * Nk + j]);
+          // Logits → P in place (0 past each row's visible keys), so pass 2 needs no exp.
+          for (let row = 0; row < ROWS; row++) {
+            const off = row * Nk;
+            if (sigmoid) {
+              for (let j = 0; j < end[row]; j++) logits[off + j] = 1 / (1 + Math.exp(-logits[off + j]));
+            } else if (end[row] > 0) {
+              // exp(S − LSE) with the forward's float32 LSE, renormalised so the row sums to 1 exactly:
+              // the LSE's rounding (|LSE|·2⁻²⁴ relative, shared by every P of the row) would otherwise
+              // be the largest error of this double-accumulating kernel, and break the 2× naive rule.
+              const shift = lse[rowBase + i0 + row];
               let sum = 0;
-              for (let j = 0; j < end[row]; j++) sum += Math.exp(logits[row * Nk + j] - max);
-              rowLse[row] = end[row] > 0 ? max + Math.log(sum) : 0;
+              for (let j = 0; j < end[row]; j++) {
+                const pj = Math.exp(logits[off + j] - shift);
+                logits[off + j] = pj;
+                sum += pj;
+              }
+              const inv = 1 / sum;
+              for (let j = 0; j < end[row]; j++) logits[off + j] *= inv;
             }
+            for (let j = end[row]; j < jMax; j++) logits[off + j] = 0;
           }
           dqAcc.fill(0);
           // Pass 2: dP = dO·v, then P, dS and the dQ, dK, dV updates, for keys j and j+1 (an odd last key
@@ -131,21 +112,18 @@ export function flashAttentionBackward(
               g0 += y0 * vd; g1 += y1 * vd; g2 += y2 * vd; g3 += y3 * vd;
               f0 += y0 * ve; f1 += y1 * ve; f2 += y2 * ve; f3 += y3 * ve;
             }
-            probabilityGrad(pd, 0, j < e0, logits[j], g0, rowLse[0], rowDot[0], sigmoid);
-            probabilityGrad(pd, 1, j < e1, logits[Nk + j], g1, rowLse[1], rowDot[1], sigmoid);
-            probabilityGrad(pd, 2, j < e2, logits[2 * Nk + j], g2, rowLse[2], rowDot[2], sigmoid);
-            probabilityGrad(pd, 3, j < e3, logits[3 * Nk + j], g3, rowLse[3], rowDot[3], sigmoid);
-            if (two) {
-              probabilityGrad(pd, 8, j + 1 < e0, logits[j + 1], f0, rowLse[0], rowDot[0], sigmoid);
-              probabilityGrad(pd, 9, j + 1 < e1, logits[Nk + j + 1], f1, rowLse[1], rowDot[1], sigmoid);
-              probabilityGrad(pd, 10, j + 1 < e2, logits[2 * Nk + j + 1], f2, rowLse[2], rowDot[2], sigmoid);
-              probabilityGrad(pd, 11, j + 1 < e3, logits[3 * Nk + j + 1], f3, rowLse[3], rowDot[3], sigmoid);
-            } else {
-              pd.fill(0, 8, 16);
-            }
-            // p, s: P and dS of the 4 rows at key j; u, w: at key j + 1.
-            const p0 = pd[0], p1 = pd[1], p2 = pd[2], p3 = pd[3], s0 = pd[4], s1 = pd[5], s2 = pd[6], s3 = pd[7];
-            const u0 = pd[8], u1 = pd[9], u2 = pd[10], u3 = pd[11], w0 = pd[12], w1 = pd[13], w2 = pd[14], w3 = pd[15];
+            const p0 = logits[j], p1 = logits[Nk + j], p2 = logits[2 * Nk + j], p3 = logits[3 * Nk + j];
+            const u0 = two ? logits[j + 1] : 0, u1 = two ? logits[Nk + j + 1] : 0;
+            const u2 = two ? logits[2 * Nk + j + 1] : 0, u3 = two ? logits[3 * Nk + j + 1] : 0;
+            // dS: sigmoid P(1 − P)·dP; softmax P·(dP − Dᵢ). s: key j, w: key j + 1.
+            const s0 = sigmoid ? p0 * (1 - p0) * g0 : p0 * (g0 - rowDot[0]);
+            const s1 = sigmoid ? p1 * (1 - p1) * g1 : p1 * (g1 - rowDot[1]);
+            const s2 = sigmoid ? p2 * (1 - p2) * g2 : p2 * (g2 - rowDot[2]);
+            const s3 = sigmoid ? p3 * (1 - p3) * g3 : p3 * (g3 - rowDot[3]);
+            const w0 = sigmoid ? u0 * (1 - u0) * f0 : u0 * (f0 - rowDot[0]);
+            const w1 = sigmoid ? u1 * (1 - u1) * f1 : u1 * (f1 - rowDot[1]);
+            const w2 = sigmoid ? u2 * (1 - u2) * f2 : u2 * (f2 - rowDot[2]);
+            const w3 = sigmoid ? u3 * (1 - u3) * f3 : u3 * (f3 - rowDot[3]);
             const acc = j * D;
             const acc2 = two ? acc + D : acc;
             for (let d = 0; d < D; d++) {
