@@ -12,6 +12,7 @@ import { loadFashionMnist } from '@sigattn/data';
 import { variantConfig, type RunConfig } from './config/run-config.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { summaryTable, writeMetricsCsv, type EpochMetrics, type VariantSummary } from './metrics.js';
+import { curvesSvg } from './plot.js';
 import { trainImageClassifier, type ImageData } from './tasks/image-classification.js';
 
 export interface ExperimentOptions {
@@ -81,6 +82,7 @@ export async function runExperiment(run: RunConfig, opts: ExperimentOptions = {}
   }
   const table = summaryTable(summaries);
   writeFileAtomic(join(outDir, 'summary.md'), `# ${run.name}\n\n${table}\n`);
-  log(`\n${table}\n\nresults: ${join(outDir, 'metrics.csv')}, ${join(outDir, 'config.yaml')}`);
+  writeFileAtomic(join(outDir, 'curves.svg'), curvesSvg(metrics, run.name));
+  log(`\n${table}\n\nresults in ${outDir}/: metrics.csv, config.yaml, summary.md, curves.svg`);
   return { outDir, summaries, metrics, table };
 }

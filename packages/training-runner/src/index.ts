@@ -5,3 +5,4 @@ export { runExperiment, configHash, type ExperimentOptions, type ExperimentResul
 export { writeMetricsCsv, summaryTable, markdownTable, METRIC_COLUMNS, type EpochMetrics, type VariantSummary } from './metrics.js';
 export { writeFileAtomic } from './atomic-write.js';
 export { main as cliMain, parseArgs } from './cli.js';
+export { curvesSvg } from './plot.js';

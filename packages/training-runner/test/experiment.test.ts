@@ -86,6 +86,8 @@ describe('experiment end to end (fixture data, wasm)', () => {
     expect(rows.map((r) => `${r.variant}:${r.epoch}`)).toEqual(['softmax:1', 'softmax:2', 'sigmoid:1', 'sigmoid:2']);
     for (const r of rows) expect(Number(r.train_loss)).toBeGreaterThan(0);
     expect(existsSync(join(out, 'quickstart', 'config.yaml'))).toBe(true);
+    const svg = readFileSync(join(out, 'quickstart', 'curves.svg'), 'utf8');
+    expect(svg.match(/<polyline/g)).toHaveLength(4); // 2 panels × 2 variants
     expect(readFileSync(join(out, 'quickstart', 'config.yaml'), 'utf8')).toMatch(/qkNorm: layernorm/);
     expect(result.table).toMatch(/\| variant \| parameters \| final train loss \| test accuracy \| wall time \|/);
     // The fixture is easy: both variants must learn it well above chance (10%).
