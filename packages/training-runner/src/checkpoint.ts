@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { AdamW } from '@sigattn/model-zoo';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '@sigattn/data';
 import type { EpochMetrics } from './metrics.js';
 
 export interface TensorEntry {

@@ -10,7 +10,7 @@ import { stringify as toYaml } from 'yaml';
 import { initBackend } from '@sigattn/kernel-core';
 import { loadFashionMnist } from '@sigattn/data';
 import { variantConfig, type RunConfig } from './config/run-config.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '@sigattn/data';
 import { summaryTable, writeMetricsCsv, type EpochMetrics, type VariantSummary } from './metrics.js';
 import { curvesSvg } from './plot.js';
 import { trainImageClassifier, type ImageData } from './tasks/image-classification.js';

@@ -3,6 +3,5 @@ export { loadConfigTree, deepMerge, applyOverrides, parseOverride } from './conf
 export { loadRunConfig, validateRunConfig, variantConfig, runConfigSchema, type RunConfig } from './config/run-config.js';
 export { runExperiment, configHash, type ExperimentOptions, type ExperimentResult } from './experiment.js';
 export { writeMetricsCsv, summaryTable, markdownTable, METRIC_COLUMNS, type EpochMetrics, type VariantSummary } from './metrics.js';
-export { writeFileAtomic } from './atomic-write.js';
 export { main as cliMain, parseArgs } from './cli.js';
 export { curvesSvg } from './plot.js';

@@ -1,6 +1,6 @@
 /** Per-epoch metrics: CSV (via csv-stringify) and the markdown summary table. */
 import { stringify } from 'csv-stringify/sync';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '@sigattn/data';
 
 export interface EpochMetrics {
   variant: string;
