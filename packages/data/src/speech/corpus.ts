@@ -139,13 +139,17 @@ export interface PrepareSpeechOptions {
 export const SHARD_SIZE = 250;
 
 const WORKER = fileURLToPath(new URL('./shard-worker.ts', import.meta.url));
-// the worker is TypeScript: load it through tsx, resolved from this package so any cwd works
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/**
+ * The worker is TypeScript: load it through tsx, resolved from this package so any cwd works. Resolved
+ * lazily, so that code which imports this package without building a corpus (e.g. the GPU bundle's
+ * training entry, which ships no tsx) still loads.
+ */
+const tsxLoader = (): string => pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** Run one shard in a fresh child process (espeak keeps state between sentences; see shard.ts). */
 function runShardProcess(spec: ShardSpec, onUtterance: () => void, children: Set<ChildProcess>): Promise<ShardResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(WORKER, [], { execArgv: ['--import', TSX_LOADER], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(WORKER, [], { execArgv: ['--import', tsxLoader()], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.add(child);
     let settled = false;
     child.on('message', (m: { type: string; result?: ShardResult; name?: string; message?: string }) => {
