@@ -1,5 +1,5 @@
 import { defineProject } from 'vitest/config';
 
 export default defineProject({
-  test: { name: 'tools', include: ['gpu-bundle/test/**/*.test.ts'], testTimeout: 60_000 },
+  test: { name: 'tools', include: ['gpu-bundle/test/**/*.test.ts', 'test/**/*.test.ts'], testTimeout: 60_000 },
 });
