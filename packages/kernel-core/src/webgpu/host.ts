@@ -1,0 +1,202 @@
+/// <reference types="@webgpu/types" />
+/**
+ * Standalone WebGPU host for the attention kernels: compiles each kernel variant once per device
+ * (cached by variant key), packs uniforms, and records dispatches into a caller's command encoder.
+ * It takes plain GPUBuffers, so the same code serves the benchmarks (own Dawn device) and the
+ * tfjs 'webgpu' kernels (the backend's device and tensor buffers; see tfjs-kernels.ts).
+ *
+ * Buffer layouts (f32, row-major): q [B,H,Nq,D], k/v [B,Hkv,Nk,D], o/dq like q, dk/dv like k,
+ * lse [B,H,Nq].
+ */
+import { AttentionSpecError, type ResolvedAttention } from '../spec.js';
+import { HEAD_DIMS, TILE, packParams, variantKey, type FlashVariant, type HeadDim } from './common.wgsl.js';
+import { flashSigmoidFwd, type KernelSource } from './flash-sigmoid-fwd.wgsl.js';
+import { flashSoftmaxFwd } from './flash-softmax-fwd.wgsl.js';
+import { softmaxBwdPre } from './softmax-bwd-pre.wgsl.js';
+import { flashBwdDq } from './flash-bwd-dq.wgsl.js';
+import { flashBwdDkdv } from './flash-bwd-dkdv.wgsl.js';
+import { naiveScores } from './naive-scores.wgsl.js';
+import { naiveSoftmaxRows } from './naive-softmax-rows.wgsl.js';
+import { naivePv } from './naive-pv.wgsl.js';
+import { naiveDs } from './naive-ds.wgsl.js';
+import { naiveSoftmaxDsRows } from './naive-softmax-ds-rows.wgsl.js';
+import { naiveDq } from './naive-dq.wgsl.js';
+import { naiveDkdv } from './naive-dkdv.wgsl.js';
+
+export interface ForwardBuffers { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; o: GPUBuffer; lse: GPUBuffer }
+export interface BackwardBuffers extends ForwardBuffers { dO: GPUBuffer; dq: GPUBuffer; dk: GPUBuffer; dv: GPUBuffer }
+
+interface Compiled { pipeline: GPUComputePipeline; bindings: string[] }
+
+/** Workgroup memory the flash kernels declare (see common.wgsl.ts). */
+export const FLASH_WORKGROUP_BYTES = (640 + TILE * 17) * 16;
+
+const STORAGE = 0x80; // GPUBufferUsage.STORAGE (the globals may not be installed when this loads)
+const UNIFORM = 0x40;
+
+export class WebGPUAttention {
+  private readonly pipelines = new Map<string, Compiled>();
+  private readonly scratch = new Map<string, GPUBuffer>();
+  private readonly constants = new Map<string, GPUBuffer>();
+
+  constructor(readonly device: GPUDevice) {
+    const have = device.limits.maxComputeWorkgroupStorageSize;
+    if (have < FLASH_WORKGROUP_BYTES) {
+      throw new Error(`WebGPU device allows ${have} bytes of workgroup memory but the flash kernels need ${FLASH_WORKGROUP_BYTES}: ` +
+        `request the device with requiredLimits.maxComputeWorkgroupStorageSize = adapter.limits.maxComputeWorkgroupStorageSize`);
+    }
+  }
+
+  /** Number of compiled pipelines (each variant compiles once). */
+  get pipelineCount(): number { return this.pipelines.size; }
+
+  /** Flash forward: o and lse (lse is 0 for sigmoid, as in the tfjs contract). */
+  forward(enc: GPUCommandEncoder, r: ResolvedAttention, b: ForwardBuffers): void {
+    const v = variantOf(r);
+    const src = r.kind === 'sigmoid' ? flashSigmoidFwd : flashSoftmaxFwd;
+    const pass = enc.beginComputePass();
+    this.dispatch(pass, variantKey(`fwd-${r.kind}`, v), () => src(v), r, { ...b, aux: this.aux(r) },
+      [Math.ceil(r.Nq / TILE), r.H, r.B]);
+    pass.end();
+  }
+
+  /** Flash backward: dq, dk, dv from q, k, v, o, lse and dO. */
+  backward(enc: GPUCommandEncoder, r: ResolvedAttention, b: BackwardBuffers): void {
+    const v = variantOf(r);
+    const bufs: Record<string, GPUBuffer> = { ...b, aux: this.aux(r) };
+    const pass = enc.beginComputePass();
+    if (r.kind === 'softmax') {
+      bufs.stats = this.scratchBuffer('stats', 8 * r.B * r.H * r.Nq);
+      this.dispatch(pass, `bwd-pre/D${r.D}`, () => softmaxBwdPre(r.D as HeadDim), r, bufs, flatDispatch(r.B * r.H * r.Nq));
+    }
+    this.dispatch(pass, variantKey(`bwd-dq-${r.kind}`, v), () => flashBwdDq(r.kind, v), r, bufs, [Math.ceil(r.Nq / TILE), r.H, r.B]);
+    this.dispatch(pass, variantKey(`bwd-dkdv-${r.kind}`, v), () => flashBwdDkdv(r.kind, v), r, bufs, [Math.ceil(r.Nk / TILE), r.Hkv, r.B]);
+    pass.end();
+  }
+
+  /** Bytes of one [B, H, Nq, Nk] score buffer the naive path allocates (twice for backward). */
+  static naiveScoreBytes(r: ResolvedAttention): number { return 4 * r.B * r.H * r.Nq * r.Nk; }
+
+  /** Naive forward: full score matrix, then normalise, then P·V. */
+  naiveForward(enc: GPUCommandEncoder, r: ResolvedAttention, b: ForwardBuffers): void {
+    const bufs = { ...b, aux: this.aux(r), s: this.naiveScoreBuffer('s', r) };
+    this.naiveScoresInto(enc, r, bufs);
+    const pass = enc.beginComputePass();
+    this.dispatch(pass, `naive-pv/D${r.D}`, () => naivePv(r.D as HeadDim), r, bufs, flatDispatch(r.B * r.H * r.Nq * r.D));
+    pass.end();
+  }
+
+  /** Naive backward: recompute P, then dP/dS, then dQ and dK/dV, all through N×N buffers. */
+  naiveBackward(enc: GPUCommandEncoder, r: ResolvedAttention, b: BackwardBuffers): void {
+    const bufs: Record<string, GPUBuffer> = {
+      ...b, aux: this.aux(r), s: this.naiveScoreBuffer('s', r), ds: this.naiveScoreBuffer('ds', r),
+      lse: this.scratchBuffer('naive-lse', 4 * r.B * r.H * r.Nq),
+    };
+    this.naiveScoresInto(enc, r, bufs);
+    bufs.p = bufs.s;
+    const pass = enc.beginComputePass();
+    const all = r.B * r.H * r.Nq * r.Nk;
+    this.dispatch(pass, `naive-ds-${r.kind}/D${r.D}`, () => naiveDs(r.kind, r.D as HeadDim), r, bufs, flatDispatch(all));
+    if (r.kind === 'softmax') this.dispatch(pass, 'naive-ds-rows', naiveSoftmaxDsRows, r, bufs, flatDispatch(r.B * r.H * r.Nq));
+    this.dispatch(pass, `naive-dq/D${r.D}`, () => naiveDq(r.D as HeadDim), r, bufs, flatDispatch(r.B * r.H * r.Nq * r.D));
+    this.dispatch(pass, `naive-dkdv/D${r.D}`, () => naiveDkdv(r.D as HeadDim), r, bufs, flatDispatch(r.B * r.Hkv * r.Nk * r.D));
+    pass.end();
+  }
+
+  private naiveScoresInto(enc: GPUCommandEncoder, r: ResolvedAttention, bufs: Record<string, GPUBuffer>): void {
+    const v = variantOf(r);
+    if (r.kind === 'sigmoid') enc.clearBuffer(bufs.lse);
+    const pass = enc.beginComputePass();
+    this.dispatch(pass, variantKey(`naive-scores-${r.kind}`, v), () => naiveScores(r.kind, v), r, bufs, flatDispatch(r.B * r.H * r.Nq * r.Nk));
+    if (r.kind === 'softmax') this.dispatch(pass, 'naive-rows', naiveSoftmaxRows, r, bufs, flatDispatch(r.B * r.H * r.Nq));
+    pass.end();
+  }
+
+  private naiveScoreBuffer(role: string, r: ResolvedAttention): GPUBuffer {
+    const bytes = WebGPUAttention.naiveScoreBytes(r);
+    const max = Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
+    if (bytes > max) {
+      throw new Error(`naive WebGPU attention needs a ${bytes}-byte [B,H,Nq,Nk] score buffer but the device allows ${max} bytes per binding: ` +
+        'use smaller B·H·N² or the flash kernels');
+    }
+    return this.scratchBuffer(`naive-${role}`, bytes);
+  }
+
+  private compile(key: string, make: () => KernelSource): Compiled {
+    let c = this.pipelines.get(key);
+    if (c === undefined) {
+      const src = make();
+      const module = this.device.createShaderModule({ code: src.code, label: key });
+      const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+      c = { pipeline, bindings: src.bindings };
+      this.pipelines.set(key, c);
+    }
+    return c;
+  }
+
+  private dispatch(pass: GPUComputePassEncoder, key: string, make: () => KernelSource, r: ResolvedAttention,
+    bufs: Record<string, GPUBuffer | null>, grid: [number, number, number] | [number, number]): void {
+    const c = this.compile(key, make);
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.params(r) } }];
+    c.bindings.forEach((name, n) => {
+      const buffer = bufs[name];
+      if (buffer === undefined || buffer === null) throw new Error(`WebGPU attention kernel ${key}: buffer '${name}' was not provided`);
+      entries.push({ binding: n + 1, resource: { buffer } });
+    });
+    pass.setPipeline(c.pipeline);
+    pass.setBindGroup(0, this.device.createBindGroup({ layout: c.pipeline.getBindGroupLayout(0), entries }));
+    pass.dispatchWorkgroups(grid[0], grid[1], grid[2] ?? 1);
+  }
+
+  private scratchBuffer(role: string, bytes: number): GPUBuffer {
+    const have = this.scratch.get(role);
+    if (have !== undefined && have.size >= bytes) return have;
+    // Grow-only; the old buffer may still be referenced by recorded commands, so it is dropped, not destroyed.
+    const buf = this.device.createBuffer({ size: Math.max(16, bytes), usage: STORAGE | 0x8 /* COPY_DST */, label: role });
+    this.scratch.set(role, buf);
+    return buf;
+  }
+
+  /** Immutable small buffers (uniforms, ALiBi slopes + key lengths), cached by content. */
+  private constant(key: string, data: ArrayBuffer, usage: number): GPUBuffer {
+    let buf = this.constants.get(key);
+    if (buf === undefined) {
+      if (this.constants.size > 256) this.constants.clear();
+      buf = this.device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage, mappedAtCreation: true });
+      new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data));
+      buf.unmap();
+      this.constants.set(key, buf);
+    }
+    return buf;
+  }
+
+  private params(r: ResolvedAttention): GPUBuffer {
+    const data = packParams(r);
+    return this.constant(`p:${Array.from(new Uint32Array(data)).join(',')}`, data, UNIFORM);
+  }
+
+  /** ALiBi slopes [H] (0 when off) then key lengths [B] (Nk when unpadded), as f32 (exact below 2²⁴). */
+  private aux(r: ResolvedAttention): GPUBuffer {
+    const data = new Float32Array(r.H + r.B).fill(r.Nk);
+    data.fill(0, 0, r.H);
+    if (r.alibiSlopes !== null) data.set(r.alibiSlopes, 0);
+    if (r.keyLengths !== null) data.set(r.keyLengths, r.H);
+    return this.constant(`a:${Array.from(data).join(',')}`, data.buffer, STORAGE);
+  }
+}
+
+export function variantOf(r: ResolvedAttention): FlashVariant {
+  if (!HEAD_DIMS.includes(r.D as HeadDim)) {
+    throw new AttentionSpecError(`attention: the WebGPU kernels support head dim D ∈ {${HEAD_DIMS.join(', ')}} (q dimension 3), got ${r.D}; ` +
+      'use the cpu/wasm backend for other head dims');
+  }
+  return { D: r.D as HeadDim };
+}
+
+/** 2-D grid of 256-wide workgroups covering n invocations (WebGPU caps each dimension at 65535). */
+export function flatDispatch(n: number): [number, number] {
+  const groups = Math.max(1, Math.ceil(n / 256));
+  const x = Math.min(groups, 65535);
+  return [x, Math.ceil(groups / x)];
+}
+
