@@ -45,3 +45,6 @@ export {
 export { CudaDriver, CudaError, NoCudaDriverError, cudaDriver, cudaUnavailableReason, type CuPtr, type DeviceInfo } from './cuda/driver.js';
 export { DeviceTensor, type CudaDtype } from './cuda/tensor.js';
 export { CudaFlashAttention, cudaBuildDir, CUDA_HEAD_DIMS } from './cuda/flash.js';
+export * from './webgpu/index.js';
+import { registerWebGPUAttentionKernels } from './webgpu/tfjs-kernels.js';
+registerWebGPUAttentionKernels();
