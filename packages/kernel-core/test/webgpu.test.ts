@@ -144,4 +144,15 @@ describe.skipIf(skip)('tfjs webgpu backend: attention op runs the WGSL kernels',
     }
     expect(failures.join('\n')).toBe('');
   }, 600_000);
+
+  it('runs specs the WGSL kernels do not cover (head dim 16) through the composed ops, still matching the reference', async () => {
+    const c = randomAttentionCase(makeRng(testSeed()), { kind: 'sigmoid', headDims: [16], maxN: 40 });
+    const q = tf.tensor4d(c.q, c.qShape), k = tf.tensor4d(c.k, c.kvShape), v = tf.tensor4d(c.v, c.kvShape);
+    const dO = tf.tensor4d(c.dO, c.qShape);
+    const o = attention(q, k, v, c.spec);
+    const [dq, dk, dv] = tf.grads((a, b2, c2) => tf.sum(tf.mul(attention(a as tf.Tensor4D, b2 as tf.Tensor4D, c2 as tf.Tensor4D, c.spec), dO)))([q, k, v]);
+    const got = { o: await o.data(), dq: await dq.data(), dk: await dk.data(), dv: await dv.data() } as Partial<Outputs>;
+    expect(check(c, got, null)).toBe('');
+    tf.dispose([q, k, v, dO, o, dq, dk, dv]);
+  }, 120_000);
 });

@@ -10,13 +10,21 @@ import { AttentionSpecError, resolveAttention, type AttentionSpec } from '../spe
 import { attrsFromResolved } from './attrs.js';
 import { composedAttention } from './composed-attention.js';
 import { ATTENTION_FWD } from './kernel-names.js';
+import { unsupportedReason } from './kernel-support.js';
 import { registerAttentionGradient } from './attention-grad.js';
 import { registerTypeScriptAttentionKernels } from './kernels/register.js';
 
 registerAttentionGradient();
 registerTypeScriptAttentionKernels();
 
-const warnedBackends = new Set<string>();
+const warned = new Set<string>();
+
+/** Say once per reason that the composed (N×N) path runs: it is slower and memory-hungry. */
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  console.warn(`attention: ${message}; using the composed (N×N) attention instead`);
+}
 
 export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, spec: AttentionSpec): tf.Tensor4D {
   const r = resolveAttention(q.shape, k.shape, v.shape, spec);
@@ -26,13 +34,15 @@ export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, spec: 
     }
   }
   const backend = tf.getBackend();
+  // A backend without the fused kernel, or whose kernel does not cover this spec, still works
+  // through the composed version.
   if (tf.getKernel(ATTENTION_FWD, backend) === undefined) {
-    // A backend without the fused kernel (e.g. webgpu before its kernels are registered) still works,
-    // through the N×N composed version; say so once, since it is much slower and memory-hungry.
-    if (!warnedBackends.has(backend)) {
-      warnedBackends.add(backend);
-      console.warn(`attention: no ${ATTENTION_FWD} kernel for tfjs backend '${backend}'; using the composed (N×N) attention instead`);
-    }
+    warnOnce(`no ${ATTENTION_FWD} kernel for tfjs backend '${backend}'`);
+    return composedAttention(q, k, v, spec);
+  }
+  const unsupported = unsupportedReason(backend, r);
+  if (unsupported !== null) {
+    warnOnce(`the '${backend}' kernels do not cover this spec (${unsupported})`);
     return composedAttention(q, k, v, spec);
   }
   const [o, lse] = tf.engine().runKernel(ATTENTION_FWD, { q, k, v }, attrsFromResolved(r) as unknown as tf.NamedAttrMap) as tf.Tensor[];

@@ -39,7 +39,8 @@ function maskTensors(r: ResolvedAttention): { alibi: tf.Tensor | null; visible: 
 function repeatKvHeads(x: tf.Tensor4D, groups: number): tf.Tensor4D {
   if (groups === 1) return x;
   const [B, Hkv, N, D] = x.shape;
-  return tf.tile(x.reshape([B, Hkv, 1, N, D]), [1, 1, groups, 1, 1]).reshape([B, Hkv * groups, N, D]);
+  // Rank 4, not 5: tfjs has no gradient for rank-5 tile.
+  return tf.tile(x.reshape([B, Hkv, 1, N * D]), [1, 1, groups, 1]).reshape([B, Hkv * groups, N, D]);
 }
 
 export function composedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, spec: AttentionSpec): tf.Tensor4D {

@@ -10,6 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import { ATTENTION_BWD, ATTENTION_FWD, type AttentionAttrs } from '../tfjs/kernel-names.js';
 import { resolvedFromAttrs } from '../tfjs/attrs.js';
 import { WebGPUAttention } from './host.js';
+import { registerKernelSupport } from '../tfjs/kernel-support.js';
+import { HEAD_DIMS, type HeadDim } from './common.wgsl.js';
 
 /** The backend fields used here; `commandEncoder` is private in the typings but stable in 4.22. */
 interface BackendInternals {
@@ -53,6 +55,8 @@ function record(be: BackendInternals, f: (enc: GPUCommandEncoder) => void): void
 }
 
 export function registerWebGPUAttentionKernels(): void {
+  registerKernelSupport('webgpu', (r) =>
+    HEAD_DIMS.includes(r.D as HeadDim) ? null : `head dim ${r.D}; the WGSL kernels cover D ∈ {${HEAD_DIMS.join(', ')}}`);
   if (tf.getKernel(ATTENTION_FWD, 'webgpu') === undefined) {
     tf.registerKernel({
       kernelName: ATTENTION_FWD,
