@@ -9,13 +9,7 @@ import { applyDotted, applyOverrides, loadConfigTree, type ConfigTree } from './
  */
 const modelSchema: Schema<ModelSpec> = {
   expected: 'a model-zoo spec { name, ...config }',
-  parse: (value, key) => {
-    try {
-      return resolveSpec(value, `config key ${key}`) as ModelSpec;
-    } catch (err) {
-      throw new ConfigError((err as Error).message);
-    }
-  },
+  parse: (value, key) => resolveSpec(value, `config key ${key}`) as ModelSpec,
   objectLike: true,
 };
 

@@ -4,9 +4,10 @@
  *   config key train.epochs: expected a positive integer, found "three" (string)
  */
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+import { ConfigError } from '@sigattn/model-zoo';
+
+// One error class for every config problem: the model section is validated by the zoo, which throws it too.
+export { ConfigError };
 
 export interface Schema<T> {
   /** Human description of what is expected, used in error messages. */
@@ -69,29 +70,9 @@ export function str(): Schema<string> {
   return make('a string', (v, key) => (typeof v === 'string' && v.length > 0 ? v : mismatch(key, 'a non-empty string', v)));
 }
 
-export function bool(): Schema<boolean> {
-  return make('true or false', (v, key) => (typeof v === 'boolean' ? v : mismatch(key, 'true or false', v)));
-}
-
 export function oneOf<const T extends readonly (string | number)[]>(choices: T): Schema<T[number]> {
   const expected = `one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`;
   return make(expected, (v, key) => (choices.includes(v as T[number]) ? (v as T[number]) : mismatch(key, expected, v)));
-}
-
-/** First alternative that accepts the value wins. */
-export function either<A, B>(a: Schema<A>, b: Schema<B>): Schema<A | B> {
-  const expected = `${a.expected} or ${b.expected}`;
-  return make(expected, (v, key) => {
-    try {
-      return a.parse(v, key);
-    } catch {
-      try {
-        return b.parse(v, key);
-      } catch {
-        return mismatch(key, expected, v);
-      }
-    }
-  });
 }
 
 /** A map from free-form names to values of one schema. */

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
 import { imageBatches, type ImageSplit } from '@sigattn/data';
-import { AdamW, createModelFromSpec, warmupCosine, type ZooModel } from '@sigattn/model-zoo';
+import { AdamW, createModelFromSpec, crossEntropy, warmupCosine, type ZooModel } from '@sigattn/model-zoo';
 import { ConfigError } from '../config/schema.js';
 import type { RunConfig } from '../config/run-config.js';
 import { readCheckpointState, restoreCheckpoint, saveCheckpoint } from '../checkpoint.js';
@@ -46,8 +46,8 @@ export async function evaluate(model: ImageClassifier, split: ImageSplit, batchS
     const [x, y] = toTensors(batch, split);
     const [loss, pred] = tf.tidy(() => {
       const logits = model.forward(x);
-      const nll = tf.neg(tf.sum(tf.mul(tf.oneHot(y, logits.shape[1]), tf.logSoftmax(logits))));
-      return [nll, tf.argMax(logits, -1)];
+      // crossEntropy is the batch mean; scale to a sum so the split's mean weighs a ragged last batch right.
+      return [tf.mul(crossEntropy(logits, y), batch.size), tf.argMax(logits, -1)];
     });
     const p = await pred.data();
     lossSum += (await loss.data())[0];
