@@ -170,6 +170,25 @@ export function visible(i: string, j: string, kEnd: string): string {
 /** Per-(b) key end: the batch element's key length (Nk when unpadded). Needs `b`. */
 export const KEY_END = 'min(P.Nk, u32(aux[P.H + b]))';
 
+/**
+ * Header of the kernels that own one 64-query block (flash forward of both kinds, backward dQ):
+ * head, batch and key/value head from the workgroup id, the block's rows, and the range of keys it
+ * can see (padding, then causal). Defines h, b, hk, q0, nQ, qRow0, qBase, kvRow0, slope and kEnd.
+ */
+export function queryBlockWgsl(D: HeadDim): string {
+  return `let h = wg.y;
+  let b = wg.z;
+  let hk = h / (P.H / P.Hkv);
+  let q0 = wg.x * 64u;
+  let nQ = min(64u, P.Nq - q0);
+  let qRow0 = (b * P.H + h) * P.Nq + q0;
+  let qBase = qRow0 * ${D / 4}u;
+  let kvRow0 = (b * P.Hkv + hk) * P.Nk;
+  let slope = aux[h];
+  var kEnd = ${KEY_END};
+  kEnd = u32(clamp(i32(q0 + nQ) + P.coff, 0, i32(kEnd)));`;
+}
+
 /** Write the thread's output rows (rows < nRows) of a [rows, D] tile: acc · factor(row). */
 export function writeRows(o: { out: string; acc: string; rowBase: string; nRows: string; D: HeadDim; factor?: (r: number) => string }): string {
   const { vw, groups } = outVec(o.D);

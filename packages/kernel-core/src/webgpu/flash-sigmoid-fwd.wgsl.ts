@@ -5,7 +5,7 @@
  * Grid: (⌈Nq/64⌉, H, B). Causal: key blocks past the last row's diagonal are never visited.
  */
 import {
-  PARAMS_WGSL, PROLOGUE_WGSL, SHARED_WGSL, SIGMOID_WGSL, accumulate, KEY_END, logit, outVec, scoreTile,
+  PARAMS_WGSL, PROLOGUE_WGSL, SHARED_WGSL, SIGMOID_WGSL, accumulate, queryBlockWgsl, logit, outVec, scoreTile,
   storageBindings, visible, writeRows, type FlashVariant,
 } from './common.wgsl.js';
 
@@ -36,16 +36,7 @@ ${SIGMOID_WGSL}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) tid : u32) {
   ${PROLOGUE_WGSL}
-  let h = wg.y;
-  let b = wg.z;
-  let hk = h / (P.H / P.Hkv);
-  let q0 = wg.x * 64u;
-  let nQ = min(64u, P.Nq - q0);
-  let qBase = ((b * P.H + h) * P.Nq + q0) * ${d4}u;
-  let kvRow0 = (b * P.Hkv + hk) * P.Nk;
-  let slope = aux[h];
-  var kEnd = ${KEY_END};
-  kEnd = u32(clamp(i32(q0 + nQ) + P.coff, 0, i32(kEnd)));
+  ${queryBlockWgsl(v.D)}
   var acc : array<${type}, ${4 * groups}>;
   ${pDecl}
   for (var j0 = 0u; j0 < kEnd; j0 += 64u) {
