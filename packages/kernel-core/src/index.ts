@@ -38,6 +38,7 @@ export {
   formatComparison,
   expectedAttention,
   checkAttentionCase,
+  lseFromStats,
   type Comparison,
   type AttentionExpectation,
   type AttentionOutputName,

@@ -11,7 +11,11 @@ import {
   ATTENTION_FWD,
   attention,
   attrsFromResolved,
+  WebGPUAttention,
   checkAttentionCase,
+  checkWebGPUCase,
+  lseFromStats,
+  runWebGPUCase,
   flashAttentionBackward,
   flashAttentionForward,
   initBackend,
@@ -29,14 +33,14 @@ const seed = testSeed();
 const CASES_PER_KIND = 100;
 
 /**
- * cpu and wasm always. webgpu only with SIGATTN_STRICT_WEBGPU=1: its WGSL kernels do not yet meet this
- * suite's 2× naive-error rule (they reach up to ~9× on gradients), so CI checks them in webgpu.test.ts
- * against their documented, looser bound; set the variable to see the strict comparison.
+ * cpu and wasm always; webgpu wherever an adapter exists (Mesa lavapipe in CI). On webgpu the naive
+ * yardstick is the larger error of the CPU naive path and the naive WGSL path on the same device
+ * (src/webgpu/check.ts): the device's exp() differs from Math.exp by a few ulp, and with errors of a
+ * few ulp that alone moves the maximum by more than 2×.
  */
 async function availableBackends(): Promise<BackendName[]> {
   const backends: BackendName[] = ['cpu', 'wasm'];
-  const strictWebgpu = process.env.SIGATTN_STRICT_WEBGPU === '1';
-  if (strictWebgpu && tf.getKernel(ATTENTION_FWD, 'webgpu') !== undefined && tf.getKernel(ATTENTION_BWD, 'webgpu') !== undefined) {
+  if (tf.getKernel(ATTENTION_FWD, 'webgpu') !== undefined && tf.getKernel(ATTENTION_BWD, 'webgpu') !== undefined) {
     try {
       await initBackend('webgpu');
       backends.push('webgpu');
@@ -57,18 +61,27 @@ for (const kind of ['sigmoid', 'softmax'] as const) {
   }
 }
 
+/** The naive WGSL yardstick, compiled once on the webgpu backend's device. */
+let naiveHost: WebGPUAttention | null = null;
+
 async function runCase(c: AttentionCase): Promise<string> {
   const q = tf.tensor4d(c.q, c.qShape);
   const k = tf.tensor4d(c.k, c.kvShape);
   const v = tf.tensor4d(c.v, c.kvShape);
   const dO = tf.tensor4d(c.dO, c.qShape);
   const attrs = attrsFromResolved(c.resolved) as unknown as tf.NamedAttrMap;
-  const [o, lse] = tf.engine().runKernel(ATTENTION_FWD, { q, k, v }, attrs) as tf.Tensor[];
+  const [o, stats] = tf.engine().runKernel(ATTENTION_FWD, { q, k, v }, attrs) as tf.Tensor[];
   const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) =>
     attention(a as tf.Tensor4D, b as tf.Tensor4D, d as tf.Tensor4D, c.spec))([q, k, v], dO);
-  const [oData, lseData, dq, dk, dv] = await Promise.all([o, lse, ...grads].map((t) => t.data()));
-  tf.dispose([q, k, v, dO, o, lse, ...grads]);
-  return checkAttentionCase(c, { o: oData, lse: lseData, dq, dk, dv }).message;
+  const [oData, statsData, dq, dk, dv] = await Promise.all([o, stats, ...grads].map((t) => t.data()));
+  tf.dispose([q, k, v, dO, o, stats, ...grads]);
+  const got = { o: oData, lse: lseFromStats(statsData), dq, dk, dv };
+  if (tf.getBackend() === 'webgpu') {
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    if (naiveHost?.device !== device) naiveHost = new WebGPUAttention(device);
+    return checkWebGPUCase(c, got, await runWebGPUCase(naiveHost, c, 'naive')).message;
+  }
+  return checkAttentionCase(c, got).message;
 }
 
 for (const backend of backends) {
@@ -129,19 +142,19 @@ describe('registration', () => {
 describe('TypeScript flash kernels on poisoned buffers', () => {
   // Outputs start as NaN, so any element the kernels forget to write fails the comparison.
   const rng = makeRng(seed + 7);
-  it('write every element of O, LSE, dQ, dK, dV (40 random cases)', () => {
+  it('write every element of O, the row statistics, dQ, dK, dV (40 random cases)', () => {
     const failures: string[] = [];
     for (let n = 0; n < 40; n++) {
       const c = randomAttentionCase(makeRng(seed + 200_000 + n), { maxN: rng.pick([20, 70]) });
       const r = c.resolved;
       const o = new Float32Array(c.q.length).fill(NaN);
-      const lse = new Float32Array(r.B * r.H * r.Nq).fill(NaN);
+      const stats = new Float32Array(2 * r.B * r.H * r.Nq).fill(NaN);
       const dq = new Float32Array(c.q.length).fill(NaN);
       const dk = new Float32Array(c.k.length).fill(NaN);
       const dv = new Float32Array(c.v.length).fill(NaN);
-      flashAttentionForward(r, c.q, c.k, c.v, o, lse);
-      flashAttentionBackward(r, c.q, c.k, c.v, o, lse, c.dO, dq, dk, dv);
-      const message = checkAttentionCase(c, { o, lse, dq, dk, dv }).message;
+      flashAttentionForward(r, c.q, c.k, c.v, o, stats);
+      flashAttentionBackward(r, c.q, c.k, c.v, o, stats, c.dO, dq, dk, dv);
+      const message = checkAttentionCase(c, { o, lse: lseFromStats(stats), dq, dk, dv }).message;
       if (message !== '') failures.push(message);
     }
     expect(failures.join('\n')).toBe('');
@@ -155,8 +168,8 @@ describe('TypeScript flash kernels on poisoned buffers', () => {
     }
     const wrong = resolveAttention(c.qShape, c.kvShape, c.kvShape, { ...c.spec, scale: c.resolved.scale * 1.01 });
     const o = new Float32Array(c.q.length);
-    const lse = new Float32Array(wrong.B * wrong.H * wrong.Nq);
-    flashAttentionForward(wrong, c.q, c.k, c.v, o, lse);
+    const stats = new Float32Array(2 * wrong.B * wrong.H * wrong.Nq);
+    flashAttentionForward(wrong, c.q, c.k, c.v, o, stats);
     expect(checkAttentionCase(c, { o }).message, c.label).not.toBe('');
   });
 });

@@ -1,17 +1,15 @@
 /**
  * WGSL flash kernels on a real WebGPU adapter (Mesa lavapipe in CI): ≥ 100 random cases per kind
- * (ragged N, D ∈ {32, 64, 128}, causal, ALiBi, GQA, padding, Nq ≠ Nk), outputs poisoned with NaN,
- * forward and gradients vs the float64 reference. Tolerance (kernel-notes §7): 2× the error of the
- * naive f32 implementation — here the larger of the CPU naive and the naive WGSL path on the same
- * device, since the device's exp() differs from Math.exp by a few ulp.
+ * (ragged N, D ∈ {32, 64, 128}, causal, ALiBi, GQA, padding, Nq ≠ Nk) plus longer sequences that span
+ * several tiles, outputs poisoned with NaN, forward and gradients vs the float64 reference under the
+ * project's rule: error ≤ 2× the naive f32 implementation's (src/webgpu/check.ts).
  * No adapter fails the suite unless SIGATTN_ALLOW_NO_WEBGPU=1 (then it is skipped, with the reason).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import {
-  WebGPUAttention, attention, compareToReference, expectedAttention, formatComparison, initBackend, makeRng,
-  poisonedF32, randomAttentionCase, readF32, requestWebGPUDevice, testSeed, uploadF32,
-  type AttentionCase, type AttentionKind,
+  WebGPUAttention, attention, checkWebGPUCase, initBackend, makeRng, poisonedF32, randomAttentionCase,
+  requestWebGPUDevice, runWebGPUCase, testSeed, uploadF32, type AttentionKind, type AttentionOutputs,
 } from '../src/index.js';
 
 const CASES_PER_KIND = 100;
@@ -28,66 +26,6 @@ try {
 const skip = device === null;
 if (skip) console.warn(`webgpu tests skipped: ${missingReason}`);
 
-type Outputs = Record<'o' | 'lse' | 'dq' | 'dk' | 'dv', Float32Array>;
-
-async function runOnGpu(host: WebGPUAttention, c: AttentionCase, naive: boolean): Promise<Outputs> {
-  const d = host.device;
-  const r = c.resolved;
-  const b = {
-    q: uploadF32(d, c.q), k: uploadF32(d, c.k), v: uploadF32(d, c.v), dO: uploadF32(d, c.dO),
-    o: poisonedF32(d, c.q.length), lse: poisonedF32(d, r.B * r.H * r.Nq),
-    dq: poisonedF32(d, c.q.length), dk: poisonedF32(d, c.k.length), dv: poisonedF32(d, c.v.length),
-  };
-  d.pushErrorScope('validation');
-  const enc = d.createCommandEncoder();
-  if (naive) { host.naiveForward(enc, r, b); host.naiveBackward(enc, r, b); } else { host.forward(enc, r, b); host.backward(enc, r, b); }
-  d.queue.submit([enc.finish()]);
-  const err = await d.popErrorScope();
-  if (err !== null) throw new Error(`WebGPU validation error for ${c.label}: ${err.message}`);
-  const out = {
-    o: await readF32(d, b.o, c.q.length), lse: await readF32(d, b.lse, r.B * r.H * r.Nq),
-    dq: await readF32(d, b.dq, c.q.length), dk: await readF32(d, b.dk, c.k.length), dv: await readF32(d, b.dv, c.v.length),
-  };
-  for (const buf of Object.values(b)) buf.destroy();
-  return out;
-}
-
-/**
- * Failures of `got` vs ref64. Tolerance: FACTOR × 2 × max(naive CPU error, naive WGSL error), with a
- * floor of √D ulps of the largest reference magnitude (outputs that are exactly 0 by cancellation, e.g.
- * dQ of a row with one visible key).
- *
- * FACTOR is 8, i.e. the WGSL kernels are held to 16× the naive f32 error, NOT the project's 2× rule:
- * on lavapipe (2026-11-28) they reached up to 2.01× naive on O and up to 8.6× on dQ/dK (different
- * summation order in the tiled backward; softmax recomputes P = exp(s − lse) from the f32 LSE). Random
- * runs at 2× failed about half the time. The bound still fails indexing, masking and scale bugs, whose
- * errors are orders of magnitude larger; closing the gap to 2× is open work (kernel-core README, WebGPU).
- */
-const FACTOR = 8;
-
-function check(c: AttentionCase, got: Partial<Outputs>, naiveGpu: Partial<Outputs> | null): string {
-  const { ref, naive } = expectedAttention(c);
-  const r = c.resolved;
-  let refMax = 0;
-  for (const a of Object.values(ref)) for (const x of a) if (Number.isFinite(x)) refMax = Math.max(refMax, Math.abs(x));
-  const floor = refMax * Math.sqrt(r.D) * 2 ** -23;
-  const failures: string[] = [];
-  for (const name of ['o', 'lse', 'dq', 'dk', 'dv'] as const) {
-    const g = got[name];
-    if (g === undefined) continue;
-    const yardsticks = [naive[name], ...(naiveGpu?.[name] === undefined ? [] : [naiveGpu[name] as Float32Array])];
-    const cmps = yardsticks.map((n) => compareToReference(name, g, ref[name], n));
-    const naiveError = Math.max(...cmps.map((x) => x.naiveError));
-    const tolerance = Math.max(FACTOR * 2 * naiveError, floor);
-    if (!(cmps[0].maxError <= tolerance)) {
-      failures.push(`${formatComparison(cmps[0])}; with allowances the tolerance is ${tolerance.toExponential(3)}`);
-    }
-    // The naive WGSL path must itself be sane (finite where the reference is), or it would loosen the bound.
-    if (cmps.some((x) => !Number.isFinite(x.naiveError))) failures.push(`${name}: naive yardstick is not finite`);
-  }
-  return failures.length === 0 ? '' : `${c.label}\n  ${failures.join('\n  ')}`;
-}
-
 describe.skipIf(skip)('WGSL flash attention vs float64 reference (lavapipe in CI)', () => {
   let host: WebGPUAttention;
   beforeAll(() => { host = new WebGPUAttention(device as GPUDevice); });
@@ -102,10 +40,8 @@ describe.skipIf(skip)('WGSL flash attention vs float64 reference (lavapipe in CI
         const r = c.resolved;
         seen.causal += +r.causal; seen.alibi += +(r.alibiSlopes !== null); seen.gqa += +(r.H !== r.Hkv);
         seen.padded += +(r.keyLengths !== null); seen.ragged += +(r.Nk % 64 !== 0); seen.D.add(r.D);
-        const flash = await runOnGpu(host, c, false);
-        const naive = await runOnGpu(host, c, true);
-        const msg = check(c, flash, naive);
-        if (msg !== '') failures.push(msg);
+        const check = checkWebGPUCase(c, await runWebGPUCase(host, c, 'flash'), await runWebGPUCase(host, c, 'naive'));
+        if (!check.ok) failures.push(check.message);
       }
       expect(failures.join('\n')).toBe('');
       // The random draw must actually cover every feature.
@@ -114,11 +50,22 @@ describe.skipIf(skip)('WGSL flash attention vs float64 reference (lavapipe in CI
     }, 600_000);
   }
 
+  it('long sequences (several 64-row tiles, causal block skipping): 6 cases per kind up to N = 300', async () => {
+    const rng = makeRng(testSeed() + 1);
+    const failures: string[] = [];
+    for (let n = 0; n < 12; n++) {
+      const c = randomAttentionCase(rng, { kind: n % 2 === 0 ? 'sigmoid' : 'softmax', maxN: 300, maxBatch: 1, maxKvHeads: 1 });
+      const check = checkWebGPUCase(c, await runWebGPUCase(host, c, 'flash'), await runWebGPUCase(host, c, 'naive'));
+      if (!check.ok) failures.push(check.message);
+    }
+    expect(failures.join('\n')).toBe('');
+  }, 600_000);
+
   it('rejects unsupported head dims with an error naming D', () => {
     const rng = makeRng(1);
     const c = randomAttentionCase(rng, { headDims: [48] });
     const d = device as GPUDevice;
-    const b = { q: uploadF32(d, c.q), k: uploadF32(d, c.k), v: uploadF32(d, c.v), o: poisonedF32(d, c.q.length), lse: poisonedF32(d, 8) };
+    const b = { q: uploadF32(d, c.q), k: uploadF32(d, c.k), v: uploadF32(d, c.v), o: poisonedF32(d, c.q.length), stats: poisonedF32(d, 16) };
     expect(() => host.forward(d.createCommandEncoder(), c.resolved, b)).toThrow(/head dim D ∈ \{32, 64, 128\}.*got 48/);
   });
 });
@@ -139,9 +86,9 @@ describe.skipIf(skip)('tfjs webgpu backend: attention op runs the WGSL kernels',
       // d/dq,k,v of sum(O ∘ dO) = the backward with upstream gradient dO.
       const grads = tf.grads((a, b2, c2) => tf.sum(tf.mul(attention(a as tf.Tensor4D, b2 as tf.Tensor4D, c2 as tf.Tensor4D, c.spec), dO)));
       const [dq, dk, dv] = grads([q, k, v]);
-      const got = { o: await o.data(), dq: await dq.data(), dk: await dk.data(), dv: await dv.data() } as Partial<Outputs>;
-      const msg = check(c, got, null);
-      if (msg !== '') failures.push(msg);
+      const got: Partial<AttentionOutputs> = { o: await o.data(), dq: await dq.data(), dk: await dk.data(), dv: await dv.data() };
+      const check = checkWebGPUCase(c, got, null);
+      if (!check.ok) failures.push(check.message);
       tf.dispose([q, k, v, dO, o, dq, dk, dv]);
     }
     expect(failures.join('\n')).toBe('');
@@ -153,8 +100,8 @@ describe.skipIf(skip)('tfjs webgpu backend: attention op runs the WGSL kernels',
     const dO = tf.tensor4d(c.dO, c.qShape);
     const o = attention(q, k, v, c.spec);
     const [dq, dk, dv] = tf.grads((a, b2, c2) => tf.sum(tf.mul(attention(a as tf.Tensor4D, b2 as tf.Tensor4D, c2 as tf.Tensor4D, c.spec), dO)))([q, k, v]);
-    const got = { o: await o.data(), dq: await dq.data(), dk: await dk.data(), dv: await dv.data() } as Partial<Outputs>;
-    expect(check(c, got, null)).toBe('');
+    const got: Partial<AttentionOutputs> = { o: await o.data(), dq: await dq.data(), dk: await dk.data(), dv: await dv.data() };
+    expect(checkWebGPUCase(c, got, null).message).toBe('');
     tf.dispose([q, k, v, dO, o, dq, dk, dv]);
   }, 120_000);
 });

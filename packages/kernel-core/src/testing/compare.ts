@@ -74,6 +74,16 @@ export function formatComparison(c: Comparison): string {
     (c.ok ? '' : ` FAIL at flat index ${c.worstIndex}: kernel ${c.kernelValue}, ref64 ${c.referenceValue}`);
 }
 
+/**
+ * The LSE implied by a kernel's row statistics [rows, 2] = (m, l): m + log l, −∞ where l = 0 (a fully
+ * masked softmax row); sigmoid's (0, 1) gives 0, the contract's LSE for sigmoid.
+ */
+export function lseFromStats(stats: ArrayLike<number>): Float64Array {
+  const lse = new Float64Array(stats.length / 2);
+  for (let r = 0; r < lse.length; r++) lse[r] = stats[2 * r + 1] === 0 ? -Infinity : stats[2 * r] + Math.log(stats[2 * r + 1]);
+  return lse;
+}
+
 export interface AttentionExpectation {
   ref: Record<AttentionOutputName, Float64Array>;
   naive: Record<AttentionOutputName, Float32Array>;

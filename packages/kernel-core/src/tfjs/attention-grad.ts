@@ -10,12 +10,12 @@ export const attentionGradConfig: tf.GradConfig = {
   inputsToSave: ['q', 'k', 'v'],
   outputsToSave: [true, true],
   gradFunc: (dy, saved, attrs) => {
-    const [q, k, v, o, lse] = saved;
-    // dy holds [dO, dLSE]; LSE is internal to the op (attention() never returns it), so dLSE is the
-    // engine's zero fill and is ignored.
+    const [q, k, v, o, stats] = saved;
+    // dy holds [dO, dStats]; the row statistics are internal to the op (attention() never returns
+    // them), so dStats is the engine's zero fill and is ignored.
     const dO = Array.isArray(dy) ? dy[0] : dy;
     // One backward launch yields all three gradients; the closures only hand them out.
-    const [dq, dk, dv] = tf.engine().runKernel(ATTENTION_BWD, { q, k, v, o, lse, dy: dO }, attrs) as tf.Tensor[];
+    const [dq, dk, dv] = tf.engine().runKernel(ATTENTION_BWD, { q, k, v, o, stats, dy: dO }, attrs) as tf.Tensor[];
     return { q: () => dq, k: () => dk, v: () => dv };
   },
 };

@@ -45,8 +45,8 @@ export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, spec: 
     warnOnce(`the '${backend}' kernels do not cover this spec (${unsupported})`);
     return composedAttention(q, k, v, spec);
   }
-  const [o, lse] = tf.engine().runKernel(ATTENTION_FWD, { q, k, v }, attrsFromResolved(r) as unknown as tf.NamedAttrMap) as tf.Tensor[];
-  // The LSE only feeds the backward, which keeps its own saved copy.
-  lse.dispose();
+  const [o, stats] = tf.engine().runKernel(ATTENTION_FWD, { q, k, v }, attrsFromResolved(r) as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  // The row statistics only feed the backward, which keeps its own saved copy.
+  stats.dispose();
   return o as tf.Tensor4D;
 }

@@ -3,11 +3,14 @@
  * BOTH kernels under these names; the gradient is registered once, backend-independent, and calls
  * ATTENTION_BWD through the engine, so autodiff works wherever both kernels exist.
  *
- * ATTENTION_FWD: inputs { q, k, v } → outputs [o, lse]
- *   o   float32 [B, H, Nq, D]
- *   lse float32 [B, H, Nq]: softmax's per-row log-sum-exp of the logits (−Infinity for a fully
- *       masked row); for sigmoid it is unused and filled with zeros.
- * ATTENTION_BWD: inputs { q, k, v, o, lse, dy } → outputs [dq, dk, dv] with the shapes of q, k, v.
+ * ATTENTION_FWD: inputs { q, k, v } → outputs [o, stats]
+ *   o     float32 [B, H, Nq, D]
+ *   stats float32 [B, H, Nq, 2]: softmax's row statistics (m, l) — the row max of the logits and
+ *         Σⱼ exp(logit − m) — so LSE = m + log l; (−Infinity, 0) for a fully masked row. Sigmoid has
+ *         none and writes (0, 1). Two floats instead of the LSE because the backward recomputes
+ *         P = exp(logit − m) / l: a float32 LSE carries |LSE|·2⁻²⁴ of absolute error into every P,
+ *         several times the error of the naive computation (kernel-notes.md §7).
+ * ATTENTION_BWD: inputs { q, k, v, o, stats, dy } → outputs [dq, dk, dv] with the shapes of q, k, v.
  */
 export const ATTENTION_FWD = 'SigattnAttention';
 export const ATTENTION_BWD = 'SigattnAttentionGrad';

@@ -1,52 +1,92 @@
 /**
  * WGSL building blocks shared by the flash kernels. Every kernel is generated per variant as a TS
- * template string; these helpers return WGSL text that is inlined (no WGSL function calls), so the
- * compiler sees constant register indices after unrolling.
+ * template string; these helpers return WGSL text that is inlined (no WGSL function calls), and the
+ * per-thread tiles are plain scalar/vec4 variables, so the compiler sees registers, not arrays.
  *
- * Tile scheme (all flash kernels): a 256-invocation workgroup owns a 64×64 score tile. Invocation
- * (ty, tx) = (tid / 16, tid % 16) holds rows ty·4 … ty·4+3 and columns tx, tx+16, tx+32, tx+48 —
- * rows contiguous so P can be read back as one vec4 per inner step, columns strided so that 16
- * neighbouring invocations read 16 different padded rows of the staged tile without bank conflicts.
+ * Tile scheme (all flash kernels): a workgroup owns a 64 × 64 score tile (rows × cols: queries ×
+ * keys, or keys × queries in the transposed dK/dV kernel) and a 64 × D output tile. A tile plan
+ * {TM, TN} gives each invocation TM rows × TN cols of the score tile, so the workgroup has
+ * TY = 64/TM by TX = 64/TN invocations. Invocation (ty, tx) holds the rows of row groups
+ * ty, ty + TY, … (a row group is 4 consecutive rows, read as one vec4) and the cols of col groups
+ * tx, tx + TX, …; in the output tile it holds the same rows and the D/4 vec4 columns tx, tx + TX, ….
+ * Consecutive tx read consecutive vec4s, so shared-memory reads are conflict-free.
  *
- * Workgroup memory (27.6 KB; Dawn's default limit is 16 KB, so devices are requested with the
- * adapter's maximum, 32 KB on lavapipe and NVIDIA):
- *   stage  640 vec4: either two 64×16 chunks of the operands of a score tile (rows padded to 5
- *          vec4 → conflict-free) or a 16×D chunk of the right operand of an accumulation, or the
- *          softmax row-reduction scratch.
- *   tP     64 rows × 17 vec4: the 64×64 P or dS tile, rows padded by one vec4.
+ * Bigger register tiles are faster on GPUs (each shared-memory load feeds TM or TN FMAs instead of 4)
+ * but need more registers; the defaults per kernel and head dim are in `defaultTilePlan`.
+ *
+ * Summation order is chosen to match the naive kernels: every dot product over d runs sequentially
+ * d = 0, 1, … (s += a·b), and every sum over keys or queries runs sequentially in index order. For
+ * sigmoid this makes P, dS and the sums the same operations as the naive path, so the flash kernels'
+ * error stays within the project's 2× naive rule (kernel-notes.md §7) by construction, not by luck.
+ *
+ * Workgroup memory (24 KB; Dawn's default limit is 16 KB, so devices are requested with the adapter's
+ * maximum, 32 KB on lavapipe and NVIDIA):
+ *   stage 512 vec4: a 16-wide chunk of d of both operands of a score tile, TRANSPOSED
+ *         (A[d][row group], B[d][col group]: one vec4 load gives 4 rows or 4 cols at one d), or a
+ *         chunk of 2048/D rows of the right operand of an accumulation (row-major), or the softmax
+ *         row-reduction scratch.
+ *   tP    64 × 16 vec4: the P (or dS) tile stored by column: tP[col][row group], the row group
+ *         XOR-swizzled by the col group so the stores of one instruction hit different banks.
  */
 export const TILE = 64;
-export const KCHUNK = 16;
-export const WORKGROUP = 256;
 export type HeadDim = 32 | 64 | 128;
 export const HEAD_DIMS: readonly HeadDim[] = [32, 64, 128];
 
+/** Rows × cols of the score tile that one invocation owns (multiples of 4: rows and cols go in vec4s). */
+export interface TilePlan {
+  TM: 4 | 8;
+  TN: 4 | 8;
+}
+
 /**
- * Compile-time variant: the head dim (register tiles; the kind picks the kernel file). Masks are
+ * Compile-time variant: the head dim and the tile plan (the kind picks the kernel file). Masks are
  * runtime data at no per-score cost beyond one compare: causal is `j ≤ i + coff` with coff = 2³⁰
  * when off (which also disables block skipping), ALiBi slopes are 0 and key lengths Nk when unused.
  * Every extra variant would cost lavapipe ~20 s of LLVM compile in CI.
  */
 export interface FlashVariant {
   D: HeadDim;
+  tile: TilePlan;
 }
 
 export function variantKey(name: string, v: FlashVariant): string {
-  return `${name}/D${v.D}`;
+  return `${name}/D${v.D}/t${v.tile.TM}x${v.tile.TN}`;
 }
 
-/** Output vector type: vec4 columns for D ≥ 64, vec2 for D = 32 (16 invocations × 2 columns). */
-export function outVec(D: HeadDim): { vw: 2 | 4; type: string; groups: number } {
-  return D === 32 ? { vw: 2, type: 'vec2<f32>', groups: 1 } : { vw: 4, type: 'vec4<f32>', groups: D / 64 };
+/** Derived workgroup geometry of a variant. */
+export interface Geometry {
+  D: HeadDim;
+  TM: number;
+  TN: number;
+  /** Invocation rows and cols of the workgroup grid. */
+  TY: number;
+  TX: number;
+  threads: number;
+  /** vec4 groups of output columns per invocation and row: D / (4·TX). */
+  OG: number;
+  /** Rows of the right operand staged per accumulation chunk (fills the 512-vec4 stage). */
+  KV: number;
+}
+
+export function geometry(v: FlashVariant): Geometry {
+  const { D } = v;
+  const { TM, TN } = v.tile;
+  const TY = TILE / TM;
+  const TX = TILE / TN;
+  const OG = D / (4 * TX);
+  if (!Number.isInteger(OG) || OG < 1) {
+    throw new Error(`tile plan ${TM}x${TN} does not fit head dim ${D}: each invocation needs whole vec4s of output ` +
+      `columns (D / (4·${TX}) = ${OG}); use TN = 8 for D = 32`);
+  }
+  return { D, TM, TN, TY, TX, threads: TY * TX, OG, KV: 2048 / D };
 }
 
 /**
  * Uniforms shared by every kernel. `off` = Nk − Nq aligns causal masking and ALiBi distances to
- * the bottom-right. `aux` (storage, f32, always bound) holds ALiBi slopes [H] then key lengths [B].
- * `d4` = D/4 repeats the compile-time head dim as a uniform: loops that contain
+ * the bottom-right. `d4` = D/4 repeats the compile-time head dim as a uniform: loops that contain
  * barriers use it as their bound, so LLVM (lavapipe) cannot unroll them — unrolled barrier loops
- * made lavapipe's compile 5× slower, while GPU compilers gain nothing from unrolling them. `aux` (storage, f32) holds ALiBi slopes [H] then key lengths [B], present only
- * in variants that use them.
+ * made lavapipe's compile 5× slower, while GPU compilers gain nothing from unrolling them.
+ * `aux` (storage, f32, always bound) holds ALiBi slopes [H] then key lengths [B].
  */
 export const PARAMS_WGSL = /* wgsl */ `
 struct Params {
@@ -72,10 +112,13 @@ export function packParams(p: { B: number; H: number; Hkv: number; Nq: number; N
   return buf;
 }
 
+export const STAGE_VEC4 = 512;
 export const SHARED_WGSL = /* wgsl */ `
-var<workgroup> stage : array<vec4<f32>, 640>;
-var<workgroup> tP : array<vec4<f32>, ${TILE * 17}>;
+var<workgroup> stage : array<vec4<f32>, ${STAGE_VEC4}>;
+var<workgroup> tP : array<vec4<f32>, ${TILE * 16}>;
 `;
+/** Workgroup memory the flash kernels declare. */
+export const FLASH_WORKGROUP_BYTES = (STAGE_VEC4 + TILE * 16) * 16;
 
 /** The same σ formula as the naive kernels, so the flash-vs-naive error comparison is fair. */
 export const SIGMOID_WGSL = /* wgsl */ `
@@ -89,73 +132,150 @@ export function storageBindings(list: Array<[name: string, type: string, access:
     .join('\n');
 }
 
+const XYZW = 'xyzw';
+
+/** Entry point and invocation coordinates of a flash kernel. */
+export function mainWgsl(g: Geometry): string {
+  return `@compute @workgroup_size(${g.threads})
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) tid : u32) {
+  let tx = tid % ${g.TX}u;
+  let ty = tid / ${g.TX}u;`;
+}
+
+/** Tile row (0…63) of the invocation's local row lr (0…TM−1), as WGSL. */
+export function rowOf(g: Geometry, lr: number): string {
+  return `(ty * 4u + ${Math.floor(lr / 4) * g.TY * 4 + (lr % 4)}u)`;
+}
+
+/** Tile col (0…63) of the invocation's local col lc (0…TN−1), as WGSL. */
+export function colOf(g: Geometry, lc: number): string {
+  return `(tx * 4u + ${Math.floor(lc / 4) * g.TX * 4 + (lc % 4)}u)`;
+}
+
+/** Name of the scalar register holding score (lr, lc) of tile `t`. */
+export function cell(t: string, lr: number, lc: number): string {
+  return `${t}_${lr}_${lc}`;
+}
+
+/** Every (lr, lc) of an invocation's score tile. */
+export function cells(g: Geometry): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let lr = 0; lr < g.TM; lr++) for (let lc = 0; lc < g.TN; lc++) out.push([lr, lc]);
+  return out;
+}
+
+/** Declare (var, 0-initialised) an output accumulator tile `acc`: TM rows × OG vec4. */
+export function declareAcc(g: Geometry, acc: string): string {
+  const lines: string[] = [];
+  for (let lr = 0; lr < g.TM; lr++) for (let o = 0; o < g.OG; o++) lines.push(`var ${acc}_${lr}_${o} = vec4<f32>(0.0);`);
+  return lines.join(' ');
+}
+
 /**
- * s[ii] (vec4 over the four columns) += A[row ty·4+ii] · B[col tx+16jj] for a 64×64 tile, reading
- * rows of two row-major [·, D] matrices (as vec4) in 16-wide chunks of D. Rows ≥ nA / nB load as 0.
- * aBase/bBase are vec4 indices of the tile's row 0.
+ * t_lr_lc = Σ_d A[row lr][d] · B[col lc][d] for the 64 × 64 tile, reading rows of two row-major
+ * [·, D] matrices (vec4) in 16-wide chunks of d, staged transposed. Rows ≥ nA / nB load as 0.
+ * aBase/bBase are vec4 indices of the tile's row 0. Declares the tile registers.
  */
-export function scoreTile(o: { out: string; a: string; aBase: string; nA: string; b: string; bBase: string; nB: string; D: HeadDim }): string {
-  const d4 = o.D / 4;
-  const inner: string[] = [];
-  for (let r = 0; r < 4; r++) inner.push(`let a${r} = stage[(ty * 4u + ${r}u) * 5u + k];`);
-  for (let c = 0; c < 4; c++) inner.push(`let b${c} = stage[320u + (tx + ${16 * c}u) * 5u + k];`);
-  for (let r = 0; r < 4; r++) {
-    inner.push(`${o.out}[${r}] += vec4<f32>(dot(a${r}, b0), dot(a${r}, b1), dot(a${r}, b2), dot(a${r}, b3));`);
-  }
+export function scoreTile(g: Geometry, o: { out: string; a: string; aBase: string; nA: string; b: string; bBase: string; nB: string }): string {
+  const d4 = g.D / 4;
+  const decl = cells(g).map(([lr, lc]) => `var ${cell(o.out, lr, lc)} = 0.0;`).join(' ');
+  const loads: string[] = [];
+  for (let rg = 0; rg < g.TM / 4; rg++) loads.push(`let a${rg} = stage[d * 16u + ${rg * g.TY}u + ty];`);
+  for (let cg = 0; cg < g.TN / 4; cg++) loads.push(`let b${cg} = stage[256u + d * 16u + ${cg * g.TX}u + tx];`);
+  const fmas = cells(g).map(([lr, lc]) =>
+    `${cell(o.out, lr, lc)} += a${Math.floor(lr / 4)}.${XYZW[lr % 4]} * b${Math.floor(lc / 4)}.${XYZW[lc % 4]};`);
+  // Staging: 128 blocks of 4 rows × 4 d (64 of A, then 64 of B); each invocation loads a block's 4
+  // row vec4s and stores them transposed as 4 vec4s (one per d), i.e. stage[d][row group].
+  const stageOne = (m: string, base: string, n: string, at: string) => `
+      let rg = blk % 16u;
+      let c4 = blk / 16u;
+      var x0 = vec4<f32>(0.0); var x1 = vec4<f32>(0.0); var x2 = vec4<f32>(0.0); var x3 = vec4<f32>(0.0);
+      let src = ${base} + rg * ${4 * d4}u + d0 + c4;
+      if (rg * 4u < ${n}) { x0 = ${m}[src]; }
+      if (rg * 4u + 1u < ${n}) { x1 = ${m}[src + ${d4}u]; }
+      if (rg * 4u + 2u < ${n}) { x2 = ${m}[src + ${2 * d4}u]; }
+      if (rg * 4u + 3u < ${n}) { x3 = ${m}[src + ${3 * d4}u]; }
+      let dst = ${at} + c4 * 64u + rg;
+      stage[dst] = vec4<f32>(x0.x, x1.x, x2.x, x3.x);
+      stage[dst + 16u] = vec4<f32>(x0.y, x1.y, x2.y, x3.y);
+      stage[dst + 32u] = vec4<f32>(x0.z, x1.z, x2.z, x3.z);
+      stage[dst + 48u] = vec4<f32>(x0.w, x1.w, x2.w, x3.w);`;
   return `
-  var ${o.out} = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  ${decl}
   for (var d0 = 0u; d0 < P.d4; d0 += 4u) {
     workgroupBarrier();
-    var av = vec4<f32>(0.0);
-    var bv = vec4<f32>(0.0);
-    if (lr < ${o.nA}) { av = ${o.a}[${o.aBase} + lr * ${d4}u + d0 + lc]; }
-    if (lr < ${o.nB}) { bv = ${o.b}[${o.bBase} + lr * ${d4}u + d0 + lc]; }
-    stage[lr * 5u + lc] = av;
-    stage[320u + lr * 5u + lc] = bv;
+    for (var e = tid; e < 128u; e += ${g.threads}u) {
+      if (e < 64u) {
+        let blk = e;${stageOne(o.a, o.aBase, o.nA, '0u')}
+      } else {
+        let blk = e - 64u;${stageOne(o.b, o.bBase, o.nB, '256u')}
+      }
+    }
     workgroupBarrier();
-    for (var k = 0u; k < 4u; k++) {
-      ${inner.join('\n      ')}
+    for (var d = 0u; d < 16u; d++) {
+      ${loads.join('\n      ')}
+      ${fmas.join('\n      ')}
     }
   }`;
 }
 
 /**
- * acc[ii·G + g] += Σ_k tP[k][row ty·4+ii] · X[k][cols of (tx, g)] over the 64 rows k of the tile
- * held in tP (only the first nX rows can be non-zero), staging X in 16-row chunks.
- * xBase is the vec4 index of X's row 0.
+ * Store tile `t` (values given per cell by `value`) into tP[col][row group] as vec4s of 4 rows.
+ * Callers must have passed a barrier since the last read of tP (scoreTile's barriers do that).
  */
-export function accumulate(o: { acc: string; x: string; xBase: string; nX: string; D: HeadDim }): string {
-  const d4 = o.D / 4;
-  const { vw, groups } = outVec(o.D);
-  const inner: string[] = ['let mk = tP[(k0 + k) * 17u + ty];'];
-  for (let g = 0; g < groups; g++) {
-    if (vw === 4) inner.push(`let x${g} = stage[k * ${d4}u + tx + ${16 * g}u];`);
-    else inner.push(`let xq = stage[k * ${d4}u + tx / 2u]; let x${g} = select(xq.xy, xq.zw, odd);`);
-    for (let r = 0; r < 4; r++) inner.push(`${o.acc}[${r * groups + g}] += mk.${'xyzw'[r]} * x${g};`);
+export function storeTile(g: Geometry, value: (lr: number, lc: number) => string): string {
+  const lines: string[] = [];
+  for (let lc = 0; lc < g.TN; lc++) {
+    for (let rg = 0; rg < g.TM / 4; rg++) {
+      const comps = [0, 1, 2, 3].map((r) => value(rg * 4 + r, lc)).join(', ');
+      const colGroup = `(${Math.floor(lc / 4) * g.TX}u + tx)`;
+      lines.push(`tP[${colOf(g, lc)} * 16u + ((${rg * g.TY}u + ty) ^ ${colGroup})] = vec4<f32>(${comps});`);
+    }
+  }
+  return lines.join('\n    ');
+}
+
+/**
+ * acc_lr_o += Σ_k tP[k][row lr] · X[k][cols of (tx, o)] over the first nX rows k of the tile held in
+ * tP, sequentially in k, staging X (row-major [·, D] vec4, row 0 at vec4 index xBase) in chunks of
+ * KV rows. Rows ≥ nX load as 0 (their P is 0 too).
+ */
+export function accumulate(g: Geometry, o: { acc: string; x: string; xBase: string; nX: string }): string {
+  const d4 = g.D / 4;
+  const lines: string[] = ['let kk = k0 + k;', 'let sw = kk / 4u;'];
+  for (let rg = 0; rg < g.TM / 4; rg++) lines.push(`let p${rg} = tP[kk * 16u + ((${rg * g.TY}u + ty) ^ sw)];`);
+  for (let og = 0; og < g.OG; og++) lines.push(`let x${og} = stage[k * ${d4}u + ${og * g.TX}u + tx];`);
+  for (let lr = 0; lr < g.TM; lr++) {
+    for (let og = 0; og < g.OG; og++) lines.push(`${o.acc}_${lr}_${og} += p${Math.floor(lr / 4)}.${XYZW[lr % 4]} * x${og};`);
   }
   return `
-  for (var k0 = 0u; k0 < ${o.nX}; k0 += ${KCHUNK}u) {
+  for (var k0 = 0u; k0 < ${o.nX}; k0 += ${g.KV}u) {
     workgroupBarrier();
-    for (var e = tid; e < ${KCHUNK * d4}u; e += ${WORKGROUP}u) {
+    for (var e = tid; e < ${STAGE_VEC4}u; e += ${g.threads}u) {
       var xv = vec4<f32>(0.0);
       if (k0 + e / ${d4}u < ${o.nX}) { xv = ${o.x}[${o.xBase} + k0 * ${d4}u + e]; }
       stage[e] = xv;
     }
     workgroupBarrier();
-    for (var k = 0u; k < ${KCHUNK}u; k++) {
-      ${inner.join('\n      ')}
+    for (var k = 0u; k < ${g.KV}u; k++) {
+      ${lines.join('\n      ')}
     }
   }`;
 }
 
-/** Local-invocation prologue shared by all flash kernels. */
-export const PROLOGUE_WGSL = /* wgsl */ `
-  let tx = tid % 16u;
-  let ty = tid / 16u;
-  let lr = tid / 4u;
-  let lc = tid % 4u;
-  let odd = (tid & 1u) == 1u;
-`;
+/** Write the invocation's output rows (rows < nRows) of a [rows, D] tile: acc (optionally transformed). */
+export function writeRows(g: Geometry, o: { out: string; acc: string; rowBase: string; nRows: string; value?: (acc: string, lr: number) => string }): string {
+  const d4 = g.D / 4;
+  const lines: string[] = [];
+  for (let lr = 0; lr < g.TM; lr++) {
+    const writes = Array.from({ length: g.OG }, (_, og) => {
+      const a = `${o.acc}_${lr}_${og}`;
+      return `${o.out}[(${o.rowBase} + ${rowOf(g, lr)}) * ${d4}u + ${og * g.TX}u + tx] = ${o.value === undefined ? a : o.value(a, lr)};`;
+    });
+    lines.push(`if (${rowOf(g, lr)} < ${o.nRows}) { ${writes.join(' ')} }`);
+  }
+  return lines.join('\n  ');
+}
 
 /** Logit of row i, column j (query i, key j): scale·s + bias − slope·|i + off − j|. */
 export function logit(s: string, i: string, j: string): string {
@@ -187,20 +307,6 @@ export function queryBlockWgsl(D: HeadDim): string {
   let slope = aux[h];
   var kEnd = ${KEY_END};
   kEnd = u32(clamp(i32(q0 + nQ) + P.coff, 0, i32(kEnd)));`;
-}
-
-/** Write the thread's output rows (rows < nRows) of a [rows, D] tile: acc · factor(row). */
-export function writeRows(o: { out: string; acc: string; rowBase: string; nRows: string; D: HeadDim; factor?: (r: number) => string }): string {
-  const { vw, groups } = outVec(o.D);
-  const perRow = o.D / vw;
-  const lines: string[] = [];
-  for (let r = 0; r < 4; r++) {
-    const f = o.factor === undefined ? '' : ` * ${o.factor(r)}`;
-    const writes = Array.from({ length: groups }, (_, g) =>
-      `${o.out}[(${o.rowBase} + ty * 4u + ${r}u) * ${perRow}u + tx + ${16 * g}u] = ${o.acc}[${r * groups + g}]${f};`);
-    lines.push(`if (ty * 4u + ${r}u < ${o.nRows}) { ${writes.join(' ')} }`);
-  }
-  return lines.join('\n  ');
 }
 
 /** Flat invocation index for the naive kernels' 2-D dispatch (see flatDispatch in the host). */

@@ -1,82 +1,90 @@
 /**
  * FlashSoftmax forward (FlashAttention-2 online softmax), the baseline FlashSigmoid is measured
- * against. Per 64-key block it needs what sigmoid does not: a cross-invocation row max (16
- * invocations share a row, reduced through workgroup memory with two extra barriers), the rescale
- * of the running O and row sums by exp(m_old − m_new), and a final normalisation that writes the
- * log-sum-exp (−∞ for a fully masked row, whose O is 0).
+ * against: the same tiles, plus what sigmoid does not need — per 64-key block a row max shared by
+ * the TX invocations of each row (through workgroup memory, two extra barriers), the rescale of the
+ * running O and row sums by exp(m_old − m_new), and a final normalisation. It writes the row
+ * statistics (m, l): the row max and Σ exp(s − m), so the backward recomputes P = exp(s − m) / l
+ * exactly as the naive path computes it (a single f32 LSE would cost |LSE|·2⁻²⁴ of relative error
+ * in every P). A fully masked row gets O = 0 and (m, l) = (−∞, 0).
  */
 import {
-  PARAMS_WGSL, PROLOGUE_WGSL, SHARED_WGSL, accumulate, queryBlockWgsl, logit, outVec, scoreTile,
-  storageBindings, visible, writeRows, type FlashVariant,
+  PARAMS_WGSL, SHARED_WGSL, accumulate, cell, cells, colOf, declareAcc, geometry, logit, mainWgsl, queryBlockWgsl,
+  rowOf, scoreTile, storageBindings, storeTile, visible, writeRows, type FlashVariant,
 } from './common.wgsl.js';
 import type { KernelSource } from './flash-sigmoid-fwd.wgsl.js';
 
 export function flashSoftmaxFwd(v: FlashVariant): KernelSource {
-  const { type, groups } = outVec(v.D);
+  const g = geometry(v);
   const d4 = v.D / 4;
+  const RG = g.TM / 4;
   const bindings: Array<[string, string, 'read' | 'read_write']> = [
     ['q', 'vec4<f32>', 'read'], ['k', 'vec4<f32>', 'read'], ['v', 'vec4<f32>', 'read'],
-    ['o', type, 'read_write'], ['lse', 'f32', 'read_write'],
+    ['o', 'vec4<f32>', 'read_write'], ['stats', 'f32', 'read_write'], ['aux', 'f32', 'read'],
   ];
-  bindings.push(['aux', 'f32', 'read']);
+  const X = 'xyzw';
   const logits: string[] = [];
   const probs: string[] = [];
-  for (let r = 0; r < 4; r++) {
-    for (let c = 0; c < 4; c++) {
-      const i = `(q0 + ty * 4u + ${r}u)`;
-      const j = `(j0 + tx + ${16 * c}u)`;
-      logits.push(`let vis${r}${c} = ${visible(i, j, 'kEnd')};`);
-      logits.push(`let x${r}${c} = select(-1e30, ${logit(`s[${r}][${c}]`, i, j)}, vis${r}${c});`);
-      probs.push(`let p${r}${c} = select(0.0, exp(x${r}${c} - m.${'xyzw'[r]}), vis${r}${c});`);
+  for (const [lr, lc] of cells(g)) {
+    const i = `(q0 + ${rowOf(g, lr)})`;
+    const j = `(j0 + ${colOf(g, lc)})`;
+    logits.push(`let ${cell('vis', lr, lc)} = ${visible(i, j, 'kEnd')};`);
+    logits.push(`let ${cell('x', lr, lc)} = select(-1e30, ${logit(cell('s', lr, lc), i, j)}, ${cell('vis', lr, lc)});`);
+    probs.push(`let ${cell('p', lr, lc)} = select(0.0, exp(${cell('x', lr, lc)} - m${Math.floor(lr / 4)}.${X[lr % 4]}), ${cell('vis', lr, lc)});`);
+  }
+  // Per row group: the invocation's partial row max / row sum over its TN columns, as a vec4 of 4 rows.
+  const over = (t: string, op: (a: string, b: string) => string, rg: number) => `vec4<f32>(${[0, 1, 2, 3].map((r) => {
+    const terms = Array.from({ length: g.TN }, (_, lc) => cell(t, rg * 4 + r, lc));
+    return terms.reduce((a, b) => op(a, b));
+  }).join(', ')})`;
+  const perGroup = (f: (rg: number) => string) => Array.from({ length: RG }, (_, rg) => f(rg)).join('\n    ');
+  const rescale = [];
+  for (let lr = 0; lr < g.TM; lr++) for (let og = 0; og < g.OG; og++) rescale.push(`acc_${lr}_${og} *= alpha${Math.floor(lr / 4)}.${X[lr % 4]};`);
+  // Shared-row reduction: invocation (ty, tx) puts its partial for row group (rg·TY + ty) at
+  // stage[(rg·TY + ty)·TX + tx]; every invocation of the row then reads all TX partials.
+  const reduce = (name: string, partial: (rg: number) => string, op: string) => `
+    workgroupBarrier();
+    ${perGroup((rg) => `stage[(${rg * g.TY}u + ty) * ${g.TX}u + tx] = ${partial(rg)};`)}
+    workgroupBarrier();
+    ${perGroup((rg) => `var ${name}${rg} = stage[(${rg * g.TY}u + ty) * ${g.TX}u];`)}
+    for (var t = 1u; t < ${g.TX}u; t++) {
+      ${perGroup((rg) => `${name}${rg} = ${op}(${name}${rg}, stage[(${rg * g.TY}u + ty) * ${g.TX}u + t]);`)}
+    }`;
+  const statsRows: string[] = [];
+  for (let rg = 0; rg < RG; rg++) {
+    for (let r = 0; r < 4; r++) {
+      const row = rowOf(g, rg * 4 + r);
+      statsRows.push(`if (${row} < nQ) { let ok = ls${rg}.${X[r]} > 0.0; stats[2u * (qRow0 + ${row})] = select(negInf, m${rg}.${X[r]}, ok); ` +
+        `stats[2u * (qRow0 + ${row}) + 1u] = ls${rg}.${X[r]}; }`);
     }
   }
-  const rowMax = `vec4<f32>(${[0, 1, 2, 3].map((r) => `max(max(x${r}0, x${r}1), max(x${r}2, x${r}3))`).join(', ')})`;
-  const rowSum = `vec4<f32>(${[0, 1, 2, 3].map((r) => `p${r}0 + p${r}1 + p${r}2 + p${r}3`).join(', ')})`;
-  const rescale = Array.from({ length: 4 * groups }, (_, n) => `acc[${n}] *= alpha.${'xyzw'[Math.floor(n / groups)]};`);
-  const pStore = [0, 1, 2, 3].map((c) => `tP[(tx + ${16 * c}u) * 17u + ty] = vec4<f32>(p0${c}, p1${c}, p2${c}, p3${c});`);
   const code = `${PARAMS_WGSL}
 ${storageBindings(bindings)}
 ${SHARED_WGSL}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) tid : u32) {
-  ${PROLOGUE_WGSL}
+fn vmax(a : vec4<f32>, b : vec4<f32>) -> vec4<f32> { return max(a, b); }
+fn vadd(a : vec4<f32>, b : vec4<f32>) -> vec4<f32> { return a + b; }
+${mainWgsl(g)}
   ${queryBlockWgsl(v.D)}
-  var acc : array<${type}, ${4 * groups}>;
-  var m = vec4<f32>(-1e30);
-  var l = vec4<f32>(0.0);
+  ${declareAcc(g, 'acc')}
+  ${perGroup((rg) => `var m${rg} = vec4<f32>(-1e30); var l${rg} = vec4<f32>(0.0);`)}
   for (var j0 = 0u; j0 < kEnd; j0 += 64u) {
     let nK = min(64u, kEnd - j0);
     let kBase = (kvRow0 + j0) * ${d4}u;
-    ${scoreTile({ out: 's', a: 'q', aBase: 'qBase', nA: 'nQ', b: 'k', bBase: 'kBase', nB: 'nK', D: v.D })}
+    ${scoreTile(g, { out: 's', a: 'q', aBase: 'qBase', nA: 'nQ', b: 'k', bBase: 'kBase', nB: 'nK' })}
     ${logits.join('\n    ')}
-    // Row max over the 16 invocations that share each row.
-    workgroupBarrier();
-    stage[ty * 16u + tx] = ${rowMax};
-    workgroupBarrier();
-    var bm = stage[ty * 16u];
-    for (var t = 1u; t < 16u; t++) { bm = max(bm, stage[ty * 16u + t]); }
-    let mNew = max(m, bm);
-    let alpha = exp(m - mNew);
-    m = mNew;
+    ${reduce('bm', (rg) => over('x', (a, b) => `max(${a}, ${b})`, rg), 'vmax')}
+    ${perGroup((rg) => `let mNew${rg} = max(m${rg}, bm${rg}); let alpha${rg} = exp(m${rg} - mNew${rg}); m${rg} = mNew${rg};`)}
     ${probs.join('\n    ')}
-    l = l * alpha + ${rowSum};
+    ${perGroup((rg) => `l${rg} = l${rg} * alpha${rg} + ${over('p', (a, b) => `${a} + ${b}`, rg)};`)}
     ${rescale.join(' ')}
-    ${pStore.join('\n    ')}
-    ${accumulate({ acc: 'acc', x: 'v', xBase: 'kBase', nX: 'nK', D: v.D })}
+    ${storeTile(g, (lr, lc) => cell('p', lr, lc))}
+    ${accumulate(g, { acc: 'acc', x: 'v', xBase: 'kBase', nX: 'nK' })}
   }
-  // Each invocation summed only its own 4 columns per row: finish the row sums.
-  workgroupBarrier();
-  stage[ty * 16u + tx] = l;
-  workgroupBarrier();
-  var ls = vec4<f32>(0.0);
-  for (var t = 0u; t < 16u; t++) { ls += stage[ty * 16u + t]; }
-  let inv = select(vec4<f32>(0.0), 1.0 / ls, ls > vec4<f32>(0.0));
-  let oRow0 = (b * P.H + h) * P.Nq + q0;
-  ${writeRows({ out: 'o', acc: 'acc', rowBase: 'oRow0', nRows: 'nQ', D: v.D, factor: (r) => `inv.${'xyzw'[r]}` })}
+  // Each invocation summed only its own columns of each row: finish the row sums.
+  ${reduce('ls', (rg) => `l${rg}`, 'vadd')}
+  ${writeRows(g, { out: 'o', acc: 'acc', rowBase: 'qRow0', nRows: 'nQ', value: (a, lr) => `select(vec4<f32>(0.0), ${a} / ls${Math.floor(lr / 4)}.${X[lr % 4]}, ls${Math.floor(lr / 4)}.${X[lr % 4]} > 0.0)` })}
   if (tx == 0u) {
     let negInf = bitcast<f32>(0xff800000u + 0u * tid);
-    let lseRow = select(vec4<f32>(negInf), m + log(ls), ls > vec4<f32>(0.0));
-    for (var r = 0u; r < 4u; r++) { if (ty * 4u + r < nQ) { lse[oRow0 + ty * 4u + r] = lseRow[r]; } }
+    ${statsRows.join('\n    ')}
   }
 }
 `;

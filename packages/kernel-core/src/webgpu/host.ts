@@ -6,10 +6,13 @@
  * tfjs 'webgpu' kernels (the backend's device and tensor buffers; see tfjs-kernels.ts).
  *
  * Buffer layouts (f32, row-major): q [B,H,Nq,D], k/v [B,Hkv,Nk,D], o/dq like q, dk/dv like k,
- * lse [B,H,Nq].
+ * stats [B,H,Nq,2]: per query row (m, l) = (row max of the logits, Σ exp(logit − m)) for softmax,
+ * (0, 1) for sigmoid — the contract of tfjs/kernel-names.ts.
  */
 import { AttentionSpecError, type ResolvedAttention } from '../spec.js';
-import { HEAD_DIMS, TILE, packParams, variantKey, type FlashVariant, type HeadDim } from './common.wgsl.js';
+import {
+  FLASH_WORKGROUP_BYTES, HEAD_DIMS, TILE, geometry, packParams, variantKey, type FlashVariant, type HeadDim, type TilePlan,
+} from './common.wgsl.js';
 import { flashSigmoidFwd, type KernelSource } from './flash-sigmoid-fwd.wgsl.js';
 import { flashSoftmaxFwd } from './flash-softmax-fwd.wgsl.js';
 import { softmaxBwdPre } from './softmax-bwd-pre.wgsl.js';
@@ -23,13 +26,54 @@ import { naiveSoftmaxDsRows } from './naive-softmax-ds-rows.wgsl.js';
 import { naiveDq } from './naive-dq.wgsl.js';
 import { naiveDkdv } from './naive-dkdv.wgsl.js';
 
-export interface ForwardBuffers { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; o: GPUBuffer; lse: GPUBuffer }
+export interface ForwardBuffers { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; o: GPUBuffer; stats: GPUBuffer }
 export interface BackwardBuffers extends ForwardBuffers { dO: GPUBuffer; dq: GPUBuffer; dk: GPUBuffer; dv: GPUBuffer }
 
 interface Compiled { pipeline: GPUComputePipeline; bindings: string[] }
 
-/** Workgroup memory the flash kernels declare (see common.wgsl.ts). */
-export const FLASH_WORKGROUP_BYTES = (640 + TILE * 17) * 16;
+/** The flash kernels, by the name used in tile overrides. */
+export const FLASH_KERNELS = ['fwd-sigmoid', 'fwd-softmax', 'bwd-dq-sigmoid', 'bwd-dq-softmax', 'bwd-dkdv-sigmoid', 'bwd-dkdv-softmax'] as const;
+export type FlashKernelName = (typeof FLASH_KERNELS)[number];
+
+/**
+ * Tile plans chosen on an H200 (Vulkan; BENCHMARKS.md): the forward uses 8-row register tiles (each
+ * shared-memory load feeds 8 FMAs); the backward holds two score tiles (S and dP) or two output tiles
+ * (dK and dV) per invocation, so it keeps 4 × 4. D = 32 needs TN = 8 (whole vec4s of output columns).
+ */
+export function defaultTilePlan(kernel: FlashKernelName, D: HeadDim): TilePlan {
+  if (kernel.startsWith('fwd')) return D === 128 ? { TM: 8, TN: 4 } : { TM: 8, TN: 8 };
+  return D === 32 ? { TM: 4, TN: 8 } : { TM: 4, TN: 4 };
+}
+
+/** Per-kernel, per-head-dim tile plans that replace the defaults (benchmarks and tuning). */
+export type TileOverrides = Partial<Record<`${FlashKernelName}/D${HeadDim}`, TilePlan>>;
+
+/**
+ * Parse tile overrides such as `fwd-sigmoid/D64=8x4,bwd-dq-softmax/D128=4x4`. A kernel may be given
+ * without its kind suffix (`fwd/D64=8x4` sets both kinds). Errors name the entry and what is allowed.
+ */
+export function parseTileOverrides(text: string): TileOverrides {
+  const out: Record<string, TilePlan> = {};
+  for (const entry of text.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+    const m = /^([a-z-]+)\/D(\d+)=([48])x([48])$/.exec(entry);
+    const kernels = m === null ? [] : FLASH_KERNELS.filter((k) => k === m[1] || k.startsWith(`${m[1]}-`) && !k.slice(m[1].length + 1).includes('-'));
+    if (m === null || kernels.length === 0 || !HEAD_DIMS.includes(Number(m[2]) as HeadDim)) {
+      throw new Error(`tile override '${entry}': expected <kernel>/D<head dim>=<TM>x<TN> with kernel one of ${FLASH_KERNELS.join(', ')} ` +
+        `(or fwd, bwd-dq, bwd-dkdv for both kinds), head dim one of ${HEAD_DIMS.join(', ')}, TM and TN 4 or 8 — e.g. fwd-sigmoid/D64=8x4`);
+    }
+    const plan = { TM: Number(m[3]), TN: Number(m[4]) } as TilePlan;
+    for (const k of kernels) {
+      geometry({ D: Number(m[2]) as HeadDim, tile: plan }); // throws if the plan does not fit the head dim
+      out[`${k}/D${m[2]}`] = plan;
+    }
+  }
+  return out as TileOverrides;
+}
+
+export interface WebGPUAttentionOptions {
+  /** Replace the default tile plan of some kernels (see parseTileOverrides). */
+  tiles?: TileOverrides;
+}
 
 const STORAGE = 0x80; // GPUBufferUsage.STORAGE (the globals may not be installed when this loads)
 const UNIFORM = 0x40;
@@ -39,7 +83,10 @@ export class WebGPUAttention {
   private readonly scratch = new Map<string, GPUBuffer>();
   private readonly constants = new Map<string, GPUBuffer>();
 
-  constructor(readonly device: GPUDevice) {
+  private readonly tiles: TileOverrides;
+
+  constructor(readonly device: GPUDevice, options: WebGPUAttentionOptions = {}) {
+    this.tiles = options.tiles ?? {};
     const have = device.limits.maxComputeWorkgroupStorageSize;
     if (have < FLASH_WORKGROUP_BYTES) {
       throw new Error(`WebGPU device allows ${have} bytes of workgroup memory but the flash kernels need ${FLASH_WORKGROUP_BYTES}: ` +
@@ -50,27 +97,36 @@ export class WebGPUAttention {
   /** Number of compiled pipelines (each variant compiles once). */
   get pipelineCount(): number { return this.pipelines.size; }
 
-  /** Flash forward: o and lse (lse is 0 for sigmoid, as in the tfjs contract). */
+  /** The variant (head dim + tile plan) a flash kernel runs for this spec. */
+  variant(kernel: FlashKernelName, r: ResolvedAttention): FlashVariant {
+    const D = headDimOf(r);
+    return { D, tile: this.tiles[`${kernel}/D${D}`] ?? defaultTilePlan(kernel, D) };
+  }
+
+  /** Flash forward: o and the row statistics (sigmoid: (0, 1) per row, as in the tfjs contract). */
   forward(enc: GPUCommandEncoder, r: ResolvedAttention, b: ForwardBuffers): void {
-    const v = variantOf(r);
+    const name = `fwd-${r.kind}` as const;
+    const v = this.variant(name, r);
     const src = r.kind === 'sigmoid' ? flashSigmoidFwd : flashSoftmaxFwd;
     const pass = enc.beginComputePass();
-    this.dispatch(pass, variantKey(`fwd-${r.kind}`, v), () => src(v), r, { ...b, aux: this.aux(r) },
-      [Math.ceil(r.Nq / TILE), r.H, r.B]);
+    this.dispatch(pass, variantKey(name, v), () => src(v), r, { ...b, aux: this.aux(r) }, [Math.ceil(r.Nq / TILE), r.H, r.B]);
     pass.end();
   }
 
-  /** Flash backward: dq, dk, dv from q, k, v, o, lse and dO. */
+  /** Flash backward: dq, dk, dv from q, k, v, o, the forward's stats and dO. */
   backward(enc: GPUCommandEncoder, r: ResolvedAttention, b: BackwardBuffers): void {
-    const v = variantOf(r);
+    const dqName = `bwd-dq-${r.kind}` as const;
+    const dkdvName = `bwd-dkdv-${r.kind}` as const;
+    const vq = this.variant(dqName, r);
+    const vkv = this.variant(dkdvName, r);
     const bufs: Record<string, GPUBuffer> = { ...b, aux: this.aux(r) };
     const pass = enc.beginComputePass();
     if (r.kind === 'softmax') {
-      bufs.stats = this.scratchBuffer('stats', 8 * r.B * r.H * r.Nq);
-      this.dispatch(pass, `bwd-pre/D${r.D}`, () => softmaxBwdPre(r.D as HeadDim), r, bufs, flatDispatch(r.B * r.H * r.Nq));
+      bufs.rowStats = this.scratchBuffer('row-stats', 16 * r.B * r.H * r.Nq);
+      this.dispatch(pass, `bwd-pre/D${r.D}`, () => softmaxBwdPre(vq.D), r, bufs, flatDispatch(r.B * r.H * r.Nq));
     }
-    this.dispatch(pass, variantKey(`bwd-dq-${r.kind}`, v), () => flashBwdDq(r.kind, v), r, bufs, [Math.ceil(r.Nq / TILE), r.H, r.B]);
-    this.dispatch(pass, variantKey(`bwd-dkdv-${r.kind}`, v), () => flashBwdDkdv(r.kind, v), r, bufs, [Math.ceil(r.Nk / TILE), r.Hkv, r.B]);
+    this.dispatch(pass, variantKey(dqName, vq), () => flashBwdDq(r.kind, vq), r, bufs, [Math.ceil(r.Nq / TILE), r.H, r.B]);
+    this.dispatch(pass, variantKey(dkdvName, vkv), () => flashBwdDkdv(r.kind, vkv), r, bufs, [Math.ceil(r.Nk / TILE), r.Hkv, r.B]);
     pass.end();
   }
 
@@ -90,7 +146,7 @@ export class WebGPUAttention {
   naiveBackward(enc: GPUCommandEncoder, r: ResolvedAttention, b: BackwardBuffers): void {
     const bufs: Record<string, GPUBuffer> = {
       ...b, aux: this.aux(r), s: this.naiveScoreBuffer('s', r), ds: this.naiveScoreBuffer('ds', r),
-      lse: this.scratchBuffer('naive-lse', 4 * r.B * r.H * r.Nq),
+      stats: this.scratchBuffer('naive-stats', 8 * r.B * r.H * r.Nq),
     };
     this.naiveScoresInto(enc, r, bufs);
     bufs.p = bufs.s;
@@ -104,10 +160,9 @@ export class WebGPUAttention {
   }
 
   private naiveScoresInto(enc: GPUCommandEncoder, r: ResolvedAttention, bufs: Record<string, GPUBuffer>): void {
-    const v = variantOf(r);
-    if (r.kind === 'sigmoid') enc.clearBuffer(bufs.lse);
+    const D = headDimOf(r);
     const pass = enc.beginComputePass();
-    this.dispatch(pass, variantKey(`naive-scores-${r.kind}`, v), () => naiveScores(r.kind, v), r, bufs, flatDispatch(r.B * r.H * r.Nq * r.Nk));
+    this.dispatch(pass, `naive-scores-${r.kind}/D${D}`, () => naiveScores(r.kind, D), r, bufs, flatDispatch(r.B * r.H * r.Nq * r.Nk));
     if (r.kind === 'softmax') this.dispatch(pass, 'naive-rows', naiveSoftmaxRows, r, bufs, flatDispatch(r.B * r.H * r.Nq));
     pass.end();
   }
@@ -185,12 +240,12 @@ export class WebGPUAttention {
   }
 }
 
-export function variantOf(r: ResolvedAttention): FlashVariant {
+function headDimOf(r: ResolvedAttention): HeadDim {
   if (!HEAD_DIMS.includes(r.D as HeadDim)) {
     throw new AttentionSpecError(`attention: the WebGPU kernels support head dim D ∈ {${HEAD_DIMS.join(', ')}} (q dimension 3), got ${r.D}; ` +
       'use the cpu/wasm backend for other head dims');
   }
-  return { D: r.D as HeadDim };
+  return r.D as HeadDim;
 }
 
 /** 2-D grid of 256-wide workgroups covering n invocations (WebGPU caps each dimension at 65535). */

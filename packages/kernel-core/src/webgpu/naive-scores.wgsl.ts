@@ -1,15 +1,16 @@
 /**
  * Naive attention, step 1: the full [B, H, Nq, Nk] score matrix, one invocation per element.
- * sigmoid writes P = σ(s) (0 where masked); softmax writes the logit (−∞ where masked) for
- * naive-softmax-rows to normalise. The naive path is the same-precision baseline for tests
+ * sigmoid writes P = σ(s) (0 where masked) and the contract's row statistics (m, l) = (0, 1);
+ * softmax writes the logit (−∞ where masked) for naive-softmax-rows to normalise. The naive path is the same-precision baseline for tests
  * (the flash kernels must stay within 2× its error) and for benchmarks.
  */
-import { FLAT_MAIN_WGSL, PARAMS_WGSL, SIGMOID_WGSL, KEY_END, logit, storageBindings, visible, type FlashVariant } from './common.wgsl.js';
+import { FLAT_MAIN_WGSL, PARAMS_WGSL, SIGMOID_WGSL, KEY_END, logit, storageBindings, visible, type HeadDim } from './common.wgsl.js';
 import type { AttentionKind } from '../spec.js';
 import type { KernelSource } from './flash-sigmoid-fwd.wgsl.js';
 
-export function naiveScores(kind: AttentionKind, v: FlashVariant): KernelSource {
+export function naiveScores(kind: AttentionKind, D: HeadDim): KernelSource {
   const bindings: Array<[string, string, 'read' | 'read_write']> = [['q', 'f32', 'read'], ['k', 'f32', 'read'], ['s', 'f32', 'read_write']];
+  if (kind === 'sigmoid') bindings.push(['stats', 'f32', 'read_write']);
   bindings.push(['aux', 'f32', 'read']);
   const x = logit('dotv', 'i', 'j');
   const code = `${PARAMS_WGSL}
@@ -24,13 +25,14 @@ ${FLAT_MAIN_WGSL}
   let hk = h / (P.H / P.Hkv);
   let slope = aux[h];
   let kEnd = ${KEY_END};
-  let qOff = ((b * P.H + h) * P.Nq + i) * ${v.D}u;
-  let kOff = ((b * P.Hkv + hk) * P.Nk + j) * ${v.D}u;
+  let qOff = ((b * P.H + h) * P.Nq + i) * ${D}u;
+  let kOff = ((b * P.Hkv + hk) * P.Nk + j) * ${D}u;
   var dotv = 0.0;
-  for (var d = 0u; d < ${v.D}u; d++) { dotv += q[qOff + d] * k[kOff + d]; }
+  for (var d = 0u; d < ${D}u; d++) { dotv += q[qOff + d] * k[kOff + d]; }
   let vis = ${visible('i', 'j', 'kEnd')};
   ${kind === 'sigmoid'
-    ? `s[idx] = select(0.0, sigm(${x}), vis);`
+    ? `s[idx] = select(0.0, sigm(${x}), vis);
+  if (j == 0u) { stats[2u * (idx / P.Nk)] = 0.0; stats[2u * (idx / P.Nk) + 1u] = 1.0; }`
     : `s[idx] = select(bitcast<f32>(0xff800000u + 0u * idx), ${x}, vis);`}
 }
 `;

@@ -66,13 +66,13 @@ export function registerWebGPUAttentionKernels(): void {
         const { q, k, v } = inputs as { q: tf.TensorInfo; k: tf.TensorInfo; v: tf.TensorInfo };
         const r = resolvedFromAttrs(q.shape, k.shape, attrs as unknown as AttentionAttrs);
         const o = be.makeTensorInfo([...q.shape], 'float32');
-        const lse = be.makeTensorInfo([r.B, r.H, r.Nq], 'float32');
+        const stats = be.makeTensorInfo([r.B, r.H, r.Nq, 2], 'float32');
         const bufs = {
           q: gpuBuffer(be, q, 'q'), k: gpuBuffer(be, k, 'k'), v: gpuBuffer(be, v, 'v'),
-          o: gpuBuffer(be, o, 'o'), lse: gpuBuffer(be, lse, 'lse'),
+          o: gpuBuffer(be, o, 'o'), stats: gpuBuffer(be, stats, 'stats'),
         };
         record(be, (enc) => hostFor(be.device).forward(enc, r, bufs));
-        return [o, lse];
+        return [o, stats];
       },
     });
   }
@@ -82,14 +82,14 @@ export function registerWebGPUAttentionKernels(): void {
       backendName: 'webgpu',
       kernelFunc: ({ inputs, backend, attrs }) => {
         const be = backend as unknown as BackendInternals;
-        const t = inputs as Record<'q' | 'k' | 'v' | 'o' | 'lse' | 'dy', tf.TensorInfo>;
+        const t = inputs as Record<'q' | 'k' | 'v' | 'o' | 'stats' | 'dy', tf.TensorInfo>;
         const r = resolvedFromAttrs(t.q.shape, t.k.shape, attrs as unknown as AttentionAttrs);
         const dq = be.makeTensorInfo([...t.q.shape], 'float32');
         const dk = be.makeTensorInfo([...t.k.shape], 'float32');
         const dv = be.makeTensorInfo([...t.v.shape], 'float32');
         const bufs = {
           q: gpuBuffer(be, t.q, 'q'), k: gpuBuffer(be, t.k, 'k'), v: gpuBuffer(be, t.v, 'v'),
-          o: gpuBuffer(be, t.o, 'o'), lse: gpuBuffer(be, t.lse, 'lse'), dO: gpuBuffer(be, t.dy, 'dy'),
+          o: gpuBuffer(be, t.o, 'o'), stats: gpuBuffer(be, t.stats, 'stats'), dO: gpuBuffer(be, t.dy, 'dy'),
           dq: gpuBuffer(be, dq, 'dq'), dk: gpuBuffer(be, dk, 'dk'), dv: gpuBuffer(be, dv, 'dv'),
         };
         record(be, (enc) => hostFor(be.device).backward(enc, r, bufs));

@@ -9,14 +9,14 @@ export const attentionBwdCpuConfig: tf.KernelConfig = {
   kernelName: ATTENTION_BWD,
   backendName: 'cpu',
   kernelFunc: ({ inputs, backend, attrs }) => {
-    const { q, k, v, o, lse, dy } = inputs as Record<'q' | 'k' | 'v' | 'o' | 'lse' | 'dy', tf.TensorInfo>;
+    const { q, k, v, o, stats, dy } = inputs as Record<'q' | 'k' | 'v' | 'o' | 'stats' | 'dy', tf.TensorInfo>;
     const cpu = backend as CpuBackend;
     const r = resolvedFromAttrs(q.shape, k.shape, attrs as unknown as AttentionAttrs);
     const dq = new Float32Array(q.shape.reduce((a, b) => a * b, 1));
     const dk = new Float32Array(k.shape.reduce((a, b) => a * b, 1));
     const dv = new Float32Array(dk.length);
-    const [qa, ka, va, oa, lsea, dya] = [q, k, v, o, lse, dy].map((t) => readCpu(cpu, t));
-    flashAttentionBackward(r, qa, ka, va, oa, lsea, dya, dq, dk, dv);
+    const [qa, ka, va, oa, statsa, dya] = [q, k, v, o, stats, dy].map((t) => readCpu(cpu, t));
+    flashAttentionBackward(r, qa, ka, va, oa, statsa, dya, dq, dk, dv);
     return [writeCpu(cpu, dq, [...q.shape]), writeCpu(cpu, dk, [...k.shape]), writeCpu(cpu, dv, [...v.shape])];
   },
 };

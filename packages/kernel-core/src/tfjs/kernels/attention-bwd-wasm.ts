@@ -9,14 +9,14 @@ export const attentionBwdWasmConfig: tf.KernelConfig = {
   kernelName: ATTENTION_BWD,
   backendName: 'wasm',
   kernelFunc: ({ inputs, backend, attrs }) => {
-    const { q, k, v, o, lse, dy } = inputs as Record<'q' | 'k' | 'v' | 'o' | 'lse' | 'dy', tf.TensorInfo>;
+    const { q, k, v, o, stats, dy } = inputs as Record<'q' | 'k' | 'v' | 'o' | 'stats' | 'dy', tf.TensorInfo>;
     const wasm = backend as WasmBackend;
     const r = resolvedFromAttrs(q.shape, k.shape, attrs as unknown as AttentionAttrs);
     const dq = wasm.makeOutput([...q.shape], 'float32');
     const dk = wasm.makeOutput([...k.shape], 'float32');
     const dv = wasm.makeOutput([...v.shape], 'float32');
-    const [qa, ka, va, oa, lsea, dya, dqa, dka, dva] = wasmViews(wasm, [q, k, v, o, lse, dy, dq, dk, dv]);
-    flashAttentionBackward(r, qa, ka, va, oa, lsea, dya, dqa, dka, dva);
+    const [qa, ka, va, oa, statsa, dya, dqa, dka, dva] = wasmViews(wasm, [q, k, v, o, stats, dy, dq, dk, dv]);
+    flashAttentionBackward(r, qa, ka, va, oa, statsa, dya, dqa, dka, dva);
     return [dq, dk, dv];
   },
 };

@@ -13,8 +13,8 @@ export const attentionFwdCpuConfig: tf.KernelConfig = {
     const cpu = backend as CpuBackend;
     const r = resolvedFromAttrs(q.shape, k.shape, attrs as unknown as AttentionAttrs);
     const o = new Float32Array(r.B * r.H * r.Nq * r.D);
-    const lse = new Float32Array(r.B * r.H * r.Nq);
-    flashAttentionForward(r, readCpu(cpu, q), readCpu(cpu, k), readCpu(cpu, v), o, lse);
-    return [writeCpu(cpu, o, [...q.shape]), writeCpu(cpu, lse, [r.B, r.H, r.Nq])];
+    const stats = new Float32Array(2 * r.B * r.H * r.Nq);
+    flashAttentionForward(r, readCpu(cpu, q), readCpu(cpu, k), readCpu(cpu, v), o, stats);
+    return [writeCpu(cpu, o, [...q.shape]), writeCpu(cpu, stats, [r.B, r.H, r.Nq, 2])];
   },
 };

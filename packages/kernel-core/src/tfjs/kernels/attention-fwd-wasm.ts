@@ -13,9 +13,9 @@ export const attentionFwdWasmConfig: tf.KernelConfig = {
     const wasm = backend as WasmBackend;
     const r = resolvedFromAttrs(q.shape, k.shape, attrs as unknown as AttentionAttrs);
     const o = wasm.makeOutput([...q.shape], 'float32');
-    const lse = wasm.makeOutput([r.B, r.H, r.Nq], 'float32');
-    const [qa, ka, va, oa, lsea] = wasmViews(wasm, [q, k, v, o, lse]);
-    flashAttentionForward(r, qa, ka, va, oa, lsea);
-    return [o, lse];
+    const stats = wasm.makeOutput([r.B, r.H, r.Nq, 2], 'float32');
+    const [qa, ka, va, oa, statsa] = wasmViews(wasm, [q, k, v, o, stats]);
+    flashAttentionForward(r, qa, ka, va, oa, statsa);
+    return [o, stats];
   },
 };

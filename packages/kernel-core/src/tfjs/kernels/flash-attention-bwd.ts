@@ -4,7 +4,7 @@
  * For each key/value head, every query row that reads it (all heads of its GQA group) is streamed
  * over its visible keys in register tiles of 4 rows × 2 keys (each element loaded feeds several
  * multiply-adds, and dK, dV are updated once per key for all four rows), recomputing P from the
- * logits — sigmoid: σ(S); softmax: exp(S − LSE) — so nothing N×N is stored (4 rows of logits, O(N)):
+ * logits — sigmoid: σ(S); softmax: exp(S − m) / l — so nothing N×N is stored (4 rows of logits, O(N)):
  *   dP = dO·vⱼ;  sigmoid: dS = P(1 − P)·dP;  softmax: dS = P·(dP − Dᵢ), Dᵢ = dOᵢ·Oᵢ
  *   dQᵢ += scale·dS·kⱼ;  dKⱼ += scale·dS·qᵢ;  dVⱼ += P·dOᵢ
  * dK and dV accumulate per key/value head in double buffers of Nk·D, then are written as float32.
@@ -17,7 +17,7 @@ import { ROWS, visibleKeyEnd } from './flash-attention-fwd.js';
 export function flashAttentionBackward(
   r: ResolvedAttention,
   q: Float32Array, k: Float32Array, v: Float32Array,
-  o: Float32Array, lse: Float32Array, dO: Float32Array,
+  o: Float32Array, stats: Float32Array, dO: Float32Array,
   dq: Float32Array, dk: Float32Array, dv: Float32Array,
 ): void {
   const { B, H, Hkv, Nq, Nk, D, scale, bias } = r;
@@ -83,10 +83,10 @@ export function flashAttentionBackward(
             if (sigmoid) {
               for (let j = 0; j < end[row]; j++) logits[off + j] = 1 / (1 + Math.exp(-logits[off + j]));
             } else if (end[row] > 0) {
-              // exp(S − LSE) with the forward's float32 LSE, renormalised so the row sums to 1 exactly:
-              // the LSE's rounding (|LSE|·2⁻²⁴ relative, shared by every P of the row) would otherwise
-              // be the largest error of this double-accumulating kernel, and break the 2× naive rule.
-              const shift = lse[rowBase + i0 + row];
+              // exp(S − m) with the forward's float32 row max, renormalised by the row's own sum in
+              // doubles rather than the forward's float32 l: l's rounding (shared by every P of the row)
+              // would otherwise be the largest error of this double-accumulating kernel.
+              const shift = stats[2 * (rowBase + i0 + row)];
               let sum = 0;
               for (let j = 0; j < end[row]; j++) {
                 const pj = Math.exp(logits[off + j] - shift);

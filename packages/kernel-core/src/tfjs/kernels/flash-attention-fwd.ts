@@ -6,7 +6,7 @@
  * so memory is O(N·D) — no N×N scores:
  *  - sigmoid: O = Σ_blocks σ(S)·V — each block is independent, no row statistics;
  *  - softmax: online softmax (running max m and sum l per row, rescaling the accumulator when m
- *    grows), then O = acc / l and LSE = m + log l, saved for the backward.
+ *    grows), then O = acc / l; the row statistics (m, l) are saved for the backward.
  * Masks are prefixes (padding keeps keys < keyLength, causal keeps j ≤ i + Nk − Nq), so row i visits
  * only the keys [0, jEnd(i)) and fully masked blocks cost nothing.
  *
@@ -29,7 +29,7 @@ export function visibleKeyEnd(r: ResolvedAttention, keyLength: number, i: number
 export function flashAttentionForward(
   r: ResolvedAttention,
   q: Float32Array, k: Float32Array, v: Float32Array,
-  o: Float32Array, lse: Float32Array,
+  o: Float32Array, stats: Float32Array,
 ): void {
   const { B, H, Hkv, Nq, Nk, D, scale, bias } = r;
   const group = H / Hkv;
@@ -140,15 +140,18 @@ export function flashAttentionForward(
           const out = (rowBase + i0 + row) * D;
           if (sigmoid) {
             for (let d = 0; d < D; d++) o[out + d] = acc[row * D + d];
-            lse[rowBase + i0 + row] = 0;
+            stats[2 * (rowBase + i0 + row)] = 0;
+            stats[2 * (rowBase + i0 + row) + 1] = 1;
           } else if (end[row] === 0) {
-            // Fully masked softmax row: O = 0 by the spec, LSE = −∞ (the backward then skips it).
+            // Fully masked softmax row: O = 0 by the spec, (m, l) = (−∞, 0) (the backward then skips it).
             for (let d = 0; d < D; d++) o[out + d] = 0;
-            lse[rowBase + i0 + row] = -Infinity;
+            stats[2 * (rowBase + i0 + row)] = -Infinity;
+            stats[2 * (rowBase + i0 + row) + 1] = 0;
           } else {
             const inv = 1 / l[row];
             for (let d = 0; d < D; d++) o[out + d] = acc[row * D + d] * inv;
-            lse[rowBase + i0 + row] = m[row] + Math.log(l[row]);
+            stats[2 * (rowBase + i0 + row)] = m[row];
+            stats[2 * (rowBase + i0 + row) + 1] = l[row];
           }
         }
       }
