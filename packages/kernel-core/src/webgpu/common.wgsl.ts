@@ -263,6 +263,35 @@ export function accumulate(g: Geometry, o: { acc: string; x: string; xBase: stri
   }`;
 }
 
+/** The invocation's partial over its TN columns for the 4 rows of its row group rg, as a vec4. */
+export function rowPartial(g: Geometry, value: (lr: number, lc: number) => string, rg: number, op: 'max' | 'add'): string {
+  const rows = [0, 1, 2, 3].map((r) => {
+    const terms = Array.from({ length: g.TN }, (_, lc) => value(rg * 4 + r, lc));
+    return terms.reduce((a, b) => (op === 'max' ? `max(${a}, ${b})` : `${a} + ${b}`));
+  });
+  return `vec4<f32>(${rows.join(', ')})`;
+}
+
+/**
+ * Combine per-invocation row partials across the TX invocations that share each row: `partial(rg)`
+ * is the invocation's vec4 (4 rows) for its row group rg; declares `${name}${rg}` = the combined vec4
+ * (op 'max' or 'add', taken over tx in order) in every invocation of the row. Uses `stage`, so it
+ * starts with a barrier (callers may come straight from a tile loop).
+ */
+export function reduceRows(g: Geometry, name: string, partial: (rg: number) => string, op: 'max' | 'add'): string {
+  const groups = Array.from({ length: g.TM / 4 }, (_, rg) => rg);
+  const slot = (rg: number, t: string) => `stage[(${rg * g.TY}u + ty) * ${g.TX}u + ${t}]`;
+  const combine = (a: string, b: string) => (op === 'max' ? `max(${a}, ${b})` : `${a} + ${b}`);
+  return `
+    workgroupBarrier();
+    ${groups.map((rg) => `${slot(rg, 'tx')} = ${partial(rg)};`).join('\n    ')}
+    workgroupBarrier();
+    ${groups.map((rg) => `var ${name}${rg} = ${slot(rg, '0u')};`).join('\n    ')}
+    for (var t = 1u; t < ${g.TX}u; t++) {
+      ${groups.map((rg) => `${name}${rg} = ${combine(`${name}${rg}`, slot(rg, 't'))};`).join('\n      ')}
+    }`;
+}
+
 /** Write the invocation's output rows (rows < nRows) of a [rows, D] tile: acc (optionally transformed). */
 export function writeRows(g: Geometry, o: { out: string; acc: string; rowBase: string; nRows: string; value?: (acc: string, lr: number) => string }): string {
   const d4 = g.D / 4;

@@ -9,7 +9,7 @@
  */
 import {
   PARAMS_WGSL, SHARED_WGSL, accumulate, cell, cells, colOf, declareAcc, geometry, logit, mainWgsl, queryBlockWgsl,
-  rowOf, scoreTile, storageBindings, storeTile, visible, writeRows, type FlashVariant,
+  reduceRows, rowOf, rowPartial, scoreTile, storageBindings, storeTile, visible, writeRows, type FlashVariant,
 } from './common.wgsl.js';
 import type { KernelSource } from './flash-sigmoid-fwd.wgsl.js';
 
@@ -31,24 +31,15 @@ export function flashSoftmaxFwd(v: FlashVariant): KernelSource {
     logits.push(`let ${cell('x', lr, lc)} = select(-1e30, ${logit(cell('s', lr, lc), i, j)}, ${cell('vis', lr, lc)});`);
     probs.push(`let ${cell('p', lr, lc)} = select(0.0, exp(${cell('x', lr, lc)} - m${Math.floor(lr / 4)}.${X[lr % 4]}), ${cell('vis', lr, lc)});`);
   }
-  // Per row group: the invocation's partial row max / row sum over its TN columns, as a vec4 of 4 rows.
-  const over = (t: string, op: (a: string, b: string) => string, rg: number) => `vec4<f32>(${[0, 1, 2, 3].map((r) => {
-    const terms = Array.from({ length: g.TN }, (_, lc) => cell(t, rg * 4 + r, lc));
-    return terms.reduce((a, b) => op(a, b));
-  }).join(', ')})`;
   const perGroup = (f: (rg: number) => string) => Array.from({ length: RG }, (_, rg) => f(rg)).join('\n    ');
+  // O = O·alpha + (this block's P·V), the block summed in its own registers: the sum over keys is
+  // then blocked (64 keys sequentially, then one add per block) instead of one long sequential sum, so
+  // the rescales add no error beyond it. Without this the online rescaling left O at up to 1.96× the
+  // naive path's error on long rows (lavapipe, N = 237), too close to the 2× rule.
   const rescale = [];
-  for (let lr = 0; lr < g.TM; lr++) for (let og = 0; og < g.OG; og++) rescale.push(`acc_${lr}_${og} *= alpha${Math.floor(lr / 4)}.${X[lr % 4]};`);
-  // Shared-row reduction: invocation (ty, tx) puts its partial for row group (rg·TY + ty) at
-  // stage[(rg·TY + ty)·TX + tx]; every invocation of the row then reads all TX partials.
-  const reduce = (name: string, partial: (rg: number) => string, op: string) => `
-    workgroupBarrier();
-    ${perGroup((rg) => `stage[(${rg * g.TY}u + ty) * ${g.TX}u + tx] = ${partial(rg)};`)}
-    workgroupBarrier();
-    ${perGroup((rg) => `var ${name}${rg} = stage[(${rg * g.TY}u + ty) * ${g.TX}u];`)}
-    for (var t = 1u; t < ${g.TX}u; t++) {
-      ${perGroup((rg) => `${name}${rg} = ${op}(${name}${rg}, stage[(${rg * g.TY}u + ty) * ${g.TX}u + t]);`)}
-    }`;
+  for (let lr = 0; lr < g.TM; lr++) {
+    for (let og = 0; og < g.OG; og++) rescale.push(`acc_${lr}_${og} = acc_${lr}_${og} * alpha${Math.floor(lr / 4)}.${X[lr % 4]} + pv_${lr}_${og};`);
+  }
   const statsRows: string[] = [];
   for (let rg = 0; rg < RG; rg++) {
     for (let r = 0; r < 4; r++) {
@@ -60,8 +51,6 @@ export function flashSoftmaxFwd(v: FlashVariant): KernelSource {
   const code = `${PARAMS_WGSL}
 ${storageBindings(bindings)}
 ${SHARED_WGSL}
-fn vmax(a : vec4<f32>, b : vec4<f32>) -> vec4<f32> { return max(a, b); }
-fn vadd(a : vec4<f32>, b : vec4<f32>) -> vec4<f32> { return a + b; }
 ${mainWgsl(g)}
   ${queryBlockWgsl(v.D)}
   ${declareAcc(g, 'acc')}
@@ -71,16 +60,17 @@ ${mainWgsl(g)}
     let kBase = (kvRow0 + j0) * ${d4}u;
     ${scoreTile(g, { out: 's', a: 'q', aBase: 'qBase', nA: 'nQ', b: 'k', bBase: 'kBase', nB: 'nK' })}
     ${logits.join('\n    ')}
-    ${reduce('bm', (rg) => over('x', (a, b) => `max(${a}, ${b})`, rg), 'vmax')}
+    ${reduceRows(g, 'bm', (rg) => rowPartial(g, (lr, lc) => cell('x', lr, lc), rg, 'max'), 'max')}
     ${perGroup((rg) => `let mNew${rg} = max(m${rg}, bm${rg}); let alpha${rg} = exp(m${rg} - mNew${rg}); m${rg} = mNew${rg};`)}
     ${probs.join('\n    ')}
-    ${perGroup((rg) => `l${rg} = l${rg} * alpha${rg} + ${over('p', (a, b) => `${a} + ${b}`, rg)};`)}
-    ${rescale.join(' ')}
+    ${perGroup((rg) => `l${rg} = l${rg} * alpha${rg} + ${rowPartial(g, (lr, lc) => cell('p', lr, lc), rg, 'add')};`)}
     ${storeTile(g, (lr, lc) => cell('p', lr, lc))}
-    ${accumulate(g, { acc: 'acc', x: 'v', xBase: 'kBase', nX: 'nK' })}
+    ${declareAcc(g, 'pv')}
+    ${accumulate(g, { acc: 'pv', x: 'v', xBase: 'kBase', nX: 'nK' })}
+    ${rescale.join('\n    ')}
   }
   // Each invocation summed only its own columns of each row: finish the row sums.
-  ${reduce('ls', (rg) => `l${rg}`, 'vadd')}
+  ${reduceRows(g, 'ls', (rg) => `l${rg}`, 'add')}
   ${writeRows(g, { out: 'o', acc: 'acc', rowBase: 'qRow0', nRows: 'nQ', value: (a, lr) => `select(vec4<f32>(0.0), ${a} / ls${Math.floor(lr / 4)}.${X[lr % 4]}, ls${Math.floor(lr / 4)}.${X[lr % 4]} > 0.0)` })}
   if (tx == 0u) {
     let negInf = bitcast<f32>(0xff800000u + 0u * tid);

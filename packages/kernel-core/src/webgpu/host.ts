@@ -35,14 +35,24 @@ interface Compiled { pipeline: GPUComputePipeline; bindings: string[] }
 export const FLASH_KERNELS = ['fwd-sigmoid', 'fwd-softmax', 'bwd-dq-sigmoid', 'bwd-dq-softmax', 'bwd-dkdv-sigmoid', 'bwd-dkdv-softmax'] as const;
 export type FlashKernelName = (typeof FLASH_KERNELS)[number];
 
+const t = (TM: 4 | 8, TN: 4 | 8): TilePlan => ({ TM, TN });
 /**
- * Tile plans chosen on an H200 (Vulkan; BENCHMARKS.md): the forward uses 8-row register tiles (each
- * shared-memory load feeds 8 FMAs); the backward holds two score tiles (S and dP) or two output tiles
- * (dK and dV) per invocation, so it keeps 4 × 4. D = 32 needs TN = 8 (whole vec4s of output columns).
+ * Default tile plans, the fastest of the sweep on one H200 through Vulkan (2026-11-28, N = 4096,
+ * hidden 2048; BENCHMARKS.md), picked for each kernel on its own. 8 × 8 tiles (64 invocations,
+ * ~200 registers) ran at ~60 % of the speed of the others. D = 32 needs TN = 8 (whole vec4s of
+ * output columns per invocation).
  */
+const DEFAULT_PLANS: Record<FlashKernelName, Record<HeadDim, TilePlan>> = {
+  'fwd-sigmoid': { 32: t(4, 8), 64: t(4, 8), 128: t(4, 4) },
+  'fwd-softmax': { 32: t(4, 8), 64: t(4, 8), 128: t(4, 8) },
+  'bwd-dq-sigmoid': { 32: t(4, 8), 64: t(4, 8), 128: t(4, 4) },
+  'bwd-dq-softmax': { 32: t(4, 8), 64: t(4, 8), 128: t(8, 4) },
+  'bwd-dkdv-sigmoid': { 32: t(4, 8), 64: t(4, 8), 128: t(4, 4) },
+  'bwd-dkdv-softmax': { 32: t(4, 8), 64: t(4, 8), 128: t(8, 4) },
+};
+
 export function defaultTilePlan(kernel: FlashKernelName, D: HeadDim): TilePlan {
-  if (kernel.startsWith('fwd')) return D === 128 ? { TM: 8, TN: 4 } : { TM: 8, TN: 8 };
-  return D === 32 ? { TM: 4, TN: 8 } : { TM: 4, TN: 4 };
+  return DEFAULT_PLANS[kernel][D];
 }
 
 /** Per-kernel, per-head-dim tile plans that replace the defaults (benchmarks and tuning). */
@@ -123,7 +133,7 @@ export class WebGPUAttention {
     const pass = enc.beginComputePass();
     if (r.kind === 'softmax') {
       bufs.rowStats = this.scratchBuffer('row-stats', 16 * r.B * r.H * r.Nq);
-      this.dispatch(pass, `bwd-pre/D${r.D}`, () => softmaxBwdPre(vq.D), r, bufs, flatDispatch(r.B * r.H * r.Nq));
+      this.dispatch(pass, variantKey('bwd-pre', vq), () => softmaxBwdPre(vq), r, bufs, [Math.ceil(r.Nq / TILE), r.H, r.B]);
     }
     this.dispatch(pass, variantKey(dqName, vq), () => flashBwdDq(r.kind, vq), r, bufs, [Math.ceil(r.Nq / TILE), r.H, r.B]);
     this.dispatch(pass, variantKey(dkdvName, vkv), () => flashBwdDkdv(r.kind, vkv), r, bufs, [Math.ceil(r.Nk / TILE), r.Hkv, r.B]);
