@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import {
   WebGPUAttention, attention, checkWebGPUCase, initBackend, makeRng, poisonedF32, randomAttentionCase,
-  requestWebGPUDevice, runWebGPUCase, testSeed, uploadF32, type AttentionKind, type AttentionOutputs,
+  requestWebGPUDevice, runWebGPUCase, testSeed, uploadF32, type AttentionCase, type AttentionKind, type AttentionOutputs,
 } from '../src/index.js';
 
 const CASES_PER_KIND = 100;
@@ -70,6 +70,17 @@ describe.skipIf(skip)('WGSL flash attention vs float64 reference (lavapipe in CI
   });
 });
 
+/** O from attention() and dQ/dK/dV from tf.grads of sum(O ∘ dO), on the active tfjs backend. */
+async function opOutputs(c: AttentionCase): Promise<Partial<AttentionOutputs>> {
+  const q = tf.tensor4d(c.q, c.qShape), k = tf.tensor4d(c.k, c.kvShape), v = tf.tensor4d(c.v, c.kvShape);
+  const dO = tf.tensor4d(c.dO, c.qShape);
+  const o = attention(q, k, v, c.spec);
+  const [dq, dk, dv] = tf.grads((a, b, d) => tf.sum(tf.mul(attention(a as tf.Tensor4D, b as tf.Tensor4D, d as tf.Tensor4D, c.spec), dO)))([q, k, v]);
+  const got = { o: await o.data(), dq: await dq.data(), dk: await dk.data(), dv: await dv.data() };
+  tf.dispose([q, k, v, dO, o, dq, dk, dv]);
+  return got;
+}
+
 describe.skipIf(skip)('tfjs webgpu backend: attention op runs the WGSL kernels', () => {
   beforeAll(async () => { await initBackend('webgpu'); });
   afterAll(async () => { await initBackend('cpu'); });
@@ -80,28 +91,14 @@ describe.skipIf(skip)('tfjs webgpu backend: attention op runs the WGSL kernels',
     const failures: string[] = [];
     for (let n = 0; n < 8; n++) {
       const c = randomAttentionCase(rng, { kind: n % 2 === 0 ? 'sigmoid' : 'softmax', maxN: 70 });
-      const q = tf.tensor4d(c.q, c.qShape), k = tf.tensor4d(c.k, c.kvShape), v = tf.tensor4d(c.v, c.kvShape);
-      const dO = tf.tensor4d(c.dO, c.qShape);
-      const o = attention(q, k, v, c.spec);
-      // d/dq,k,v of sum(O ∘ dO) = the backward with upstream gradient dO.
-      const grads = tf.grads((a, b2, c2) => tf.sum(tf.mul(attention(a as tf.Tensor4D, b2 as tf.Tensor4D, c2 as tf.Tensor4D, c.spec), dO)));
-      const [dq, dk, dv] = grads([q, k, v]);
-      const got: Partial<AttentionOutputs> = { o: await o.data(), dq: await dq.data(), dk: await dk.data(), dv: await dv.data() };
-      const check = checkWebGPUCase(c, got, null);
+      const check = checkWebGPUCase(c, await opOutputs(c), null);
       if (!check.ok) failures.push(check.message);
-      tf.dispose([q, k, v, dO, o, dq, dk, dv]);
     }
     expect(failures.join('\n')).toBe('');
   }, 600_000);
 
   it('runs specs the WGSL kernels do not cover (head dim 16) through the composed ops, still matching the reference', async () => {
     const c = randomAttentionCase(makeRng(testSeed()), { kind: 'sigmoid', headDims: [16], maxN: 40 });
-    const q = tf.tensor4d(c.q, c.qShape), k = tf.tensor4d(c.k, c.kvShape), v = tf.tensor4d(c.v, c.kvShape);
-    const dO = tf.tensor4d(c.dO, c.qShape);
-    const o = attention(q, k, v, c.spec);
-    const [dq, dk, dv] = tf.grads((a, b2, c2) => tf.sum(tf.mul(attention(a as tf.Tensor4D, b2 as tf.Tensor4D, c2 as tf.Tensor4D, c.spec), dO)))([q, k, v]);
-    const got: Partial<AttentionOutputs> = { o: await o.data(), dq: await dq.data(), dk: await dk.data(), dv: await dv.data() };
-    expect(checkWebGPUCase(c, got, null).message).toBe('');
-    tf.dispose([q, k, v, dO, o, dq, dk, dv]);
+    expect(checkWebGPUCase(c, await opOutputs(c), null).message).toBe('');
   }, 120_000);
 });

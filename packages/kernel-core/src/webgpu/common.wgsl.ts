@@ -29,6 +29,8 @@
  *   tP    64 × 16 vec4: the P (or dS) tile stored by column: tP[col][row group], the row group
  *         XOR-swizzled by the col group so the stores of one instruction hit different banks.
  */
+import type { AttentionKind } from '../spec.js';
+
 export const TILE = 64;
 export type HeadDim = 32 | 64 | 128;
 export const HEAD_DIMS: readonly HeadDim[] = [32, 64, 128];
@@ -125,6 +127,27 @@ export const FLASH_WORKGROUP_BYTES = (STAGE_VEC4 + TILE * 16) * 16;
 export const SIGMOID_WGSL = /* wgsl */ `
 fn sigm(x : f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
 `;
+
+/**
+ * Softmax probability from the row statistics, P = exp(s − m) / l, one formula for the naive rows kernel and
+ * every flash kernel that recomputes P, so both paths round the same way.
+ */
+export const SOFTMAX_P_WGSL = /* wgsl */ `
+fn softmaxP(s : f32, m : f32, l : f32) -> f32 { return exp(s - m) / l; }
+`;
+
+/**
+ * Storage bindings of the flash backward kernels: the inputs, softmax's per-row (m, l, Drow) from
+ * softmax-bwd-pre, then the kernel's outputs and aux.
+ */
+export function backwardBindings(kind: AttentionKind, outputs: string[]): Array<[string, string, 'read' | 'read_write']> {
+  return [
+    ['q', 'vec4<f32>', 'read'], ['k', 'vec4<f32>', 'read'], ['v', 'vec4<f32>', 'read'], ['dO', 'vec4<f32>', 'read'],
+    ...(kind === 'softmax' ? [['rowStats', 'vec4<f32>', 'read'] as [string, string, 'read']] : []),
+    ...outputs.map((o) => [o, 'vec4<f32>', 'read_write'] as [string, string, 'read_write']),
+    ['aux', 'f32', 'read'],
+  ];
+}
 
 /** Declares the storage bindings in order, starting at binding 1; returns the WGSL and role names. */
 export function storageBindings(list: Array<[name: string, type: string, access: 'read' | 'read_write']>): string {

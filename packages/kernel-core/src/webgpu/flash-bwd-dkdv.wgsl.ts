@@ -6,7 +6,7 @@
  * The sums over queries run head by head, query by query — the naive path's order.
  */
 import {
-  KEY_END, PARAMS_WGSL, SHARED_WGSL, SIGMOID_WGSL, accumulate, cell, cells, colOf, declareAcc, geometry, logit,
+  KEY_END, PARAMS_WGSL, SHARED_WGSL, SIGMOID_WGSL, SOFTMAX_P_WGSL, accumulate, backwardBindings, cell, cells, colOf, declareAcc, geometry, logit,
   mainWgsl, rowOf, scoreTile, storageBindings, storeTile, visible, writeRows, type FlashVariant,
 } from './common.wgsl.js';
 import type { AttentionKind } from '../spec.js';
@@ -15,11 +15,7 @@ import type { KernelSource } from './flash-sigmoid-fwd.wgsl.js';
 export function flashBwdDkdv(kind: AttentionKind, v: FlashVariant): KernelSource {
   const g = geometry(v);
   const d4 = v.D / 4;
-  const bindings: Array<[string, string, 'read' | 'read_write']> = [
-    ['q', 'vec4<f32>', 'read'], ['k', 'vec4<f32>', 'read'], ['v', 'vec4<f32>', 'read'], ['dO', 'vec4<f32>', 'read'],
-  ];
-  if (kind === 'softmax') bindings.push(['rowStats', 'vec4<f32>', 'read']);
-  bindings.push(['dk', 'vec4<f32>', 'read_write'], ['dv', 'vec4<f32>', 'read_write'], ['aux', 'f32', 'read']);
+  const bindings = backwardBindings(kind, ['dk', 'dv']);
   // Tile rows are keys j, tile cols are queries i.
   const probs: string[] = [];
   const grads: string[] = [];
@@ -31,7 +27,7 @@ export function flashBwdDkdv(kind: AttentionKind, v: FlashVariant): KernelSource
     probs.push(`let ${cell('vis', lr, lc)} = (${i} < P.Nq) && ${visible(i, j, 'kEnd')};`);
     probs.push(kind === 'sigmoid'
       ? `let ${p} = select(0.0, sigm(${x}), ${cell('vis', lr, lc)});`
-      : `let ${p} = select(0.0, exp(${x} - cs${lc}.x) / cs${lc}.y, ${cell('vis', lr, lc)});`);
+      : `let ${p} = select(0.0, softmaxP(${x}, cs${lc}.x, cs${lc}.y), ${cell('vis', lr, lc)});`);
     grads.push(kind === 'sigmoid'
       ? `let ${cell('ds', lr, lc)} = ${p} * (1.0 - ${p}) * ${cell('dpT', lr, lc)};`
       : `let ${cell('ds', lr, lc)} = ${p} * (${cell('dpT', lr, lc)} - cs${lc}.z);`);
@@ -43,7 +39,7 @@ export function flashBwdDkdv(kind: AttentionKind, v: FlashVariant): KernelSource
   const code = `${PARAMS_WGSL}
 ${storageBindings(bindings)}
 ${SHARED_WGSL}
-${kind === 'sigmoid' ? SIGMOID_WGSL : ''}
+${kind === 'sigmoid' ? SIGMOID_WGSL : SOFTMAX_P_WGSL}
 ${mainWgsl(g)}
   let hk = wg.y;
   let b = wg.z;

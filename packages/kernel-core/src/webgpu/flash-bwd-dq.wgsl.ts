@@ -7,7 +7,7 @@
  * (m, l, Drow per row come from softmax-bwd-pre.wgsl.ts.)
  */
 import {
-  PARAMS_WGSL, SHARED_WGSL, SIGMOID_WGSL, accumulate, cell, cells, colOf, declareAcc, geometry, logit, mainWgsl,
+  PARAMS_WGSL, SHARED_WGSL, SIGMOID_WGSL, SOFTMAX_P_WGSL, accumulate, backwardBindings, cell, cells, colOf, declareAcc, geometry, logit, mainWgsl,
   queryBlockWgsl, rowOf, scoreTile, storageBindings, storeTile, visible, writeRows, type FlashVariant,
 } from './common.wgsl.js';
 import type { AttentionKind } from '../spec.js';
@@ -16,11 +16,7 @@ import type { KernelSource } from './flash-sigmoid-fwd.wgsl.js';
 export function flashBwdDq(kind: AttentionKind, v: FlashVariant): KernelSource {
   const g = geometry(v);
   const d4 = v.D / 4;
-  const bindings: Array<[string, string, 'read' | 'read_write']> = [
-    ['q', 'vec4<f32>', 'read'], ['k', 'vec4<f32>', 'read'], ['v', 'vec4<f32>', 'read'], ['dO', 'vec4<f32>', 'read'],
-  ];
-  if (kind === 'softmax') bindings.push(['rowStats', 'vec4<f32>', 'read']);
-  bindings.push(['dq', 'vec4<f32>', 'read_write'], ['aux', 'f32', 'read']);
+  const bindings = backwardBindings(kind, ['dq']);
   const body = cells(g).map(([lr, lc]) => {
     const i = `(q0 + ${rowOf(g, lr)})`;
     const j = `(j0 + ${colOf(g, lc)})`;
@@ -29,7 +25,7 @@ export function flashBwdDq(kind: AttentionKind, v: FlashVariant): KernelSource {
     const p = cell('p', lr, lc);
     return kind === 'sigmoid'
       ? `let ${p} = sigm(${x}); let ${cell('ds', lr, lc)} = select(0.0, ${p} * (1.0 - ${p}) * ${dp}, ${visible(i, j, 'kEnd')});`
-      : `let ${p} = exp(${x} - st${lr}.x) / st${lr}.y; let ${cell('ds', lr, lc)} = select(0.0, ${p} * (${dp} - st${lr}.z), ${visible(i, j, 'kEnd')});`;
+      : `let ${p} = softmaxP(${x}, st${lr}.x, st${lr}.y); let ${cell('ds', lr, lc)} = select(0.0, ${p} * (${dp} - st${lr}.z), ${visible(i, j, 'kEnd')});`;
   });
   const rowStats = kind === 'softmax'
     ? Array.from({ length: g.TM }, (_, lr) =>
@@ -38,7 +34,7 @@ export function flashBwdDq(kind: AttentionKind, v: FlashVariant): KernelSource {
   const code = `${PARAMS_WGSL}
 ${storageBindings(bindings)}
 ${SHARED_WGSL}
-${kind === 'sigmoid' ? SIGMOID_WGSL : ''}
+${kind === 'sigmoid' ? SIGMOID_WGSL : SOFTMAX_P_WGSL}
 ${mainWgsl(g)}
   ${queryBlockWgsl(v.D)}
   ${rowStats}

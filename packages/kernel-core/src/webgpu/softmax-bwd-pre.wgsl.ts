@@ -12,7 +12,7 @@
  * dS = P(1 − P)dP has no row coupling.
  */
 import {
-  PARAMS_WGSL, SHARED_WGSL, cell, cells, colOf, geometry, logit, mainWgsl, queryBlockWgsl, reduceRows, rowOf, rowPartial,
+  PARAMS_WGSL, SHARED_WGSL, SOFTMAX_P_WGSL, cell, cells, colOf, geometry, logit, mainWgsl, queryBlockWgsl, reduceRows, rowOf, rowPartial,
   scoreTile, storageBindings, visible, type FlashVariant,
 } from './common.wgsl.js';
 import type { KernelSource } from './flash-sigmoid-fwd.wgsl.js';
@@ -31,7 +31,7 @@ export function softmaxBwdPre(v: FlashVariant): KernelSource {
   const terms = cells(g).map(([lr, lc]) => {
     const i = `(q0 + ${rowOf(g, lr)})`;
     const j = `(j0 + ${colOf(g, lc)})`;
-    return `let ${cell('pdp', lr, lc)} = select(0.0, exp(${logit(cell('s', lr, lc), i, j)} - st${lr}.x) / st${lr}.y * ${cell('dp', lr, lc)}, ${visible(i, j, 'kEnd')});`;
+    return `let ${cell('pdp', lr, lc)} = select(0.0, softmaxP(${logit(cell('s', lr, lc), i, j)}, st${lr}.x, st${lr}.y) * ${cell('dp', lr, lc)}, ${visible(i, j, 'kEnd')});`;
   });
   const writes: string[] = [];
   for (const rg of groups) {
@@ -43,6 +43,7 @@ export function softmaxBwdPre(v: FlashVariant): KernelSource {
   const code = `${PARAMS_WGSL}
 ${storageBindings(bindings)}
 ${SHARED_WGSL}
+${SOFTMAX_P_WGSL}
 ${mainWgsl(g)}
   ${queryBlockWgsl(v.D)}
   ${stats.join('\n  ')}
