@@ -1,0 +1,24 @@
+/**
+ * Every task by its `task:` key. Adding a task = one file under tasks/ implementing Task (task.ts)
+ * plus one line here; packages/training-runner/README.md walks through it.
+ */
+import { ConfigError, closestName } from '@sigattn/common';
+import type { Task } from './task.js';
+import { classifyTask } from './classify.js';
+
+const TASKS: Record<string, Task<unknown>> = {
+  classify: classifyTask as Task<unknown>,
+};
+
+export function taskNames(): string[] {
+  return Object.keys(TASKS);
+}
+
+export function getTask(name: string): Task<unknown> {
+  const task = TASKS[name];
+  if (task === undefined) {
+    const hint = closestName(name, taskNames());
+    throw new ConfigError(`config key task: expected one of ${taskNames().join(', ')}, found ${JSON.stringify(name)}${hint ? ` (did you mean ${hint}?)` : ''}`);
+  }
+  return task;
+}
