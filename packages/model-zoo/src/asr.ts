@@ -124,8 +124,11 @@ export class Asr implements ZooModel {
     return subsampled(subsampled(frames));
   }
 
-  /** features [B, T, mels] → logits [B, ⌈⌈T/2⌉/2⌉, vocab]. */
-  forward(features: tf.Tensor3D, featureLengths?: number[], training = false): tf.Tensor3D {
+  /**
+   * features [B, T, mels] → logits [B, ⌈⌈T/2⌉/2⌉, vocab]. `biasLength` replaces trainFrames in the
+   * sigmoid bias b = −log n for this call (evaluation at another length; see BlockContext.biasLength).
+   */
+  forward(features: tf.Tensor3D, featureLengths?: number[], training = false, biasLength?: number): tf.Tensor3D {
     const [B, T, F] = features.shape;
     if (F !== this.config.mels) {
       throw new Error(`asr: features have ${F} mel bins but the config says mels: ${this.config.mels}; recompute features or change the config`);
@@ -140,21 +143,21 @@ export class Asr implements ZooModel {
     }
     const lens = featureLengths?.map((n) => this.outputLength(n));
     const keyLengths = lens !== undefined && lens.some((n) => n < T4) ? lens : undefined;
-    for (const blk of this.blocks) h = applyBlock(blk, h, { training, rng: this.rng, keyLengths });
+    for (const blk of this.blocks) h = applyBlock(blk, h, { training, rng: this.rng, keyLengths, biasLength });
     return applyLinear(this.head, applyNorm(this.normOut, h)) as tf.Tensor3D;
   }
 
   /** Mean CTC loss; `targets` are label ids 1..vocab−1 per utterance. */
-  loss(features: tf.Tensor3D, targets: number[][], featureLengths?: number[], training = false): tf.Scalar {
-    const logits = this.forward(features, featureLengths, training);
+  loss(features: tf.Tensor3D, targets: number[][], featureLengths?: number[], training = false, biasLength?: number): tf.Scalar {
+    const logits = this.forward(features, featureLengths, training, biasLength);
     const lens = featureLengths?.map((n) => this.outputLength(n));
     return ctcLoss(logits, targets, lens, 0);
   }
 
   /** Greedy CTC transcription (label ids) per utterance. */
-  decode(features: tf.Tensor3D, featureLengths?: number[]): number[][] {
+  decode(features: tf.Tensor3D, featureLengths?: number[], biasLength?: number): number[][] {
     return tf.tidy(() => {
-      const logits = this.forward(features, featureLengths);
+      const logits = this.forward(features, featureLengths, false, biasLength);
       return ctcGreedyDecode(logits, featureLengths?.map((n) => this.outputLength(n)), 0);
     });
   }

@@ -79,6 +79,12 @@ export interface BlockContext {
   cache?: KvCache;
   /** Valid key count per batch element (padding mask), passed to the attention op. */
   keyLengths?: ArrayLike<number>;
+  /**
+   * Sigmoid bias length for this call: b = −log(biasLength) instead of −log(cfg.trainLength), for
+   * evaluating at another length with the bias recomputed (`eval.bias: eval-length`). Only changes
+   * `attention.bias: negLogN`; a fixed or absent bias and softmax ignore it.
+   */
+  biasLength?: number;
 }
 
 export interface KvCache {
@@ -160,7 +166,7 @@ export function selfAttention(blk: Block, x: tf.Tensor3D, ctx: BlockContext = {}
     cache.k = tf.keep(k);
     cache.v = tf.keep(v);
   }
-  const spec: AttentionSpec = attentionSpec(blk.cfg.attention, blk.cfg.trainLength);
+  const spec: AttentionSpec = attentionSpec(blk.cfg.attention, ctx.biasLength ?? blk.cfg.trainLength);
   if (blk.cfg.positions === 'alibi') spec.alibiSlopes = alibiSlopes(H);
   if (ctx.keyLengths !== undefined) spec.keyLengths = ctx.keyLengths;
   const o = attention(q, k, v, spec);

@@ -49,7 +49,7 @@ export { Mae, resolveMaeConfig, type MaeConfig } from './mae.js';
 export { Simclr, resolveSimclrConfig, ntXent, type SimclrConfig } from './simclr.js';
 export { Byol, resolveByolConfig, type ByolConfig } from './byol.js';
 export { Asr, resolveAsrConfig, conv3x3s2, type AsrConfig } from './asr.js';
-export { Lm, resolveLmConfig, type LmConfig } from './lm.js';
+export { Lm, resolveLmConfig, type LmConfig, type LmLossOptions } from './lm.js';
 export { ClassifierHead, resolveHeadConfig, type FeatureBackbone, type HeadConfig } from './heads.js';
 export { ctcLoss, ctcSequence, ctcGreedyDecode } from './ctc.js';
 export { editDistance, cer, wer } from './metrics.js';

@@ -27,6 +27,14 @@ export interface LmConfig extends TransformerConfig {
   linearBias: boolean;
 }
 
+/** Per-call options of `Lm.loss`. */
+export interface LmLossOptions {
+  /** Weights [B, T − 1] of the targets tokens[:, 1:]; the loss is Σ w·nll / Σ w (default: the plain mean). */
+  mask?: tf.Tensor2D;
+  /** Sigmoid bias length for this call (b = −log biasLength; default contextLength). See BlockContext.biasLength. */
+  biasLength?: number;
+}
+
 export function resolveLmConfig(raw: unknown, where = 'lm config'): LmConfig {
   const c = readConfig<LmConfig>(where, withoutName(where, raw, 'lm'), {
     vocab: { type: 'int', min: 2 },
@@ -81,9 +89,10 @@ export class Lm implements ZooModel {
 
   /**
    * tokens [B, T] → logits [B, T, vocab]. With `caches` (one per block), the tokens continue the cached
-   * sequence: positions start at the cache length and the caches are extended in place.
+   * sequence: positions start at the cache length and the caches are extended in place. `biasLength`
+   * replaces contextLength in the sigmoid bias b = −log n for this call (evaluation at another length).
    */
-  forward(tokens: tf.Tensor2D, training = false, caches?: KvCache[]): tf.Tensor3D {
+  forward(tokens: tf.Tensor2D, training = false, caches?: KvCache[], biasLength?: number): tf.Tensor3D {
     const [B, T] = tokens.shape;
     const c = this.config;
     const offset = caches?.[0]?.k?.shape[2] ?? 0;
@@ -91,20 +100,32 @@ export class Lm implements ZooModel {
     const pos = this.positionsAt(offset, T);
     if (pos !== null) x = tf.add(x, pos) as tf.Tensor3D;
     this.blocks.forEach((blk, i) => {
-      x = applyBlock(blk, x, { training, rng: this.rng, cache: caches?.[i] });
+      x = applyBlock(blk, x, { training, rng: this.rng, cache: caches?.[i], biasLength });
     });
     const h = applyNorm(this.normOut, x).reshape([B * T, c.dim]);
     const logits = this.head === null ? tf.matMul(h, this.tokEmbed, false, true) : applyLinear(this.head, h);
     return logits.reshape([B, T, c.vocab]);
   }
 
-  /** Next-token cross-entropy (nats/token) of tokens [B, T]: predict tokens[:, 1:] from tokens[:, :-1]. */
-  loss(tokens: tf.Tensor2D, training = false): tf.Scalar {
+  /**
+   * Next-token cross-entropy (nats/token) of tokens [B, T]: predict tokens[:, 1:] from tokens[:, :-1].
+   * With `mask`, the weighted mean over the targets it keeps (the synthetic tasks score answers only).
+   */
+  loss(tokens: tf.Tensor2D, training = false, opts: LmLossOptions = {}): tf.Scalar {
     const [B, T] = tokens.shape;
     if (T < 2) throw new Error(`lm: need sequences of at least 2 tokens for a next-token loss, found ${T}`);
-    const logits = this.forward(tokens.slice([0, 0], [B, T - 1]), training);
+    const logits = this.forward(tokens.slice([0, 0], [B, T - 1]), training, undefined, opts.biasLength);
     const targets = tokens.slice([0, 1], [B, T - 1]).reshape([-1]) as tf.Tensor1D;
-    return crossEntropy(logits.reshape([B * (T - 1), this.config.vocab]), targets);
+    const flat = logits.reshape([B * (T - 1), this.config.vocab]) as tf.Tensor2D;
+    const { mask } = opts;
+    if (mask === undefined) return crossEntropy(flat, targets);
+    if (mask.shape[0] !== B || mask.shape[1] !== T - 1) {
+      throw new Error(`lm: mask has shape [${mask.shape.join(', ')}] but the targets tokens[:, 1:] are [${B}, ${T - 1}]`);
+    }
+    const nll = tf.neg(tf.sum(tf.mul(tf.oneHot(targets.toInt(), this.config.vocab), tf.logSoftmax(flat)), -1));
+    const w = mask.reshape([-1]).toFloat();
+    // max(Σw, 1): an all-zero mask gives loss 0 rather than 0/0.
+    return tf.div(tf.sum(tf.mul(nll, w)), tf.maximum(tf.sum(w), 1)) as tf.Scalar;
   }
 
   /** exp(mean next-token cross-entropy). */
@@ -162,7 +183,7 @@ export class Lm implements ZooModel {
   }
 
   batchLoss(batch: Batch, training = false): tf.Scalar {
-    return this.loss(need('lm', batch, 'tokens'), training);
+    return this.loss(need('lm', batch, 'tokens'), training, { mask: batch.lossMask });
   }
 
   trainableEntries(): [string, tf.Variable][] {

@@ -18,6 +18,8 @@ export interface Batch {
   targets?: number[][];
   /** Token ids [B, T] int32 (LM). */
   tokens?: tf.Tensor2D;
+  /** Weights [B, T − 1] of the next-token targets tokens[:, 1:] (LM; default all 1): 0 leaves a target unscored. */
+  lossMask?: tf.Tensor2D;
 }
 
 export interface ZooModel {
