@@ -52,9 +52,9 @@ for (const f of readdirSync(dir).filter((n) => n.endsWith('.yaml')).sort()) {
   const m = createModelFromSpec(spec, 0, f);
   const batch = syntheticBatch(m, spec);
   const opt = new AdamW(m.trainableEntries(), { lr: 1e-3 });
-  trainStep(m, batch, opt, { step: 0, totalSteps: 4 });
+  await trainStep(m, batch, opt, { step: 0, totalSteps: 4 });
   const t0 = performance.now();
-  for (let s = 1; s < 4; s++) trainStep(m, batch, opt, { step: s, totalSteps: 4 });
+  for (let s = 1; s < 4; s++) await trainStep(m, batch, opt, { step: s, totalSteps: 4 });
   const ms = (performance.now() - t0) / 3;
   console.log(`| ${f} | ${m.modelName} | ${m.params.count().toLocaleString('en-US')} | ${ms.toFixed(0)} |`);
   opt.dispose();

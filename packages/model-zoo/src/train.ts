@@ -15,14 +15,17 @@ export interface StepOptions {
   training?: boolean;
 }
 
-/** Returns the loss before the update. */
-export function trainStep(model: ZooModel, batch: Batch, opt: Optimizer, o: StepOptions): number {
+/**
+ * Returns the loss before the update. Async: the loss is read with `await data()`, which every
+ * backend supports (webgpu in Node cannot read tensors synchronously).
+ */
+export async function trainStep(model: ZooModel, batch: Batch, opt: Optimizer, o: StepOptions): Promise<number> {
   if (o.lr !== undefined) opt.lr = o.lr;
   const vars = model.trainableEntries().map(([, v]) => v);
   const { value, grads: raw } = tf.variableGrads(() => model.batchLoss(batch, o.training ?? true), vars);
   const { grads } = o.clip === undefined ? { grads: raw } : clipByGlobalNorm(raw, o.clip);
   opt.step(grads);
-  const loss = value.dataSync()[0];
+  const loss = (await value.data())[0];
   value.dispose();
   Object.values(grads).forEach((g) => g.dispose());
   model.afterStep?.(o.step, o.totalSteps);

@@ -27,13 +27,13 @@ export function unreachedParams(model: ZooModel, batch: Batch): string[] {
 }
 
 /** Train on one fixed batch; returns [first loss, last loss]. Throws if a step leaks tensors. */
-export function overfit(model: ZooModel, batch: Batch, steps: number, lr: number): [number, number] {
+export async function overfit(model: ZooModel, batch: Batch, steps: number, lr: number): Promise<[number, number]> {
   const opt = new AdamW(model.trainableEntries(), { lr, weightDecay: 0 });
   let first = NaN;
   let last = NaN;
   let live = 0;
   for (let s = 0; s < steps; s++) {
-    const loss = trainStep(model, batch, opt, { step: s, totalSteps: steps, training: false });
+    const loss = await trainStep(model, batch, opt, { step: s, totalSteps: steps, training: false });
     if (s === 0) {
       first = loss;
       live = tf.memory().numTensors;

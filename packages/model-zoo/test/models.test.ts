@@ -31,11 +31,11 @@ describe('vit', () => {
     b.dispose();
   });
 
-  it('gradients reach every parameter and a tiny batch is overfitted', () => {
+  it('gradients reach every parameter and a tiny batch is overfitted', async () => {
     const m = new Vit({ ...img, classes: 3, attention: attn(), layerScale: 1e-4, positions: 'rope' }, 3);
     const batch: Batch = { images: images(6, 4), labels: labels([0, 1, 2, 2, 1, 0]) };
     expect(unreachedParams(m, batch)).toEqual([]);
-    const [first, last] = overfit(m, batch, 40, 1e-2);
+    const [first, last] = await overfit(m, batch, 40, 1e-2);
     expect(last).toBeLessThan(0.1 * first);
     m.dispose();
   });
@@ -59,7 +59,7 @@ describe('mae', () => {
     m.dispose();
   });
 
-  it('a fixed mask gives a deterministic loss, a fresh mask a different one; gradients reach every parameter; overfits', () => {
+  it('a fixed mask gives a deterministic loss, a fresh mask a different one; gradients reach every parameter; overfits', async () => {
     const m = new Mae({ ...cfg, positions: 'learned' }, 2);
     const x = images(2, 5);
     const vis = [Int32Array.from([0, 3]), Int32Array.from([1, 2])];
@@ -76,7 +76,7 @@ describe('mae', () => {
       batchLoss: (b: Batch) => m.loss(b.images as tf.Tensor4D, false, vis),
       dispose: () => m.dispose(),
     };
-    const [first, last] = overfit(fixedMask, { images: x }, 60, 1e-2);
+    const [first, last] = await overfit(fixedMask, { images: x }, 60, 1e-2);
     expect(last).toBeLessThan(0.1 * first);
     m.dispose();
   });
@@ -105,19 +105,19 @@ describe('simclr and byol', () => {
     expect(ntXent(z1, z2, tau).dataSync()[0]).toBeCloseTo(total / 6, 5);
   });
 
-  it('simclr: parameter count, gradients, overfit', () => {
+  it('simclr: parameter count, gradients, overfit', async () => {
     const m = new Simclr({ ...img, attention: attn(), ...head, temperature: 0.1 }, 1);
     const t = { ...img, qkNorm: 'layernorm' as const };
     expect(m.params.count()).toBe(encoderParams({ ...t, patchIn: 32, tokens: 5, cls: true, learned: true }) + mlpHeadParams(16, 16, 8));
     expect(m.project(images(3, 1)).shape).toEqual([3, 8]);
     const batch: Batch = { views: views(4, 7) };
     expect(unreachedParams(m, batch)).toEqual([]);
-    const [first, last] = overfit(m, batch, 40, 1e-2);
+    const [first, last] = await overfit(m, batch, 40, 1e-2);
     expect(last).toBeLessThan(0.1 * first);
     m.dispose();
   });
 
-  it('byol: target excluded from training, starts equal to online, moves by EMA; overfit', () => {
+  it('byol: target excluded from training, starts equal to online, moves by EMA; overfit', async () => {
     const m = new Byol({ ...img, attention: attn(), ...head, predHidden: 16, tauBase: 0.9 }, 1);
     const t = { ...img, qkNorm: 'layernorm' as const };
     const enc = encoderParams({ ...t, patchIn: 32, tokens: 5, cls: true, learned: true });
@@ -127,7 +127,7 @@ describe('simclr and byol', () => {
     expect(diff('target.backbone.patch_embed.w', 'online.backbone.patch_embed.w')).toBe(0);
     const batch: Batch = { views: views(4, 9) };
     expect(unreachedParams(m, batch)).toEqual([]);
-    const [first, last] = overfit(m, batch, 40, 1e-2);
+    const [first, last] = await overfit(m, batch, 40, 1e-2);
     expect(last).toBeLessThan(0.1 * first);
     // Trained online weights differ from the target, which trailed them by EMA (not frozen, not equal).
     expect(diff('target.backbone.patch_embed.w', 'online.backbone.patch_embed.w')).toBeGreaterThan(0);
@@ -173,11 +173,11 @@ describe('asr', () => {
     m.dispose();
   });
 
-  it('gradients reach every parameter; overfits a tiny batch', () => {
+  it('gradients reach every parameter; overfits a tiny batch', async () => {
     const m = new Asr(cfg, 3);
     const batch: Batch = { features: randn([2, 20, 12], 6) as tf.Tensor3D, featureLengths: [20, 16], targets: [[1, 2, 3], [4, 4]] };
     expect(unreachedParams(m, batch)).toEqual([]);
-    const [first, last] = overfit(m, batch, 60, 1e-2);
+    const [first, last] = await overfit(m, batch, 60, 1e-2);
     expect(last).toBeLessThan(0.1 * first);
     expect(m.decode(batch.features as tf.Tensor3D, batch.featureLengths)).toEqual(batch.targets);
     m.dispose();
@@ -199,11 +199,11 @@ describe('lm', () => {
     untied.dispose();
   });
 
-  it('gradients reach every parameter; overfits; perplexity = exp(loss)', () => {
+  it('gradients reach every parameter; overfits; perplexity = exp(loss)', async () => {
     const m = new Lm({ ...cfg, positions: 'rope' }, 2);
     const tokens = tf.tensor2d([[1, 5, 2, 9, 3, 7, 4, 8], [10, 3, 6, 1, 0, 2, 5, 4]], [2, 8], 'int32');
     expect(unreachedParams(m, { tokens })).toEqual([]);
-    const [first, last] = overfit(m, { tokens }, 60, 2e-2);
+    const [first, last] = await overfit(m, { tokens }, 60, 2e-2);
     expect(last).toBeLessThan(0.1 * first);
     const loss = m.loss(tokens).dataSync()[0];
     expect(m.perplexity(tokens)).toBeCloseTo(Math.exp(loss), 4);
@@ -214,13 +214,13 @@ describe('lm', () => {
 describe('linear probe and fine-tune heads', () => {
   // Mean pooling: a random, frozen CLS token barely differs between images, the patch mean does.
   const backbone = { name: 'mae', ...img, attention: attn(), pool: 'mean', decoderDim: 8, decoderHeads: 2, maskRatio: 0.5 };
-  it('probe trains only the head; fine-tune trains the encoder too; both overfit', () => {
+  it('probe trains only the head; fine-tune trains the encoder too; both overfit', async () => {
     const probe = createModel('linear-probe', { backbone, classes: 3 }, 1) as ClassifierHead;
     expect(probe.trainableEntries().map(([n]) => n)).toEqual(['head.w', 'head.b']);
     expect(probe.params.count()).toBe(probe.backbone.params.count() + linearParams(16, 3));
     const batch: Batch = { images: images(6, 3), labels: labels([0, 1, 2, 0, 1, 2]) };
     const before = probe.params.get('backbone.encoder.patch_embed.w').dataSync().slice();
-    const [p0, p1] = overfit(probe, batch, 300, 0.1);
+    const [p0, p1] = await overfit(probe, batch, 300, 0.1);
     expect(p1).toBeLessThan(0.1 * p0);
     expect(probe.params.get('backbone.encoder.patch_embed.w').dataSync()).toEqual(before);
 
@@ -229,7 +229,7 @@ describe('linear probe and fine-tune heads', () => {
     const names = ft.trainableEntries().map(([n]) => n);
     expect(names.every((n) => n.startsWith('backbone.online.backbone.') || n.startsWith('head.'))).toBe(true);
     expect(unreachedParams(ft, batch)).toEqual([]);
-    const [f0, f1] = overfit(ft, batch, 40, 1e-2);
+    const [f0, f1] = await overfit(ft, batch, 40, 1e-2);
     expect(f1).toBeLessThan(0.1 * f0);
     probe.dispose();
     ft.dispose();

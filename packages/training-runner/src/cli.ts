@@ -1,66 +1,72 @@
 /**
- * sigattn CLI.
- *   sigattn run <config.yaml> [--set key=value ...] [--variant name ...] [--fresh]
- *   sigattn config <config.yaml> [--set key=value ...]     print the resolved config
+ * The sigattn CLI (yargs):
+ *   sigattn run <config.yaml> [--set key=value ...] [--variant v ...] [--seed k ...] [--jobs N] [--gpus 0,1] [--fresh]
+ *   sigattn config <config.yaml> [--set ...] [--variant ...] [--seed ...]   print each unit's resolved config
+ *   sigattn tasks                                                           list the tasks, their models and metrics
  */
 import { stringify as toYaml } from 'yaml';
-import { DataError } from '@sigattn/data';
-import { AttentionSpecError } from '@sigattn/kernel-core';
-import { ConfigError } from './config/schema.js';
-import { loadRunConfig } from './config/run-config.js';
-import { runExperiment } from './experiment.js';
+import { cli } from '@sigattn/common';
+import { resolvedConfigs, runExperiment } from './experiment.js';
+import { getTask, taskNames } from './tasks/registry.js';
 
-const USAGE = `usage:
-  sigattn run <config.yaml> [--set key=value ...] [--variant name ...] [--fresh]
-  sigattn config <config.yaml> [--set key=value ...]`;
+const selection = {
+  set: { type: 'string', array: true, default: [] as string[], describe: 'override a config key, e.g. --set train.epochs=1 (repeatable; value parsed as YAML)' },
+  variant: { type: 'string', array: true, default: [] as string[], describe: 'only these variants (repeatable; default all)' },
+  seed: { type: 'number', array: true, default: [] as number[], describe: 'only these seeds (repeatable; default all of seeds:)' },
+} as const;
 
-export interface CliArgs {
-  command: string;
-  config: string;
-  overrides: string[];
-  variants: string[];
-  fresh: boolean;
-}
-
-/** Accepts both `--set k=v` and `--set=k=v` (nx forwards options in the second form). */
-export function parseArgs(argv: readonly string[]): CliArgs {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h') throw new ConfigError(USAGE);
-  const out: CliArgs = { command, config: '', overrides: [], variants: [], fresh: false };
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i];
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? rest[++i];
-      if (v === undefined) throw new ConfigError(`${flag} needs a value\n${USAGE}`);
-      return v;
-    };
-    if (flag === '--set') out.overrides.push(value());
-    else if (flag === '--variant') out.variants.push(value());
-    else if (flag === '--fresh') out.fresh = true;
-    else if (!flag.startsWith('-') && out.config === '') out.config = flag;
-    else throw new ConfigError(`unknown argument ${arg}\n${USAGE}`);
-  }
-  if (out.config === '') throw new ConfigError(`missing config file\n${USAGE}`);
-  if (command !== 'run' && command !== 'config') throw new ConfigError(`unknown command ${command}\n${USAGE}`);
-  return out;
-}
-
-export async function main(argv: readonly string[]): Promise<number> {
-  try {
-    const args = parseArgs(argv);
-    const run = loadRunConfig(args.config, args.overrides);
-    if (args.command === 'config') {
-      process.stdout.write(toYaml(run));
-      return 0;
-    }
-    await runExperiment(run, { fresh: args.fresh, only: args.variants.length > 0 ? args.variants : undefined });
-    return 0;
-  } catch (err) {
-    if (err instanceof ConfigError || err instanceof DataError || err instanceof AttentionSpecError) {
-      console.error(`error: ${err.message}`);
-      return 2;
-    }
-    throw err;
-  }
+export async function main(argv: readonly string[], log: (line: string) => void = (l) => console.log(l)): Promise<number> {
+  let code = 0;
+  await cli('sigattn', argv)
+    .usage('$0 <command>\n\nTrain and compare sigmoid vs softmax attention from one YAML experiment file.')
+    .command(
+      'run <config>',
+      'train every unit (variant × seed) of an experiment, resuming finished epochs, then print the summary',
+      (y) =>
+        y
+          .positional('config', { type: 'string', demandOption: true, describe: 'experiment YAML (e.g. configs/experiments/lm.yaml)' })
+          .options(selection)
+          .option('fresh', { type: 'boolean', default: false, describe: 'restart the selected units from scratch (deletes only their directories, after the config and data are checked)' })
+          .option('jobs', { type: 'number', default: 1, describe: 'run up to N units at once, each in its own process' })
+          .option('gpus', { type: 'string', describe: 'comma-separated GPU indices handed to units round-robin (sets CUDA_VISIBLE_DEVICES and SIGATTN_GPU per unit)' })
+          .option('units-only', { type: 'boolean', default: false, hidden: true, describe: 'train the selected units without writing the summary (used by --jobs)' }),
+      async (a) => {
+        const gpus = a.gpus === undefined ? undefined : a.gpus.split(',').map((g) => {
+          const n = Number(g);
+          if (!Number.isInteger(n) || n < 0) throw new Error(`--gpus: expected comma-separated GPU indices like 0,1, found ${JSON.stringify(a.gpus)}`);
+          return n;
+        });
+        await runExperiment(a.config, {
+          overrides: a.set,
+          variants: a.variant,
+          seeds: a.seed,
+          fresh: a.fresh,
+          jobs: a.jobs,
+          gpus,
+          unitsOnly: a['units-only'],
+          log,
+        });
+      },
+    )
+    .command(
+      'config <config>',
+      "print each unit's fully resolved config (groups, stage, variant and seed applied; every default filled in)",
+      (y) => y.positional('config', { type: 'string', demandOption: true, describe: 'experiment YAML' }).options(selection),
+      (a) => {
+        log(toYaml(resolvedConfigs(a.config, { overrides: a.set, variants: a.variant, seeds: a.seed }), { aliasDuplicateObjects: false }).trimEnd());
+      },
+    )
+    .command('tasks', 'list the tasks a config can name with task:', {}, () => {
+      for (const name of taskNames()) {
+        const t = getTask(name);
+        log(`${name}: ${t.description}\n  models: ${t.models.join(', ')}\n  metrics: ${t.metrics.map((m) => m.name).join(', ')}`);
+      }
+    })
+    .demandCommand(1, 'name a command: run, config or tasks')
+    .parseAsync()
+    .catch((err: unknown) => {
+      code = -1;
+      throw err;
+    });
+  return code === -1 ? 1 : 0;
 }

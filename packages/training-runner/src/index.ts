@@ -1,7 +1,11 @@
 export { ConfigError } from './config/schema.js';
-export { loadConfigTree, deepMerge, applyOverrides, parseOverride } from './config/load.js';
-export { loadRunConfig, validateRunConfig, variantConfig, runConfigSchema, type RunConfig } from './config/run-config.js';
-export { runExperiment, configHash, type ExperimentOptions, type ExperimentResult } from './experiment.js';
-export { writeMetricsCsv, summaryTable, markdownTable, METRIC_COLUMNS, type EpochMetrics, type VariantSummary } from './metrics.js';
-export { main as cliMain, parseArgs } from './cli.js';
-export { curvesSvg } from './plot.js';
+export { loadConfigTree, deepMerge, applyOverrides, parseOverride, resolveGroups, GROUPS } from './config/load.js';
+export { runConfigSchema, type RunConfig, type TrainConfig, type ModelSpec } from './config/run-config.js';
+export { loadPlan, selectUnits, unitConfig, unitDir, DEFAULT_VARIANT, type ExperimentPlan, type UnitId } from './config/plan.js';
+export { runExperiment, resolvedConfigs, writeSummary, collectRows, summaryTables, configHash, resolveInitDir, type RunOptions, type ExperimentResult } from './experiment.js';
+export { trainUnit, createOptimizer, type MetricsRow, type UnitRun, type UnitResult } from './loop.js';
+export { saveCheckpoint, readCheckpointState, restoreCheckpoint, openInitCheckpoint, CHECKPOINT_FORMAT, type CheckpointState } from './checkpoint.js';
+export { getTask, taskNames } from './tasks/registry.js';
+export type { Task, TaskContext, MetricSpec, InitCheckpoint } from './tasks/task.js';
+export { main as cliMain } from './cli.js';
+export { curvesSvg, type Panel } from './plot.js';

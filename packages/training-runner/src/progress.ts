@@ -1,33 +1,34 @@
-/** Training progress: an in-place bar on a terminal, periodic plain lines otherwise (CI logs, pipes). */
+/**
+ * Training progress: a cli-progress bar on a terminal, periodic plain lines otherwise (CI logs, pipes,
+ * the parallel units of `--jobs`, whose output is interleaved line by line).
+ */
+import cliProgress from 'cli-progress';
+
 export class Progress {
-  private readonly tty: boolean;
-  private lastLen = 0;
+  private readonly bar: cliProgress.SingleBar | null;
   constructor(
     private readonly label: string,
     private readonly total: number,
     private readonly logEvery: number,
     private readonly out: NodeJS.WriteStream = process.stdout,
   ) {
-    this.tty = Boolean(out.isTTY);
+    this.bar = out.isTTY
+      ? new cliProgress.SingleBar(
+          { format: `${label} [{bar}] {value}/{total}  loss {loss}  {rate}`, stream: out, barsize: 24, hideCursor: true, clearOnComplete: true },
+          cliProgress.Presets.legacy,
+        )
+      : null;
+    this.bar?.start(total, 0, { loss: '-', rate: '' });
   }
 
-  update(step: number, loss: number, examplesPerSecond: number): void {
-    const status = `loss ${loss.toFixed(4)}  ${examplesPerSecond.toFixed(0)} img/s`;
-    if (this.tty) {
-      const width = 24;
-      const filled = Math.round((width * step) / this.total);
-      const text = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${step}/${this.total}  ${status}`;
-      this.out.write(`\r${text.padEnd(this.lastLen)}`);
-      this.lastLen = text.length;
-    } else if (step % this.logEvery === 0 || step === this.total) {
-      this.out.write(`${this.label} step ${step}/${this.total}  ${status}\n`);
-    }
+  update(step: number, loss: number, rate: string): void {
+    if (this.bar !== null) this.bar.update(step, { loss: loss.toFixed(4), rate });
+    else if (step % this.logEvery === 0 || step === this.total) this.out.write(`${this.label} step ${step}/${this.total}  loss ${loss.toFixed(4)}  ${rate}\n`);
   }
 
   /** Replace the bar with a permanent line. */
   done(line: string): void {
-    if (this.tty) this.out.write(`\r${' '.repeat(this.lastLen)}\r`);
-    this.lastLen = 0;
+    this.bar?.stop();
     this.out.write(`${line}\n`);
   }
 }

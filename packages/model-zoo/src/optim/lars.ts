@@ -28,6 +28,8 @@ export class Lars implements Optimizer {
   private readonly momentum: number;
   private readonly eta: number;
   private readonly slots: Slot[] = [];
+  /** Number of updates applied so far (saved in checkpoints, like AdamW's). */
+  stepCount = 0;
 
   constructor(entries: [string, tf.Variable][], opts: LarsOptions) {
     this.lr = opts.lr;
@@ -40,6 +42,7 @@ export class Lars implements Optimizer {
   }
 
   step(grads: tf.NamedTensorMap): void {
+    this.stepCount++;
     tf.tidy(() => {
       for (const { v, u, wd, adapt } of this.slots) {
         const g0 = grads[v.name];
@@ -55,6 +58,11 @@ export class Lars implements Optimizer {
         v.assign(tf.sub(v, tf.mul(u, this.lr)));
       }
     });
+  }
+
+  /** The momentum buffers, in parameter order, named `<i>.u` (for checkpoints). */
+  slotEntries(): [string, tf.Variable][] {
+    return this.slots.map(({ u }, i): [string, tf.Variable] => [`${i}.u`, u]);
   }
 
   dispose(): void {

@@ -5,5 +5,9 @@ export interface Optimizer {
   /** Current learning rate; a schedule sets it before each step. */
   lr: number;
   step(grads: tf.NamedTensorMap): void;
+  /** Updates applied so far (bias corrections and schedules depend on it; checkpoints save it). */
+  stepCount: number;
+  /** The optimiser's state tensors in a fixed order, named for checkpoints. */
+  slotEntries(): [string, tf.Variable][];
   dispose(): void;
 }

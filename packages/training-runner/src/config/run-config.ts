@@ -1,7 +1,6 @@
 /** The schema of a run config (configs/base.yaml documents every key). */
 import { resolveSpec } from '@sigattn/model-zoo';
-import { int, num, obj, oneOf, record, str, withDefault, anyValue, type Infer, type Schema, ConfigError } from './schema.js';
-import { applyDotted, applyOverrides, loadConfigTree, type ConfigTree } from './load.js';
+import { anyValue, int, list, num, obj, oneOf, record, str, withDefault, type Infer, type Schema } from './schema.js';
 
 /**
  * The model section is a model-zoo spec (`{ name, ...config keys }`, the shape of configs/models/*.yaml);
@@ -13,33 +12,57 @@ const modelSchema: Schema<ModelSpec> = {
   objectLike: true,
 };
 
+/** The `data:` section belongs to the task, which validates it (tasks/<task>.ts `dataSchema`). */
+const dataSchema: Schema<Record<string, unknown>> = { ...record(anyValue()), fallback: {}, objectLike: true };
+
+export const TRAIN_SCHEMA = obj({
+  epochs: int({ min: 1 }),
+  batchSize: int({ min: 1 }),
+  /** Cap on optimiser steps per epoch; 0 = one full pass over the training data. */
+  stepsPerEpoch: withDefault(int({ min: 0 }), 0),
+  optimizer: withDefault(oneOf(['adamw', 'lars'] as const), 'adamw' as 'adamw' | 'lars'),
+  /** Peak learning rate. */
+  lr: num({ min: 0, exclusiveMin: true }),
+  /** Decoupled weight decay (norms, biases, LayerScale, CLS and positions get none). */
+  weightDecay: withDefault(num({ min: 0 }), 0.05),
+  /** LARS momentum (AdamW ignores it). */
+  momentum: withDefault(num({ min: 0, max: 1 }), 0.9),
+  /** Clip gradients to this global norm; 0 = off. */
+  clip: withDefault(num({ min: 0 }), 0),
+  /** constant, or linear warm-up for warmupSteps then cosine decay to minLrRatio·lr at the last step. */
+  schedule: withDefault(oneOf(['constant', 'cosine'] as const), 'cosine' as 'constant' | 'cosine'),
+  warmupSteps: withDefault(int({ min: 0 }), 0),
+  minLrRatio: withDefault(num({ min: 0, max: 1 }), 0.1),
+  evalBatchSize: withDefault(int({ min: 1 }), 500),
+  /** Progress line every this many steps when stdout is not a terminal (display only: not part of a run's identity). */
+  logEvery: withDefault(int({ min: 1 }), 50),
+});
+
 export const runConfigSchema = obj({
   name: str(),
+  /** The task module that trains and scores this run (packages/training-runner/src/tasks/). */
+  task: withDefault(str(), 'classify'),
   seed: withDefault(int({ min: 0 }), 0),
+  /** Sweep: one unit per (variant, seed); empty = just `seed`. */
+  seeds: withDefault(list(int({ min: 0 })), [] as number[]),
   backend: withDefault(oneOf(['wasm', 'cpu', 'webgpu'] as const), 'wasm' as 'wasm' | 'cpu' | 'webgpu'),
   output: withDefault(str(), 'results'),
-  data: obj({
-    dataset: oneOf(['fashion-mnist'] as const),
-    path: str(),
-    /** 0 means the whole split. */
-    trainLimit: withDefault(int({ min: 0 }), 0),
-    testLimit: withDefault(int({ min: 0 }), 0),
-  }),
+  data: dataSchema,
   model: modelSchema,
-  train: obj({
-    epochs: int({ min: 1 }),
-    batchSize: int({ min: 1 }),
-    /** Peak learning rate of AdamW. */
-    lr: num({ min: 0, exclusiveMin: true }),
-    /** Decoupled weight decay (norms, biases, LayerScale, CLS and positions get none). */
-    weightDecay: withDefault(num({ min: 0 }), 0.05),
-    /** constant, or linear warm-up for warmupSteps then cosine decay to minLrRatio·lr at the last step. */
-    schedule: withDefault(oneOf(['constant', 'cosine'] as const), 'cosine' as 'constant' | 'cosine'),
-    warmupSteps: withDefault(int({ min: 0 }), 0),
-    minLrRatio: withDefault(num({ min: 0, max: 1 }), 0.1),
-    evalBatchSize: withDefault(int({ min: 1 }), 500),
-    /** Progress line every this many steps when stdout is not a terminal. */
-    logEvery: withDefault(int({ min: 1 }), 50),
+  init: obj({
+    /**
+     * Start from a finished run's weights: a stage of this experiment (its name), or a unit directory
+     * `results/<experiment>/<variant>/seed-<k>[/<stage>]`; `{variant}` and `{seed}` are substituted.
+     */
+    from: withDefault(str({ allowEmpty: true }), ''),
+  }),
+  train: TRAIN_SCHEMA,
+  eval: obj({
+    /**
+     * Sigmoid bias when evaluating at a length other than the training length n: `train-length` keeps
+     * b = −log n_train (the paper's rule); `eval-length` recomputes b = −log n_eval.
+     */
+    bias: withDefault(oneOf(['train-length', 'eval-length'] as const), 'train-length' as 'train-length' | 'eval-length'),
   }),
   /** Named variants, each a map of dotted keys over this config, e.g. { 'model.attention.kind': sigmoid }. */
   variants: withDefault(record(record(anyValue())), {}),
@@ -49,30 +72,4 @@ export const runConfigSchema = obj({
 export type ModelSpec = { name: string } & Record<string, unknown>;
 
 export type RunConfig = Infer<typeof runConfigSchema>;
-export type VariantOverrides = Record<string, Record<string, unknown>>;
-
-/** Validate a merged tree; `source` names the file(s) in errors. */
-export function validateRunConfig(tree: ConfigTree, source: string): RunConfig {
-  try {
-    return runConfigSchema.parse(tree, '');
-  } catch (err) {
-    if (err instanceof ConfigError) throw new ConfigError(`${source}: ${err.message}`);
-    throw err;
-  }
-}
-
-/** Load a config file (with extends) and CLI overrides into a validated RunConfig. */
-export function loadRunConfig(path: string, overrides: readonly string[] = []): RunConfig {
-  const tree = applyOverrides(loadConfigTree(path), overrides);
-  return validateRunConfig(tree, overrides.length > 0 ? `${path} (with --set ${overrides.join(' ')})` : path);
-}
-
-/** The config of one variant: the run config with the variant's dotted overrides applied, re-validated. */
-export function variantConfig(run: RunConfig, variant: string): RunConfig {
-  const delta = run.variants[variant];
-  if (delta === undefined) {
-    throw new ConfigError(`unknown variant ${JSON.stringify(variant)}: this config defines ${Object.keys(run.variants).join(', ') || 'no variants'}`);
-  }
-  const { variants: _variants, ...rest } = run;
-  return validateRunConfig(applyDotted(rest as ConfigTree, delta), `variant ${variant}`);
-}
+export type TrainConfig = RunConfig['train'];

@@ -4,9 +4,9 @@
  *   config key train.epochs: expected a positive integer, found "three" (string)
  */
 
-import { ConfigError } from '@sigattn/model-zoo';
+import { ConfigError, closestName } from '@sigattn/common';
 
-// One error class for every config problem: the model section is validated by the zoo, which throws it too.
+// One error class for every config problem (the zoo throws the same one for the model section).
 export { ConfigError };
 
 export interface Schema<T> {
@@ -66,8 +66,9 @@ export function int(opts: { min?: number; max?: number } = {}): Schema<number> {
   });
 }
 
-export function str(): Schema<string> {
-  return make('a string', (v, key) => (typeof v === 'string' && v.length > 0 ? v : mismatch(key, 'a non-empty string', v)));
+export function str(opts: { allowEmpty?: boolean } = {}): Schema<string> {
+  const expected = opts.allowEmpty ? 'a string' : 'a non-empty string';
+  return make(expected, (v, key) => (typeof v === 'string' && (opts.allowEmpty || v.length > 0) ? v : mismatch(key, expected, v)));
 }
 
 export function oneOf<const T extends readonly (string | number)[]>(choices: T): Schema<T[number]> {
@@ -86,6 +87,19 @@ export function record<T>(value: Schema<T>): Schema<Record<string, T>> {
   });
 }
 
+/** A list whose items all match one schema. */
+export function list<T>(item: Schema<T>): Schema<T[]> {
+  const expected = `a list of ${item.expected}`;
+  return make(expected, (v, key) => {
+    if (!Array.isArray(v)) return mismatch(key, expected, v);
+    return v.map((x, i) => item.parse(x, `${key}[${i}]`));
+  });
+}
+
+export function bool(): Schema<boolean> {
+  return make('true or false', (v, key) => (typeof v === 'boolean' ? v : mismatch(key, 'true or false', v)));
+}
+
 /** Any JSON-like value, kept as is (for free-form override maps). */
 export function anyValue(): Schema<unknown> {
   return make('any value', (v) => v);
@@ -94,29 +108,6 @@ export function anyValue(): Schema<unknown> {
 type Shape = Record<string, Schema<unknown>>;
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 export type InferShape<S extends Shape> = { [K in keyof S]: Infer<S[K]> };
-
-function closest(word: string, candidates: string[]): string | undefined {
-  const dist = (a: string, b: string): number => {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-    for (let j = 1; j <= b.length; j++) d[0][j] = j;
-    for (let i = 1; i <= a.length; i++) {
-      for (let j = 1; j <= b.length; j++) {
-        d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      }
-    }
-    return d[a.length][b.length];
-  };
-  let best: string | undefined;
-  let bestD = 3;
-  for (const c of candidates) {
-    const dd = dist(word.toLowerCase(), c.toLowerCase());
-    if (dd < bestD) {
-      bestD = dd;
-      best = c;
-    }
-  }
-  return best;
-}
 
 /** An object with known keys; unknown keys are errors (with a did-you-mean hint). */
 export function obj<S extends Shape>(shape: S): Schema<InferShape<S>> {
@@ -128,7 +119,7 @@ export function obj<S extends Shape>(shape: S): Schema<InferShape<S>> {
     const input = v as Record<string, unknown>;
     for (const k of Object.keys(input)) {
       if (!(k in shape)) {
-        const hint = closest(k, Object.keys(shape));
+        const hint = closestName(k, Object.keys(shape));
         throw new ConfigError(
           `config key ${at(k)}: unknown key${hint ? ` (did you mean ${at(hint)}?)` : ''}; allowed here: ${Object.keys(shape).join(', ')}`,
         );
