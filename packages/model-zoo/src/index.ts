@@ -54,4 +54,3 @@ export { ClassifierHead, resolveHeadConfig, type FeatureBackbone, type HeadConfi
 export { ctcLoss, ctcSequence, ctcGreedyDecode } from './ctc.js';
 export { editDistance, cer, wer } from './metrics.js';
 export { MODEL_NAMES, createModel, createModelFromSpec, modelSpec, resolveSpec, type ModelName } from './registry.js';
-export { saveCheckpoint, readCheckpoint, loadWeights, restoreModel, type Checkpoint } from './checkpoint.js';
