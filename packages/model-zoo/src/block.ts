@@ -8,11 +8,11 @@
  * γ are LayerScale vectors (init 1e-4) when `layerScale` is set, else 1.
  */
 import * as tf from '@tensorflow/tfjs';
-import { alibiSlopes, attention, type AttentionSpec } from '@sigattn/kernel-core';
+import { alibiSlopes, attention, resolveBias, type AttentionSpec } from '@sigattn/kernel-core';
 import type { ParamStore } from './params.js';
 import type { Rng } from './rng.js';
 import { applyLinear, applyNorm, gelu, linear, norm, silu, type Linear, type Norm, type NormKind } from './layers.js';
-import { applyRope, type BlockPositions } from './positions.js';
+import { applyRope, applyRopeAt, type BlockPositions } from './positions.js';
 import { fail, type Schema } from './config.js';
 
 export interface AttentionConfig {
@@ -85,6 +85,11 @@ export interface BlockContext {
    * `attention.bias: negLogN`; a fixed or absent bias and softmax ignore it.
    */
   biasLength?: number;
+  /**
+   * Token positions for RoPE and ALiBi, one list of N per batch element, when the tokens are not at
+   * 0..N−1 (MAE's encoder sees only the visible patches, at their patch positions). Default 0..N−1.
+   */
+  positions?: readonly ArrayLike<number>[];
 }
 
 export interface KvCache {
@@ -151,9 +156,13 @@ export function selfAttention(blk: Block, x: tf.Tensor3D, ctx: BlockContext = {}
   let q = blk.qNorm === null ? qRaw : (applyNorm(blk.qNorm, qRaw) as tf.Tensor4D);
   let kNew = blk.kNorm === null ? kRaw : (applyNorm(blk.kNorm, kRaw) as tf.Tensor4D);
   const offset = ctx.cache?.k?.shape[2] ?? 0;
+  const at = ctx.positions;
+  if (at !== undefined && (ctx.cache !== undefined || ctx.keyLengths !== undefined)) {
+    throw new Error('selfAttention: explicit positions cannot be combined with a KV cache or keyLengths');
+  }
   if (blk.cfg.positions === 'rope') {
-    q = applyRope(q, offset);
-    kNew = applyRope(kNew, offset);
+    q = at === undefined ? applyRope(q, offset) : applyRopeAt(q, at);
+    kNew = at === undefined ? applyRope(kNew, offset) : applyRopeAt(kNew, at);
   }
   let k = kNew;
   let v = vNew;
@@ -167,10 +176,35 @@ export function selfAttention(blk: Block, x: tf.Tensor3D, ctx: BlockContext = {}
     cache.v = tf.keep(v);
   }
   const spec: AttentionSpec = attentionSpec(blk.cfg.attention, ctx.biasLength ?? blk.cfg.trainLength);
-  if (blk.cfg.positions === 'alibi') spec.alibiSlopes = alibiSlopes(H);
-  if (ctx.keyLengths !== undefined) spec.keyLengths = ctx.keyLengths;
-  const o = attention(q, k, v, spec);
+  let o: tf.Tensor4D;
+  if (blk.cfg.positions === 'alibi' && at !== undefined) {
+    o = alibiAtPositions(q, k, v, spec, at);
+  } else {
+    if (blk.cfg.positions === 'alibi') spec.alibiSlopes = alibiSlopes(H);
+    if (ctx.keyLengths !== undefined) spec.keyLengths = ctx.keyLengths;
+    o = attention(q, k, v, spec);
+  }
   return applyLinear(blk.proj, o.transpose([0, 2, 1, 3]).reshape([B, N, dim])) as tf.Tensor3D;
+}
+
+/**
+ * ALiBi over explicit positions, −slope_h·|p_i − p_j|, composed from tfjs ops: the fused op's ALiBi
+ * uses the distance of sequence indices, which is wrong for a subset of tokens (MAE's visible
+ * patches). Otherwise the op's logit: scale 1/√D plus the sigmoid bias.
+ */
+function alibiAtPositions(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, spec: AttentionSpec, positions: readonly ArrayLike<number>[]): tf.Tensor4D {
+  const [B, H, N, D] = q.shape;
+  if (positions.length !== B || positions.some((p) => p.length !== N)) {
+    throw new Error(`ALiBi: expected ${B} position lists of length ${N}, found lengths [${positions.map((p) => p.length).join(', ')}]`);
+  }
+  const dist = new Float32Array(B * N * N);
+  positions.forEach((p, b) => {
+    for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) dist[(b * N + i) * N + j] = Math.abs(p[i] - p[j]);
+  });
+  const slopes = tf.tensor4d(Float32Array.from(alibiSlopes(H)), [1, H, 1, 1]);
+  const s = tf.sub(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)), tf.mul(slopes, tf.tensor4d(dist, [B, 1, N, N])));
+  const p = spec.kind === 'sigmoid' ? tf.sigmoid(tf.add(s, resolveBias(spec.bias))) : tf.softmax(s);
+  return tf.matMul(p, v) as tf.Tensor4D;
 }
 
 export function applyMlp(blk: Block, x: tf.Tensor): tf.Tensor {

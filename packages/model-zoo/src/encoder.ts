@@ -1,7 +1,13 @@
 /**
  * The image encoder shared by ViT, MAE, SimCLR and BYOL: non-overlapping P×P patches → linear
  * embedding → additive positions (learned or 2-D sin-cos) → optional CLS token → blocks → final norm.
- * RoPE and ALiBi instead act inside each block over the 1-D token index (CLS = position 0).
+ * RoPE and ALiBi instead act inside each block over the 1-D token position: CLS = 0, patch j = j + 1
+ * (j without CLS), also when only some patches are encoded (MAE).
+ *
+ * The sigmoid bias b = −log n uses n = the tokens attended over in that call: all patches (+CLS) on
+ * whole images, the visible patches (+CLS) in MAE pretraining. So a row's attention mass starts near 1
+ * in both: keeping n = visible + 1 on whole images would start each row at a mass of about
+ * (N + 1)/(visible + 2), 3.6 for 7×7 patches at 75 % masking.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ParamStore } from './params.js';
@@ -58,11 +64,8 @@ export class PatchEncoder {
   private readonly blocks: Block[];
   private readonly normOut: Norm;
 
-  /**
-   * @param prefix parameter-name prefix ('' or e.g. 'encoder.')
-   * @param trainLength tokens per sequence in training (n of b = −log n); default: all patches (+CLS)
-   */
-  constructor(p: ParamStore, prefix: string, readonly cfg: EncoderConfig, trainLength?: number) {
+  /** @param prefix parameter-name prefix ('' or e.g. 'encoder.') */
+  constructor(p: ParamStore, prefix: string, readonly cfg: EncoderConfig) {
     const { dim } = cfg;
     this.grid = cfg.imageSize / cfg.patchSize;
     this.patches = this.grid * this.grid;
@@ -73,7 +76,8 @@ export class PatchEncoder {
     if (cfg.positions === 'learned') this.pos = p.add(`${prefix}pos`, [1, tokens, dim], { kind: 'normal', std: 0.02 });
     else if (cfg.positions === 'sincos') this.pos = tf.tidy(() => sincos2d(this.grid, this.grid, dim, withCls).expandDims(0));
     else this.pos = null;
-    const bc = blockConfigOf(cfg, trainLength ?? tokens, blockPositions(cfg.positions));
+    // trainLength is the whole image's token count; encode() overrides it per call with biasLength.
+    const bc = blockConfigOf(cfg, tokens, blockPositions(cfg.positions));
     this.blocks = Array.from({ length: cfg.depth }, (_, i) => createBlock(p, `${prefix}blocks.${i}`, bc));
     this.normOut = norm(p, `${prefix}norm`, dim, cfg.normKind);
   }
@@ -86,15 +90,27 @@ export class PatchEncoder {
     return tf.add(x, this.pos.slice([0, off, 0], [1, this.patches, this.cfg.dim])) as tf.Tensor3D;
   }
 
-  /** tokens [B, M, dim] → prepend CLS (with its position) → blocks → final norm: [B, M(+1), dim]. */
-  encode(x: tf.Tensor3D, ctx: BlockContext = {}): tf.Tensor3D {
-    const B = x.shape[0];
+  /**
+   * tokens [B, M, dim] → prepend CLS (with its position) → blocks → final norm: [B, M(+1), dim].
+   * `patchIndex` (one list of M per image) says which patches the tokens are when they are not all
+   * N in order: RoPE and ALiBi then use those patch positions.
+   */
+  encode(x: tf.Tensor3D, ctx: BlockContext = {}, patchIndex?: readonly ArrayLike<number>[]): tf.Tensor3D {
+    const [B, M] = x.shape;
+    const off = this.cls === null ? 0 : 1;
     if (this.cls !== null) {
       let cls: tf.Tensor = this.cls;
       if (this.pos !== null) cls = tf.add(cls, this.pos.slice([0, 0, 0], [1, 1, this.cfg.dim]));
       x = tf.concat([tf.tile(cls, [B, 1, 1]), x], 1) as tf.Tensor3D;
     }
-    for (const blk of this.blocks) x = applyBlock(blk, x, ctx);
+    const blockCtx: BlockContext = { ...ctx, biasLength: M + off };
+    if (patchIndex !== undefined && blockPositions(this.cfg.positions) !== 'none') {
+      if (patchIndex.length !== B || patchIndex.some((idx) => idx.length !== M)) {
+        throw new Error(`encode: patchIndex must hold ${B} lists of ${M} patch indices, found lengths [${patchIndex.map((i) => i.length).join(', ')}]`);
+      }
+      blockCtx.positions = patchIndex.map((idx) => Float32Array.from({ length: M + off }, (_, t) => (t < off ? 0 : idx[t - off] + off)));
+    }
+    for (const blk of this.blocks) x = applyBlock(blk, x, blockCtx);
     return applyNorm(this.normOut, x) as tf.Tensor3D;
   }
 

@@ -1,15 +1,15 @@
 /**
  * Evaluation heads for the self-supervised models (and ViT): a linear classifier on the backbone's
  * pooled features.
- *   linear-probe: the backbone is frozen (only the head trains); features are standardised without
- *                 parameters first (MAE probes with a parameter-free BatchNorm for the same reason:
- *                 SSL features have arbitrary scale).
+ *   linear-probe: the backbone is frozen (only the head trains); each feature is first standardised
+ *                 across the batch without affine parameters, MAE's probe (BatchNorm, affine=False):
+ *                 SSL features have arbitrary per-dimension scales.
  *   finetune:     the backbone's feature path trains together with the head (MAE's decoder, BYOL's
  *                 target and SimCLR/BYOL projectors are left out).
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { ParamStore } from './params.js';
-import { applyLinear, crossEntropy, linear, standardize, type Linear } from './layers.js';
+import { applyLinear, crossEntropy, linear, type Linear } from './layers.js';
 import { fail, readConfig, withoutName } from './config.js';
 import { need, type Batch, type ZooModel } from './model.js';
 
@@ -25,7 +25,10 @@ export interface HeadConfig {
   /** The backbone's model spec: { name: 'mae' | 'simclr' | 'byol' | 'vit', ...its config }. */
   backbone: { name: string } & Record<string, unknown>;
   classes: number;
-  /** Standardise features before the linear layer (default: true for probes, false for fine-tuning). */
+  /**
+   * Standardise each feature across the batch before the linear layer, without affine parameters
+   * (BatchNorm, affine=False); default true for probes, false for fine-tuning.
+   */
   featureNorm: boolean;
 }
 
@@ -46,9 +49,26 @@ export function resolveHeadConfig(raw: unknown, where: string, probe: boolean): 
   });
 }
 
+/** BatchNorm's epsilon in MAE's probe. */
+const FEATURE_NORM_EPS = 1e-6;
+/** Floor of the running statistics' update weight (torch BatchNorm's momentum 0.1). */
+const FEATURE_NORM_MOMENTUM = 0.1;
+
+/**
+ * Running statistics of a parameter-free BatchNorm, kept in the head's store (so checkpoints carry
+ * them) but never in trainableEntries.
+ */
+interface FeatureNorm {
+  mean: tf.Variable;
+  variance: tf.Variable;
+  /** Training batches seen so far (a scalar). */
+  count: tf.Variable;
+}
+
 export class ClassifierHead implements ZooModel {
   readonly params: ParamStore;
   private readonly head: Linear;
+  private readonly featureNorm: FeatureNorm | null;
 
   constructor(
     readonly modelName: 'linear-probe' | 'finetune',
@@ -59,12 +79,41 @@ export class ClassifierHead implements ZooModel {
     this.params = new ParamStore(seed);
     this.params.adopt('backbone.', backbone.params);
     this.head = linear(this.params, 'head', backbone.featureDim, config.classes);
+    const F = backbone.featureDim;
+    this.featureNorm = config.featureNorm
+      ? {
+          mean: this.params.add('featnorm.mean', [F], { kind: 'zeros' }),
+          variance: this.params.add('featnorm.var', [F], { kind: 'ones' }),
+          count: this.params.add('featnorm.count', [], { kind: 'zeros' }),
+        }
+      : null;
+  }
+
+  /**
+   * Per-feature standardisation across the batch (axis 0), no affine parameters. Training uses the
+   * batch's statistics and folds them into the running ones; evaluation uses the running ones, so a
+   * test image's logits do not depend on the rest of its batch. The update weight is
+   * max(1/(batches seen + 1), 0.1): an exact average over the first ten batches (a frozen backbone's
+   * features are stationary, so a probe's statistics are right after a few steps), then torch's EMA.
+   */
+  private normalizeFeatures(f: tf.Tensor2D, fn: FeatureNorm, training: boolean): tf.Tensor2D {
+    if (!training) return tf.div(tf.sub(f, fn.mean), tf.sqrt(tf.add(fn.variance, FEATURE_NORM_EPS))) as tf.Tensor2D;
+    const { mean, variance } = tf.moments(f, 0);
+    const B = f.shape[0];
+    // The running variance is unbiased (as torch's), the batch's own normalisation is not. The weight
+    // stays on the device: webgpu cannot read a tensor synchronously.
+    const unbiased = tf.mul(variance, B > 1 ? B / (B - 1) : 1);
+    const w = tf.maximum(tf.div(1, tf.add(fn.count, 1)), FEATURE_NORM_MOMENTUM);
+    fn.mean.assign(tf.add(fn.mean, tf.mul(tf.sub(mean, fn.mean), w)));
+    fn.variance.assign(tf.add(fn.variance, tf.mul(tf.sub(unbiased, fn.variance), w)));
+    fn.count.assign(tf.add(fn.count, 1));
+    return tf.div(tf.sub(f, mean), tf.sqrt(tf.add(variance, FEATURE_NORM_EPS))) as tf.Tensor2D;
   }
 
   forward(images: tf.Tensor4D, training = false): tf.Tensor2D {
     // A frozen backbone runs in eval mode (no dropout) even while the head trains.
     let f = this.backbone.features(images, this.modelName === 'finetune' && training);
-    if (this.config.featureNorm) f = standardize(f) as tf.Tensor2D;
+    if (this.featureNorm !== null) f = this.normalizeFeatures(f, this.featureNorm, training);
     return applyLinear(this.head, f) as tf.Tensor2D;
   }
 
@@ -86,5 +135,6 @@ export class ClassifierHead implements ZooModel {
     this.backbone.dispose();
     this.head.w.dispose();
     this.head.b?.dispose();
+    if (this.featureNorm !== null) tf.dispose([this.featureNorm.mean, this.featureNorm.variance, this.featureNorm.count]);
   }
 }

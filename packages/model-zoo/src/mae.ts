@@ -67,8 +67,9 @@ export class Mae implements ZooModel {
     const n = (c.imageSize / c.patchSize) ** 2;
     const cls = c.pool === 'cls' ? 1 : 0;
     this.visible = Math.round(n * (1 - c.maskRatio));
-    // b = −log n uses what attention sees in training: the visible tokens for the encoder, all for the decoder.
-    this.encoder = new PatchEncoder(p, 'encoder.', c, this.visible + cls);
+    // b = −log n follows the tokens attended over in each call: the encoder's n is visible + CLS in
+    // pretraining and all patches + CLS in features(); the decoder always sees all of them.
+    this.encoder = new PatchEncoder(p, 'encoder.', c);
     const dd = c.decoderDim;
     this.decoderEmbed = linear(p, 'decoder.embed', c.dim, dd);
     this.maskToken = p.add('decoder.mask_token', [1, 1, dd], { kind: 'normal', std: 0.02 });
@@ -87,6 +88,34 @@ export class Mae implements ZooModel {
     return Array.from({ length: batch }, () => this.rng.permutation(n).slice(0, this.visible).sort());
   }
 
+  private checkMask(B: number, vis: readonly Int32Array[]): void {
+    const n = this.encoder.patches;
+    if (vis.length !== B || vis.some((v) => v.length !== this.visible || v.some((j) => !(j >= 0 && j < n)))) {
+      throw new Error(
+        `mae: visibleIdx must hold ${B} lists of ${this.visible} patch indices in 0..${n - 1}, found lengths ${vis.map((v) => v.length).join(', ')}`,
+      );
+    }
+  }
+
+  /** select[b, i, j] = 1 iff visible token i of image b is patch j: [B, visible, N]. */
+  private selection(vis: readonly Int32Array[]): tf.Tensor3D {
+    const n = this.encoder.patches;
+    const sel = new Float32Array(vis.length * this.visible * n);
+    vis.forEach((idx, b) => idx.forEach((j, i) => (sel[(b * this.visible + i) * n + j] = 1)));
+    return tf.tensor3d(sel, [vis.length, this.visible, n]);
+  }
+
+  /**
+   * The encoder on the visible patches only: [B, visible(+1 CLS), dim]. Positions are the patches'
+   * own: additive ones are added before selection, RoPE and ALiBi get the patch indices.
+   */
+  encodeVisible(images: tf.Tensor4D, visibleIdx: readonly Int32Array[], training = false): tf.Tensor3D {
+    this.encoder.checkImages(images);
+    this.checkMask(images.shape[0], visibleIdx);
+    const tokens = this.encoder.embed(patchify(images, this.config.patchSize));
+    return this.encoder.encode(tf.matMul(this.selection(visibleIdx), tokens) as tf.Tensor3D, { training, rng: this.rng }, visibleIdx);
+  }
+
   /**
    * Reconstruction loss for images [B, H, W, C]. `visibleIdx` fixes the mask (one index list per
    * image, length `visible`); by default a fresh mask is drawn from the model's seeded RNG.
@@ -97,25 +126,17 @@ export class Mae implements ZooModel {
     const B = images.shape[0];
     const n = this.encoder.patches;
     const vis = visibleIdx ?? this.drawMask(B);
-    if (vis.length !== B || vis.some((v) => v.length !== this.visible)) {
-      throw new Error(`mae: visibleIdx must hold ${B} lists of ${this.visible} patch indices, found ${vis.map((v) => v.length).join(', ')}`);
-    }
-    // select[b, i, j] = 1 iff visible token i of image b is patch j; masked[b, j] = 1 iff patch j is hidden.
-    const sel = new Float32Array(B * this.visible * n);
+    this.checkMask(B, vis);
+    // masked[b, j] = 1 iff patch j of image b is hidden.
     const masked = new Float32Array(B * n).fill(1);
-    vis.forEach((idx, b) =>
-      idx.forEach((j, i) => {
-        sel[(b * this.visible + i) * n + j] = 1;
-        masked[b * n + j] = 0;
-      }),
-    );
-    const select = tf.tensor3d(sel, [B, this.visible, n]);
+    vis.forEach((idx, b) => idx.forEach((j) => (masked[b * n + j] = 0)));
+    const select = this.selection(vis);
     const maskInd = tf.tensor3d(masked, [B, n, 1]);
     const ctx = { training, rng: this.rng };
 
     const patches = patchify(images, c.patchSize);
     const tokens = this.encoder.embed(patches);
-    const h = this.encoder.encode(tf.matMul(select, tokens) as tf.Tensor3D, ctx);
+    const h = this.encoder.encode(tf.matMul(select, tokens) as tf.Tensor3D, ctx, vis);
     let d = applyLinear(this.decoderEmbed, h) as tf.Tensor3D;
     const cls = c.pool === 'cls' ? 1 : 0;
     const dd = c.decoderDim;

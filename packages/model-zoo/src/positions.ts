@@ -54,19 +54,42 @@ export function sincos2d(gh: number, gw: number, dim: number, cls: boolean): tf.
  * rotate-half convention: x·cos + rot(x)·sin with rot([x1, x2]) = [−x2, x1].
  */
 export function applyRope(x: tf.Tensor4D, offset: number, base = 10000): tf.Tensor4D {
+  const N = x.shape[2];
+  return ropeWith(x, [Array.from({ length: N }, (_, i) => offset + i)], base);
+}
+
+/**
+ * Rotary embedding at given token positions, one list of N per batch element (MAE's visible patches
+ * sit at their patch positions, not at 0..N−1).
+ */
+export function applyRopeAt(x: tf.Tensor4D, positions: readonly ArrayLike<number>[], base = 10000): tf.Tensor4D {
+  const [B, , N] = x.shape;
+  if (positions.length !== B || positions.some((p) => p.length !== N)) {
+    throw new Error(`RoPE: expected ${B} position lists of length ${N}, found lengths [${positions.map((p) => p.length).join(', ')}]`);
+  }
+  return ropeWith(x, positions, base);
+}
+
+/** positions: one list (shared by the batch) or one per batch element. */
+function ropeWith(x: tf.Tensor4D, positions: readonly ArrayLike<number>[], base: number): tf.Tensor4D {
   const [, , N, hd] = x.shape;
   if (hd % 2 !== 0) throw new Error(`RoPE: head dim ${hd} must be even`);
   const half = hd / 2;
-  const cos = new Float32Array(N * hd);
-  const sin = new Float32Array(N * hd);
-  for (let i = 0; i < N; i++) {
-    for (let k = 0; k < half; k++) {
-      const angle = (offset + i) / base ** (k / half);
-      cos[i * hd + k] = cos[i * hd + half + k] = Math.cos(angle);
-      sin[i * hd + k] = sin[i * hd + half + k] = Math.sin(angle);
+  const rows = positions.length;
+  const cos = new Float32Array(rows * N * hd);
+  const sin = new Float32Array(rows * N * hd);
+  positions.forEach((pos, b) => {
+    for (let i = 0; i < N; i++) {
+      const at = (b * N + i) * hd;
+      for (let k = 0; k < half; k++) {
+        const angle = pos[i] / base ** (k / half);
+        cos[at + k] = cos[at + half + k] = Math.cos(angle);
+        sin[at + k] = sin[at + half + k] = Math.sin(angle);
+      }
     }
-  }
+  });
   const [x1, x2] = tf.split(x, 2, -1);
   const rot = tf.concat([tf.neg(x2), x1], -1);
-  return tf.add(tf.mul(x, tf.tensor2d(cos, [N, hd])), tf.mul(rot, tf.tensor2d(sin, [N, hd]))) as tf.Tensor4D;
+  const shape: [number, number, number, number] = [rows, 1, N, hd];
+  return tf.add(tf.mul(x, tf.tensor4d(cos, shape)), tf.mul(rot, tf.tensor4d(sin, shape))) as tf.Tensor4D;
 }

@@ -217,7 +217,7 @@ describe('linear probe and fine-tune heads', () => {
   it('probe trains only the head; fine-tune trains the encoder too; both overfit', async () => {
     const probe = createModel('linear-probe', { backbone, classes: 3 }, 1) as ClassifierHead;
     expect(probe.trainableEntries().map(([n]) => n)).toEqual(['head.w', 'head.b']);
-    expect(probe.params.count()).toBe(probe.backbone.params.count() + linearParams(16, 3));
+    expect(probe.params.count()).toBe(probe.backbone.params.count() + linearParams(16, 3) + 2 * 16 + 1 /* running feature mean, var, count */);
     const batch: Batch = { images: images(6, 3), labels: labels([0, 1, 2, 0, 1, 2]) };
     const before = probe.params.get('backbone.encoder.patch_embed.w').dataSync().slice();
     const [p0, p1] = await overfit(probe, batch, 300, 0.1);
