@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, DataError, RunError, formatMeanStd, markdownTable, readCsv, writeCsv, writeFileAtomic } from '@sigattn/common';
 import { initBackend } from '@sigattn/kernel-core';
@@ -141,6 +142,18 @@ async function runUnit(plan: ExperimentPlan, up: UnitPlan, log: (line: string) =
   }
 }
 
+/**
+ * How a child process starts the CLI: the running CLI's own node arguments and entry (so the offline
+ * bundle starts itself), or, when the runner is used as a library (tests, scripts), main.ts through tsx.
+ */
+let cliEntry: string[] | null = null;
+export function setCliEntry(args: string[]): void {
+  cliEntry = args;
+}
+function childArgs(): string[] {
+  return cliEntry ?? ['--import', 'tsx', fileURLToPath(new URL('./main.ts', import.meta.url))];
+}
+
 /** Run units in child processes, at most `jobs` at once; each child prints prefixed lines. */
 async function runInChildren(file: string, opts: RunOptions, units: UnitId[], log: (line: string) => void): Promise<void> {
   const jobs = Math.max(1, opts.jobs ?? 1);
@@ -148,7 +161,7 @@ async function runInChildren(file: string, opts: RunOptions, units: UnitId[], lo
   const failures: string[] = [];
   const runOne = ({ u, gpu }: (typeof queue)[number]) =>
     new Promise<void>((done) => {
-      const args = [...process.execArgv, process.argv[1], 'run', file, '--units-only', '--variant', u.variant, '--seed', String(u.seed)];
+      const args = [...childArgs(), 'run', file, '--units-only', '--variant', u.variant, '--seed', String(u.seed)];
       for (const o of opts.overrides ?? []) args.push('--set', o);
       if (opts.fresh) args.push('--fresh');
       const env = { ...process.env, ...(gpu !== undefined ? { CUDA_VISIBLE_DEVICES: String(gpu), SIGATTN_GPU: String(gpu) } : {}) };

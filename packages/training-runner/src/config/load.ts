@@ -165,7 +165,8 @@ export function applyDotted(tree: ConfigTree, dotted: Record<string, unknown>): 
     // `model=vit-tiny` swaps the group file, like Hydra's `model=vit_tiny`.
     const v = path.length === 1 && path[0] in GROUPS && typeof raw === 'string' ? { use: raw } : raw;
     const current = path.reduce<unknown>((node, key) => (isPlainObject(node) ? node[key] : undefined), out);
-    out = setPath(out, path, isPlainObject(v) && isPlainObject(current) ? deepMerge(current, v) : v);
+    const merges = isPlainObject(v) && isPlainObject(current) && !('use' in v);
+    out = setPath(out, path, merges ? deepMerge(current, v) : v);
     out = normalizeGroups(out);
   }
   return out;

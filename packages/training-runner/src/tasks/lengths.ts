@@ -64,11 +64,13 @@ export function lengthList(): Schema<number[]> {
 }
 
 /**
- * The cheap presence check of a generated corpus cache (asr, lm): `dir/manifest.json` exists unless
- * `build` asks for the corpus to be made on the first run. `command` is the exact command that builds it.
+ * The cheap presence check of a generated corpus cache (asr, lm): true when `dir/manifest.json` exists
+ * (a complete build), false when it is missing and `build` asks for it to be made on the first run,
+ * else a DataError with `command`, the exact command that builds it.
  */
-export function checkCorpus(what: string, dir: string, build: boolean, command: string): void {
-  if (build || existsSync(join(dir, 'manifest.json'))) return;
+export function corpusPresent(what: string, dir: string, build: boolean, command: string): boolean {
+  if (existsSync(join(dir, 'manifest.json'))) return true;
+  if (build) return false;
   throw new DataError(`data.path: no ${what} at ${dir} (no manifest.json); build it with \`${command}\`, or set data.build: true to build it on the first run`);
 }
 
