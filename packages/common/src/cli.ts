@@ -16,7 +16,9 @@ export function cli(scriptName: string, argv: readonly string[] = hideBin(proces
     .version(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((msg, err) => {
-      if (err) throw err;
-      throw new ConfigError(`${scriptName}: ${msg.replace(/\n/g, '; ')} (run with --help for the options)`);
+      // Errors thrown by coerce or .check go up as they are; yargs' own (YError) and a string that
+      // a .check returned become the one-line ConfigError.
+      if (err instanceof Error && err.name !== 'YError') throw err;
+      throw new ConfigError(`${scriptName}: ${msg.replace(/:?\n\s*/g, ': ')} (run with --help for the options)`);
     });
 }

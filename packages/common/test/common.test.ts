@@ -111,6 +111,14 @@ describe('cli', () => {
     const parser = cli('demo', ['--nope']).option('n', { type: 'number', describe: 'count' });
     await expect(async () => parser.parse()).rejects.toThrow(ConfigError);
   });
+  it('reports a failed .check and a missing value as one-line ConfigErrors', async () => {
+    const parser = (argv: string[]) =>
+      cli('demo', argv)
+        .option('n', { type: 'number', requiresArg: true, describe: 'count' })
+        .check((a) => a.n === undefined || Number.isInteger(a.n) || `--n: expected an integer, found ${a.n}`);
+    await expect(async () => parser(['--n=1.5']).parse()).rejects.toThrow(/^demo: --n: expected an integer, found 1\.5 \(run with --help/);
+    await expect(async () => parser(['--n']).parse()).rejects.toThrow(ConfigError);
+  });
   it('parses nx-style --key=value', async () => {
     const argv = await cli('demo', ['--n=3']).option('n', { type: 'number', describe: 'count' }).parse();
     expect(argv.n).toBe(3);
