@@ -105,7 +105,7 @@ describe('a sweep of variants × seeds', () => {
 describe('weight hand-off', () => {
   it('loads a finished run into a fresh model by name, and names a tensor whose shape differs', async () => {
     const dir = temps.make('sigattn-ckpt-');
-    const cfg = { imageSize: 28, channels: 1, patchSize: 7, dim: 16, depth: 1, heads: 2, mlpRatio: 2, classes: 10, attention: { kind: 'sigmoid' } };
+    const cfg = { imageSize: 28, channels: 1, patchSize: 7, dim: 16, depth: 1, heads: 2, mlpRatio: 2, classes: 10, attention: { kind: 'sigmoid' as const } };
     const a = new Vit(cfg, 1);
     const opt = new AdamW(a.trainableEntries(), { lr: 1e-3 });
     await saveCheckpoint(dir, a, opt, { configHash: 'x', epochsDone: 1, epochsPlanned: 1, steps: 1, wallSeconds: 0, metrics: [] });

@@ -5,9 +5,15 @@
 import { ConfigError, closestName } from '@sigattn/common';
 import type { Task } from './task.js';
 import { classifyTask } from './classify.js';
+import { asrTask } from './asr.js';
+import { lmTask } from './lm.js';
+import { syntheticTask } from './synthetic.js';
 
 const TASKS: Record<string, Task<unknown>> = {
   classify: classifyTask as Task<unknown>,
+  asr: asrTask as Task<unknown>,
+  lm: lmTask as Task<unknown>,
+  synthetic: syntheticTask as Task<unknown>,
 };
 
 export function taskNames(): string[] {
