@@ -1,46 +1,46 @@
 /**
  * Build (or reuse) the synthetic espeak-ng speech corpus under datasets/cache/speech/.
- *   npx nx run data:prepare-speech [--args="--size=small --seed=1"]
- * Options: --size=tiny|small|default|large, --seed=N, --out=DIR, --backend=auto|library|cli, --text=kjv|PATH[,PATH],
- * --workers=N (0 = CPU count, at most 4; the output does not depend on it), --keep-audio, --force (rebuild even if a matching corpus exists).
+ *   npx nx run data:prepare-speech [--args="--size=small --seed=1"]     (--help lists the options)
  */
 import { join } from 'node:path';
-import { DataError, loadSpeechCorpus, prepareSpeechCorpus, speechCacheMatches, speechParams, SPEECH_SIZES, splitDocuments, loadKjv, loadTextFiles } from '../src/index.js';
+import { cli, runMain } from '@sigattn/common';
+import { loadSpeechCorpus, prepareSpeechCorpus, speechCacheMatches, speechParams, SPEECH_SIZES, splitDocuments, loadKjv, loadTextFiles } from '../src/index.js';
 import type { SpeechSize } from '../src/index.js';
-import { intArg, parseArgs } from './args.js';
 
-const USAGE = 'usage: tsx packages/data/scripts/prepare-speech.ts --size=default --seed=0 [--out=DIR] [--backend=auto] [--text=kjv] [--workers=N] [--keep-audio] [--force]';
-const a = parseArgs(process.argv.slice(2), { size: 'default', seed: '0', out: '', backend: 'auto', text: 'kjv', workers: '0', 'keep-audio': 'false', force: 'false' }, USAGE);
-if (!(a.size in SPEECH_SIZES)) {
-  console.error(`--size: expected one of ${Object.keys(SPEECH_SIZES).join(', ')}, found ${JSON.stringify(a.size)}`);
-  process.exit(2);
-}
-if (!['auto', 'library', 'cli'].includes(a.backend)) {
-  console.error(`--backend: expected auto, library or cli, found ${JSON.stringify(a.backend)}`);
-  process.exit(2);
-}
-const seed = intArg('seed', a.seed);
-const params = speechParams(a.size as SpeechSize, seed);
-const textTag = a.text === 'kjv' ? '' : '-usertext';
-const out = a.out || join('datasets', 'cache', 'speech', `${a.size}-seed${seed}${textTag}`);
+runMain(async () => {
+  const a = await cli('prepare-speech')
+    .usage('$0 [options]: build the espeak-ng speech corpus (reused when one with the same parameters exists)')
+    .option('size', { type: 'string', requiresArg: true, choices: Object.keys(SPEECH_SIZES), default: 'default', describe: 'corpus size' })
+    .option('seed', { type: 'number', requiresArg: true, default: 0, describe: 'seed of the text split, speakers and sentences' })
+    .option('out', { type: 'string', requiresArg: true, describe: 'output directory [default: datasets/cache/speech/<size>-seed<seed>]' })
+    .option('backend', { type: 'string', requiresArg: true, choices: ['auto', 'library', 'cli'], default: 'auto', describe: 'espeak-ng in process (library) or the espeak-ng command (cli)' })
+    .option('text', { type: 'string', requiresArg: true, default: 'kjv', describe: 'kjv, or comma-separated files/directories of *.txt/md/rst[.gz]' })
+    .option('workers', { type: 'number', requiresArg: true, default: 0, describe: 'child processes (0 = CPU count, at most 4); the output does not depend on it' })
+    .option('keep-audio', { type: 'boolean', default: false, describe: 'also keep the 16 kHz WAV of each utterance' })
+    .option('force', { type: 'boolean', default: false, describe: 'rebuild even if a matching corpus exists' })
+    .check((o) => Number.isInteger(o.seed) || `--seed: expected an integer, found ${o.seed}`)
+    .check((o) => Number.isInteger(o.workers) && o.workers >= 0 || `--workers: expected an integer ≥ 0, found ${o.workers}`)
+    .parse();
+  const params = speechParams(a.size as SpeechSize, a.seed);
+  const textTag = a.text === 'kjv' ? '' : '-usertext';
+  const out = a.out ?? join('datasets', 'cache', 'speech', `${a.size}-seed${a.seed}${textTag}`);
 
-try {
-  if (a.force !== 'true' && speechCacheMatches(out, params)) {
+  if (!a.force && speechCacheMatches(out, params)) {
     const c = loadSpeechCorpus(out);
     console.log(`speech corpus already built at ${out} (checksum ${c.manifest.checksum.slice(0, 16)}…); --force rebuilds it`);
-    process.exit(0);
+    return;
   }
   const docs = a.text === 'kjv' ? loadKjv() : loadTextFiles(a.text.split(','));
-  const text = splitDocuments(docs, { seed });
+  const text = splitDocuments(docs, { seed: a.seed });
   const t0 = performance.now();
   let last = 0;
   const manifest = await prepareSpeechCorpus({
     params,
     text,
     outDir: out,
-    synth: { backend: a.backend as 'auto' },
-    keepAudio: a['keep-audio'] === 'true',
-    workers: intArg('workers', a.workers) || undefined,
+    synth: { backend: a.backend as 'auto' | 'library' | 'cli' },
+    keepAudio: a['keep-audio'],
+    workers: a.workers || undefined,
     onProgress: (done, total, bucket) => {
       const now = performance.now();
       if (now - last < 2000 && done < total) return;
@@ -55,10 +55,4 @@ try {
     console.log(`  ${name.padEnd(10)} ${String(c.utterances).padStart(6)} utterances, ${(c.seconds / 60).toFixed(1)} min, ${c.frames} frames, ${c.rejected} rejected drafts`);
   }
   console.log(`  checksum ${manifest.checksum}`);
-} catch (err) {
-  if (err instanceof DataError) {
-    console.error(`error: ${err.message}`);
-    process.exit(1);
-  }
-  throw err;
-}
+});

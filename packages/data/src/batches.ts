@@ -1,5 +1,5 @@
 import type { ImageSplit } from './fashion-mnist.js';
-import { permutation } from './random.js';
+import { permutation } from '@sigattn/common';
 
 export interface ImageBatch {
   /** float32 pixels [size, height, width, channels], normalised as (x/255 − mean) / std per channel. */

@@ -1,12 +1,12 @@
 /** Fashion-MNIST from Debian's `dataset-fashion-mnist` (or any directory with the four gzipped IDX files). */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataError } from './errors.js';
+import { DataError } from '@sigattn/common';
 import { readIdxFile } from './idx.js';
 import { FASHION_MNIST_MANIFEST, verifyFiles } from './manifest.js';
 
 export const FASHION_MNIST_DEFAULT_PATH = '/usr/share/datasets/fashion-mnist';
-export const FASHION_MNIST_SETUP_HINT = 'install it with: sudo tools/setup.sh (Debian package dataset-fashion-mnist)';
+export const FASHION_MNIST_SETUP_HINT = 'install it with: tools/setup.sh (Debian package dataset-fashion-mnist)';
 export const FASHION_MNIST_CLASSES = [
   'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
 ] as const;

@@ -4,7 +4,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { readFileSync, existsSync } from 'node:fs';
-import { DataError } from './errors.js';
+import { DataError } from '@sigattn/common';
 
 export interface IdxArray {
   shape: number[];

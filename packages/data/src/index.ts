@@ -1,5 +1,3 @@
-export { DataError } from './errors.js';
-export { writeFileAtomic, buildDirAtomic, sha256, sha256File } from './fsutil.js';
 export { FASHION_MNIST_MANIFEST, verifyFiles, manifestFor, type FileManifest, type FileEntry } from './manifest.js';
 export { parseIdx, readIdxFile, encodeIdx, type IdxArray } from './idx.js';
 export {
@@ -11,12 +9,10 @@ export {
   type FashionMnistOptions,
 } from './fashion-mnist.js';
 export { imageBatches, normalizeImages, channelStats, type ImageBatch, type BatchOptions } from './batches.js';
-export { Rng, permutation, deriveSeed } from './random.js';
 
 // images
 export { parseCifar10, encodeCifar10, loadCifar10, CIFAR10_CLASSES } from './image/cifar10.js';
-export { augmentView, twoViews, SIMCLR_AUGMENT, BYOL_AUGMENT, type AugmentConfig, type TwoViews } from './image/augment.js';
-export { patchify, unpatchify, randomMasking, gatherPatches, type RandomMask, type ImageShape } from './image/mae.js';
+export { augmentView, twoViews, SIMCLR_AUGMENT, BYOL_AUGMENT, type AugmentConfig, type TwoViews, type ImageShape } from './image/augment.js';
 
 // speech
 export { RealFft } from './speech/fft.js';

@@ -4,8 +4,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataError } from './errors.js';
-import { sha256File } from './fsutil.js';
+import { DataError, sha256File } from '@sigattn/common';
 
 export interface FileEntry {
   name: string;

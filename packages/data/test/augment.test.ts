@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BYOL_AUGMENT, gatherPatches, patchify, randomMasking, Rng, SIMCLR_AUGMENT, twoViews, unpatchify, type AugmentConfig } from '../src/index.js';
+import { Rng } from '@sigattn/common';
+import { BYOL_AUGMENT, SIMCLR_AUGMENT, twoViews, type AugmentConfig } from '../src/index.js';
 
 const shape = { height: 16, width: 12, channels: 3 };
 const size = 16 * 12 * 3;
@@ -45,43 +46,5 @@ describe('contrastive augmentations', () => {
     const blurOnly: AugmentConfig = { ...flipOnly, flipProb: 0, blurProb: 1, blurSigma: [1.5, 1.5] };
     const flat = new Float32Array(size).fill(0.37);
     expect(twoViews(flat, 1, shape, 2, [blurOnly, blurOnly]).view1.every((v) => Math.abs(v - 0.37) < 1e-6)).toBe(true);
-  });
-});
-
-describe('MAE utilities', () => {
-  const n = 3;
-  const r = new Rng(4);
-  const imgs = Float32Array.from({ length: n * size }, () => r.normal());
-  it('unpatchify inverts patchify and a patch holds a p×p block', () => {
-    const p = patchify(imgs, n, shape, 4);
-    expect(p.length).toBe(imgs.length);
-    expect(Array.from(unpatchify(p, n, shape, 4))).toEqual(Array.from(imgs));
-    // patch (image 1, grid row 1, col 2), pixel (py 3, px 1), channel 2
-    const L = (16 / 4) * (12 / 4);
-    const D = 4 * 4 * 3;
-    const patchIndex = 1 * 3 + 2;
-    expect(p[(1 * L + patchIndex) * D + (3 * 4 + 1) * 3 + 2]).toBe(imgs[((1 * 16 + 4 + 3) * 12 + 8 + 1) * 3 + 2]);
-    expect(() => patchify(imgs, n, shape, 5)).toThrow(/patch size 5 must divide/);
-  });
-  it('random masking keeps the right count, is seeded, and restore un-shuffles', () => {
-    const L = 12;
-    const m = randomMasking(n, L, 0.75, 9);
-    expect(m.keepCount).toBe(3);
-    for (let i = 0; i < n; i++) {
-      const mask = Array.from(m.mask.subarray(i * L, (i + 1) * L));
-      expect(mask.reduce((a, b) => a + b, 0)).toBe(9);
-      const keep = Array.from(m.keep.subarray(i * 3, (i + 1) * 3));
-      for (const k of keep) expect(mask[k]).toBe(0);
-      expect(new Set(keep).size).toBe(3);
-      // restore[l] < keepCount exactly for kept patches
-      for (let l = 0; l < L; l++) expect(m.restore[i * L + l] < 3).toBe(mask[l] === 0);
-    }
-    expect(Array.from(randomMasking(n, L, 0.75, 9).keep)).toEqual(Array.from(m.keep));
-    expect(Array.from(randomMasking(n, L, 0.75, 10).keep)).not.toEqual(Array.from(m.keep));
-    const D = 48;
-    const p = patchify(imgs, n, shape, 4);
-    const g = gatherPatches(p, m, D);
-    expect(g.length).toBe(n * 3 * D);
-    expect(Array.from(g.subarray(D, 2 * D))).toEqual(Array.from(p.subarray(m.keep[1] * D, (m.keep[1] + 1) * D)));
   });
 });

@@ -1,11 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { makeTempDir } from '@sigattn/common';
 import { afterAll } from 'vitest';
 
-/** A fresh temp directory removed after the file's tests. */
-export function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `sigattn-data-${prefix}-`));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+/**
+ * Temp directories for one test file. Call it at the top of the file (hooks registered inside a test
+ * never run): every directory the returned function makes is removed after the file's tests.
+ */
+export function tempDirs(file: string): (name: string) => string {
+  const made: { remove: () => void }[] = [];
+  afterAll(() => {
+    for (const d of made.splice(0)) d.remove();
+  });
+  return (name) => {
+    const d = makeTempDir(`sigattn-data-${file}-${name}-`);
+    made.push(d);
+    return d.path;
+  };
 }

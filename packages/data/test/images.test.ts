@@ -1,10 +1,10 @@
-import { writeFileSync, readdirSync, existsSync, readFileSync } from 'node:fs';
+import { writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { DataError, Rng } from '@sigattn/common';
 import {
   channelStats,
-  DataError,
   encodeCifar10,
   encodeIdx,
   FASHION_MNIST_MANIFEST,
@@ -15,12 +15,12 @@ import {
   parseCifar10,
   parseIdx,
   readIdxFile,
-  Rng,
   verifyFiles,
-  writeFileAtomic,
   type ImageSplit,
 } from '../src/index.js';
-import { tempDir } from './helpers.js';
+import { tempDirs } from './helpers.js';
+
+const tempDir = tempDirs('images');
 
 const randomBytes = (n: number, seed: number): Uint8Array => {
   const r = new Rng(seed);
@@ -151,15 +151,5 @@ describe('batches', () => {
     }
     const first = [...imageBatches(s, { batchSize: 1, mean: [0.1, 0.2, 0.3], std: [0.5, 0.5, 0.5] })][0];
     expect(first.x[2]).toBeCloseTo((s.images[2] / 255 - 0.3) / 0.5, 6);
-  });
-});
-
-describe('writeFileAtomic', () => {
-  it('leaves no temp file behind and replaces the target', () => {
-    const dir = tempDir('atomic');
-    writeFileAtomic(join(dir, 'x.json'), '1');
-    writeFileAtomic(join(dir, 'x.json'), '2');
-    expect(readFileSync(join(dir, 'x.json'), 'utf8')).toBe('2');
-    expect(readdirSync(dir)).toEqual(['x.json']);
   });
 });

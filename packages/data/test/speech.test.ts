@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DataError, Rng } from '@sigattn/common';
 import {
   createSynthesizer,
-  DataError,
   decodeTranscript,
   encodeTranscript,
   encodeWav,
@@ -15,11 +15,12 @@ import {
   prepareSpeechCorpus,
   RealFft,
   Resampler,
-  Rng,
   speechParams,
 } from '../src/index.js';
 import { naiveDft } from '../src/speech/fft.js';
-import { tempDir } from './helpers.js';
+import { tempDirs } from './helpers.js';
+
+const tempDir = tempDirs('speech');
 
 const WORDS = ['the', 'light', 'water', 'spoke', 'unto', 'people', 'morning', 'city', 'gold', 'river', 'and', 'great', 'house', 'seven', 'stone'];
 /** Random sentences, one a line, from a seeded word list: the text fixture for corpus tests. */

@@ -2,20 +2,21 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { DataError, Rng } from '@sigattn/common';
 import {
   BpeTokenizer,
   ByteTokenizer,
-  DataError,
   lmBatches,
   lmEvalSets,
   loadKjv,
   loadTextCorpus,
   loadTextFiles,
   prepareTextCorpus,
-  Rng,
   splitDocuments,
 } from '../src/index.js';
-import { tempDir } from './helpers.js';
+import { tempDirs } from './helpers.js';
+
+const tempDir = tempDirs('text');
 
 const SYLLABLES = ['ka', 'lo', 'mi', 'ren', 'tha', 'dor', 'is', 'ven', 'qu', 'ae', 'nn', 'ést', 'ü'];
 /** Seeded pseudo-English with punctuation, numbers, unicode and odd whitespace: the tokenizer fixture. */

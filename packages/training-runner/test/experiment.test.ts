@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCsv } from '@sigattn/common';
 import { initBackend } from '@sigattn/kernel-core';
-import { AdamW, Vit } from '@sigattn/model-zoo';
+import { AdamW, createModel } from '@sigattn/model-zoo';
 import { openInitCheckpoint, readCheckpointState, runExperiment, saveCheckpoint } from '../src/index.js';
 import { REPO_CONFIGS, tempDirs, writeImageFixture } from './fixtures.js';
 
@@ -105,18 +105,18 @@ describe('a sweep of variants × seeds', () => {
 describe('weight hand-off', () => {
   it('loads a finished run into a fresh model by name, and names a tensor whose shape differs', async () => {
     const dir = temps.make('sigattn-ckpt-');
-    const cfg = { imageSize: 28, channels: 1, patchSize: 7, dim: 16, depth: 1, heads: 2, mlpRatio: 2, classes: 10, attention: { kind: 'sigmoid' as const } };
-    const a = new Vit(cfg, 1);
+    const cfg = { imageSize: 28, channels: 1, patchSize: 7, dim: 16, depth: 1, heads: 2, mlpRatio: 2, classes: 10, attention: { kind: 'sigmoid' } };
+    const a = createModel('vit', cfg, 1);
     const opt = new AdamW(a.trainableEntries(), { lr: 1e-3 });
     await saveCheckpoint(dir, a, opt, { configHash: 'x', epochsDone: 1, epochsPlanned: 1, steps: 1, wallSeconds: 0, metrics: [] });
     const state = readCheckpointState(dir);
     expect(state?.spec).toMatchObject({ name: 'vit', dim: 16 });
-    const b = new Vit(cfg, 2);
+    const b = createModel('vit', cfg, 2);
     const init = openInitCheckpoint(dir, state as NonNullable<typeof state>);
     init.load(b.params.entries());
     const [wa, wb] = [a.params.entries()[0][1], b.params.entries()[0][1]];
     expect(Array.from(await wb.data())).toEqual(Array.from(await wa.data()));
-    const wide = new Vit({ ...cfg, dim: 24, heads: 2 }, 3);
+    const wide = createModel('vit', { ...cfg, dim: 24, heads: 2 }, 3);
     expect(() => init.load(wide.params.entries())).toThrow(/backbone tensor \S+ has shape \[[\d, ]+\] in the checkpoint but \[[\d, ]+\] in this model/);
     tf.dispose([a.params.entries().map(([, v]) => v)]);
     opt.dispose();

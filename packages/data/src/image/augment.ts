@@ -3,8 +3,14 @@
  * derived from (seed, image id, view), so a view does not depend on batch order or on the other view.
  * Images are float HWC in [0, 1]; every op keeps the shape and clamps to [0, 1].
  */
-import { deriveSeed, Rng } from '../random.js';
-import type { ImageShape } from './mae.js';
+import { deriveSeed, Rng } from '@sigattn/common';
+
+/** Height, width and channels of HWC images. */
+export interface ImageShape {
+  height: number;
+  width: number;
+  channels: number;
+}
 
 export interface AugmentConfig {
   /** Random resized crop: area fraction and aspect-ratio ranges (SimCLR: [0.08, 1], [3/4, 4/3]); null disables it. */

@@ -4,7 +4,7 @@
  * Images are returned channel-last (HWC) like the rest of this package.
  */
 import { join } from 'node:path';
-import { DataError } from '../errors.js';
+import { DataError } from '@sigattn/common';
 import type { ImageSplit } from '../fashion-mnist.js';
 import { readFileOrThrow } from '../fsutil.js';
 

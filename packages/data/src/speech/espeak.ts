@@ -4,10 +4,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import koffi from 'koffi';
-import { DataError } from '../errors.js';
+import { DataError } from '@sigattn/common';
 import { parseWav } from './wav.js';
 
-export const ESPEAK_HINT = 'install espeak-ng with: sudo tools/setup.sh (Debian packages espeak-ng, libespeak-ng1)';
+export const ESPEAK_HINT = 'install espeak-ng with: tools/setup.sh (Debian packages espeak-ng, libespeak-ng1)';
 
 export interface Voice {
   /** espeak-ng voice name with an optional variant, e.g. 'en-us+f3'. */

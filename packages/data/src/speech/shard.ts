@@ -4,8 +4,7 @@
  * (it keeps generator state between sentences), so each shard runs in a fresh process (shard-worker.ts): the
  * shard's output then depends only on its spec, whatever the worker count or the order shards finish in.
  */
-import { DataError } from '../errors.js';
-import { deriveSeed, Rng } from '../random.js';
+import { DataError, deriveSeed, Rng } from '@sigattn/common';
 import { createSynthesizer, type SynthOptions, type Voice } from './espeak.js';
 import { frameCount, LogMel } from './logmel.js';
 import { Resampler } from './resample.js';

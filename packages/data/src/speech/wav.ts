@@ -1,5 +1,5 @@
 /** Minimal WAV (RIFF PCM s16) reader/writer: enough for espeak-ng's output and for exporting utterances. */
-import { DataError } from '../errors.js';
+import { DataError } from '@sigattn/common';
 
 export interface Pcm {
   sampleRate: number;

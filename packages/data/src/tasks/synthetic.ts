@@ -4,8 +4,7 @@
  * next tokens, scored only on the answer (IGNORE elsewhere). Train on short lengths, test on longer ones: the
  * vocabulary is fixed by `symbols` and `maxLength`, so both ranges share it.
  */
-import { DataError } from '../errors.js';
-import { deriveSeed, Rng } from '../random.js';
+import { DataError, deriveSeed, Rng } from '@sigattn/common';
 
 export type TaskName = 'copy' | 'reverse' | 'sort' | 'recall' | 'count';
 export const TASKS: readonly TaskName[] = ['copy', 'reverse', 'sort', 'recall', 'count'];

@@ -4,8 +4,8 @@
  * in seconds. Ties between equally frequent pairs go to the smaller (left id, right id), so training is deterministic.
  * Decoding concatenates token bytes, so encode → decode returns the input exactly.
  */
-import { DataError } from '../errors.js';
-import { readJsonFile, writeFileAtomic } from '../fsutil.js';
+import { DataError, writeFileAtomic } from '@sigattn/common';
+import { readJsonFile } from '../fsutil.js';
 import type { Tokenizer } from './tokenizer.js';
 
 // GPT-2's pre-tokenizer; any gap it leaves is kept as its own piece, so the pieces always cover the text.

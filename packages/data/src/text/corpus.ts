@@ -8,11 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { DataError } from '../errors.js';
+import { DataError, permutation } from '@sigattn/common';
 import { readFileOrThrow } from '../fsutil.js';
-import { permutation } from '../random.js';
 
-export const KJV_HINT = 'install it with: sudo tools/setup.sh (Debian packages bible-kjv and bible-kjv-text)';
+export const KJV_HINT = 'install it with: tools/setup.sh (Debian packages bible-kjv and bible-kjv-text)';
 
 export interface TextDocument {
   /** Where it came from: a chapter reference ('Ge1') or a file path (with a block number). */

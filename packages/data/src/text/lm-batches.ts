@@ -1,5 +1,5 @@
 /** Fixed-length next-token batches for training, and longer evaluation windows (2×, 4×, 8× …) for length generalisation. */
-import { permutation } from '../random.js';
+import { permutation } from '@sigattn/common';
 
 export interface LmBatch {
   /** Inputs [size, seqLen] and next-token targets [size, seqLen]. */

@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataError } from '../errors.js';
-import { buildDirAtomic, readJsonFile, sha256, sha256File } from '../fsutil.js';
+import { buildDirAtomic, DataError, sha256, sha256File } from '@sigattn/common';
+import { readJsonFile } from '../fsutil.js';
 import { BpeTokenizer } from './bpe.js';
 import { loadKjv, loadTextFiles, splitDocuments, type TextSplits } from './corpus.js';
 
