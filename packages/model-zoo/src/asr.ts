@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ParamStore } from './params.js';
-import { Rng } from './rng.js';
+import { Rng } from '@sigattn/common';
 import { applyBlock, blockConfigOf, checkTransformer, createBlock, TRANSFORMER_SCHEMA, type Block, type TransformerConfig } from './block.js';
 import { applyLinear, applyNorm, linear, norm, type Linear, type Norm } from './layers.js';
 import { blockPositions, sincos1d } from './positions.js';

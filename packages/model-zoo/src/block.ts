@@ -10,10 +10,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { alibiSlopes, attention, resolveBias, type AttentionSpec } from '@sigattn/kernel-core';
 import type { ParamStore } from './params.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '@sigattn/common';
 import { applyLinear, applyNorm, gelu, linear, norm, silu, type Linear, type Norm, type NormKind } from './layers.js';
 import { applyRope, applyRopeAt, type BlockPositions } from './positions.js';
-import { fail, type Schema } from './config.js';
+import { checkKeys, fail, type Schema } from './config.js';
 
 export interface AttentionConfig {
   kind: 'softmax' | 'sigmoid';
@@ -253,9 +253,7 @@ function parseAttention(value: unknown, path: string): AttentionConfig {
   const v = (value ?? {}) as Record<string, unknown>;
   if (typeof v !== 'object' || Array.isArray(v)) fail(path, 'an object { kind, bias, qkNorm, causal }', value, `write ${path} as a mapping`);
   const known = ['kind', 'bias', 'qkNorm', 'causal'];
-  for (const key of Object.keys(v)) {
-    if (!known.includes(key)) fail(`${path}.${key}`, `one of ${known.join(', ')}`, key, `remove or rename ${key}`);
-  }
+  checkKeys(path, v, known);
   const kind = v.kind ?? 'sigmoid';
   if (kind !== 'softmax' && kind !== 'sigmoid') fail(`${path}.kind`, "'softmax' | 'sigmoid'", kind, 'pick one of the two');
   const bias = v.bias ?? 'negLogN';

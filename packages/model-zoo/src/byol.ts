@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ParamStore } from './params.js';
-import { Rng } from './rng.js';
+import { Rng } from '@sigattn/common';
 import { applyMlpHead, l2normalize, mlpHead, type MlpHead } from './layers.js';
 import { checkEncoder, ENCODER_SCHEMA, PatchEncoder, type EncoderConfig } from './encoder.js';
 import { readConfig, withoutName } from './config.js';

@@ -3,10 +3,7 @@
  * names the key, what was expected, what was found and how to fix it, and unknown keys (typos) are
  * rejected instead of silently ignored.
  */
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+import { closestName, ConfigError } from '@sigattn/common';
 
 export type FieldSpec =
   | { type: 'int'; min?: number; default?: number }
@@ -65,12 +62,7 @@ export function readConfig<T>(where: string, raw: unknown, schema: Schema): T {
     fail(where, 'an object of config keys', raw, `pass an object with keys ${Object.keys(schema).join(', ')}`);
   }
   const obj = raw as Record<string, unknown>;
-  for (const key of Object.keys(obj)) {
-    // An undefined value (from a JS spread) means the key is absent, as it would be in YAML.
-    if (!(key in schema) && obj[key] !== undefined) {
-      fail(`${where}.${key}`, `one of the known keys ${Object.keys(schema).join(', ')}`, key, `remove or rename ${key}`);
-    }
-  }
+  checkKeys(where, obj, Object.keys(schema));
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(schema)) {
     const value = obj[key] === undefined ? spec.default : obj[key];
@@ -78,6 +70,19 @@ export function readConfig<T>(where: string, raw: unknown, schema: Schema): T {
     out[key] = parseField(`${where}.${key}`, spec, value);
   }
   return out as T;
+}
+
+/**
+ * Reject keys of `obj` that are not in `allowed`, naming the closest allowed one: a typo such as
+ * `qknorm` reads as an unknown key with a suggestion, not as a bad value.
+ */
+export function checkKeys(where: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const key of Object.keys(obj)) {
+    // An undefined value (from a JS spread) means the key is absent, as it would be in YAML.
+    if (allowed.includes(key) || obj[key] === undefined) continue;
+    const hint = closestName(key, allowed);
+    throw new ConfigError(`${where}.${key}: unknown key${hint === undefined ? '' : ` (did you mean ${where}.${hint}?)`}; allowed here: ${allowed.join(', ')}`);
+  }
 }
 
 function describe(spec: FieldSpec): string {

@@ -1,6 +1,5 @@
 export { ParamStore, type Init } from './params.js';
-export { Rng } from './rng.js';
-export { ConfigError, readConfig, type Schema, type FieldSpec } from './config.js';
+export { readConfig, checkKeys, type Schema, type FieldSpec } from './config.js';
 export {
   linear,
   applyLinear,
@@ -52,5 +51,5 @@ export { Asr, resolveAsrConfig, conv3x3s2, type AsrConfig } from './asr.js';
 export { Lm, resolveLmConfig, type LmConfig, type LmLossOptions } from './lm.js';
 export { ClassifierHead, resolveHeadConfig, type FeatureBackbone, type HeadConfig } from './heads.js';
 export { ctcLoss, ctcSequence, ctcGreedyDecode } from './ctc.js';
-export { editDistance, cer, wer } from './metrics.js';
+export { cer, wer } from './metrics.js';
 export { MODEL_NAMES, createModel, createModelFromSpec, modelSpec, resolveSpec, type ModelName } from './registry.js';

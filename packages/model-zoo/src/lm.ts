@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ParamStore } from './params.js';
-import { Rng } from './rng.js';
+import { Rng } from '@sigattn/common';
 import { applyBlock, blockConfigOf, checkTransformer, createBlock, TRANSFORMER_SCHEMA, type Block, type KvCache, type TransformerConfig } from './block.js';
 import { applyLinear, applyNorm, crossEntropy, embed, linear, norm, type Linear, type Norm } from './layers.js';
 import { blockPositions, sincos1d, type PositionKind } from './positions.js';

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ParamStore } from './params.js';
-import { Rng } from './rng.js';
+import { Rng } from '@sigattn/common';
 import { applyBlock, blockConfigOf, createBlock, type Block } from './block.js';
 import { applyLinear, applyNorm, linear, norm, standardize, type Linear, type Norm } from './layers.js';
 import { checkEncoder, ENCODER_SCHEMA, PatchEncoder, patchify, type EncoderConfig } from './encoder.js';

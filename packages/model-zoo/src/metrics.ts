@@ -1,17 +1,5 @@
 /** Speech-recognition error rates. Both are corpus-level: total edits / total reference length. */
-
-/** Levenshtein distance (substitutions, insertions, deletions all cost 1). */
-export function editDistance<T>(ref: ArrayLike<T>, hyp: ArrayLike<T>): number {
-  let prev = Array.from({ length: hyp.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= ref.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= hyp.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ref[i - 1] === hyp[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[hyp.length];
-}
+import { editDistance } from '@sigattn/common';
 
 function rate<T>(refs: ArrayLike<T>[], hyps: ArrayLike<T>[], what: string): number {
   if (refs.length !== hyps.length) throw new Error(`${what}: ${refs.length} references but ${hyps.length} hypotheses`);

@@ -2,7 +2,7 @@
  * One registry: every model by name and config. A model spec is the plain object of a
  * configs/models/*.yaml file (and of the runner's `model:` section): `{ name: <model>, ...config keys }`.
  */
-import { ConfigError } from './config.js';
+import { ConfigError } from '@sigattn/common';
 import type { ZooModel } from './model.js';
 import { resolveVitConfig, Vit } from './vit.js';
 import { Mae, resolveMaeConfig } from './mae.js';

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ParamStore } from './params.js';
-import { Rng } from './rng.js';
+import { Rng } from '@sigattn/common';
 import type { AttentionConfig, MlpKind, NormPlacement } from './block.js';
 import { applyLinear, crossEntropy, linear, type Linear, type NormKind } from './layers.js';
 import { checkEncoder, ENCODER_SCHEMA, PatchEncoder, type EncoderConfig } from './encoder.js';

@@ -20,7 +20,8 @@ vi.mock('@sigattn/kernel-core', async (importOriginal) => {
 });
 
 import { alibiSlopes } from '@sigattn/kernel-core';
-import { applyBlock, createBlock, ParamStore, Rng, Vit, type BlockConfig, type VitConfig } from '../src/index.js';
+import { Rng } from '@sigattn/common';
+import { applyBlock, createBlock, ParamStore, Vit, type BlockConfig, type VitConfig } from '../src/index.js';
 import { randn, setup } from './helpers.js';
 
 beforeAll(setup);

@@ -1,7 +1,7 @@
 /** CTC loss and gradient against brute-force enumeration of every alignment; decoding; CER/WER. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { cer, ctcGreedyDecode, ctcLoss, editDistance, wer } from '../src/index.js';
+import { cer, ctcGreedyDecode, ctcLoss, wer } from '../src/index.js';
 import { randn, setup } from './helpers.js';
 
 beforeAll(setup);
@@ -106,9 +106,7 @@ describe('ctc', () => {
 });
 
 describe('error rates', () => {
-  it('edit distance, CER and WER', () => {
-    expect(editDistance('kitten', 'sitting')).toBe(3);
-    expect(editDistance([1, 2, 3], [1, 3])).toBe(1);
+  it('CER and WER count edits over the reference length', () => {
     expect(cer(['abcd', 'xy'], ['abed', 'xy'])).toBeCloseTo(1 / 6);
     expect(wer(['the cat sat', 'on a mat'], ['the cat sat down', 'on mat'])).toBeCloseTo(2 / 6);
     expect(() => wer([''], [''])).toThrow(/empty/);
