@@ -44,7 +44,7 @@ export { Ema, emaUpdate, cosineEmaDecay } from './optim/ema.js';
 export { paramGroups, isNoDecay, type ParamGroup } from './optim/groups.js';
 export type { Optimizer } from './optim/optimizer.js';
 export { trainStep, type StepOptions } from './train.js';
-export { Mae, resolveMaeConfig, type MaeConfig } from './mae.js';
+export { Mae, resolveMaeConfig, maeMaskSize, drawVisiblePatches, type MaeConfig } from './mae.js';
 export { Simclr, resolveSimclrConfig, ntXent, type SimclrConfig } from './simclr.js';
 export { Byol, resolveByolConfig, type ByolConfig } from './byol.js';
 export { Asr, resolveAsrConfig, conv3x3s2, type AsrConfig } from './asr.js';

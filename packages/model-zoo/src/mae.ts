@@ -40,9 +40,20 @@ export function resolveMaeConfig(raw: unknown, where = 'mae config'): MaeConfig 
   });
   checkEncoder(where, c);
   if (c.decoderDim % c.decoderHeads !== 0) fail(`${where}.decoderHeads`, `a divisor of decoderDim ${c.decoderDim}`, c.decoderHeads, 'change one of them');
-  const n = (c.imageSize / c.patchSize) ** 2;
-  if (Math.round(n * (1 - c.maskRatio)) < 1) fail(`${where}.maskRatio`, `a ratio that leaves ≥ 1 of ${n} patches visible`, c.maskRatio, 'lower it');
+  const { patches: n, visible } = maeMaskSize(c);
+  if (visible < 1) fail(`${where}.maskRatio`, `a ratio that leaves ≥ 1 of ${n} patches visible`, c.maskRatio, 'lower it');
   return c;
+}
+
+/** Patches per image and how many of them the encoder sees, for a resolved config. */
+export function maeMaskSize(c: Pick<MaeConfig, 'imageSize' | 'patchSize' | 'maskRatio'>): { patches: number; visible: number } {
+  const patches = (c.imageSize / c.patchSize) ** 2;
+  return { patches, visible: Math.round(patches * (1 - c.maskRatio)) };
+}
+
+/** One image's visible patches: `visible` of 0..patches−1, sorted, drawn from a seeded stream. */
+export function drawVisiblePatches(patches: number, visible: number, rng: Rng): Int32Array {
+  return rng.permutation(patches).slice(0, visible).sort();
 }
 
 export class Mae implements ZooModel {
@@ -64,9 +75,9 @@ export class Mae implements ZooModel {
     const c = (this.config = resolveMaeConfig(cfg));
     const p = (this.params = new ParamStore(seed));
     this.rng = new Rng(seed + 1);
-    const n = (c.imageSize / c.patchSize) ** 2;
+    const { patches: n, visible } = maeMaskSize(c);
     const cls = c.pool === 'cls' ? 1 : 0;
-    this.visible = Math.round(n * (1 - c.maskRatio));
+    this.visible = visible;
     // b = −log n follows the tokens attended over in each call: the encoder's n is visible + CLS in
     // pretraining and all patches + CLS in features(); the decoder always sees all of them.
     this.encoder = new PatchEncoder(p, 'encoder.', c);
@@ -84,8 +95,7 @@ export class Mae implements ZooModel {
 
   /** Draw one mask per image: visible patch indices (sorted) per image. */
   drawMask(batch: number): Int32Array[] {
-    const n = this.encoder.patches;
-    return Array.from({ length: batch }, () => this.rng.permutation(n).slice(0, this.visible).sort());
+    return Array.from({ length: batch }, () => drawVisiblePatches(this.encoder.patches, this.visible, this.rng));
   }
 
   private checkMask(B: number, vis: readonly Int32Array[]): void {
@@ -168,7 +178,7 @@ export class Mae implements ZooModel {
   }
 
   batchLoss(batch: Batch, training = false): tf.Scalar {
-    return this.loss(need('mae', batch, 'images'), training);
+    return this.loss(need('mae', batch, 'images'), training, batch.visibleIdx);
   }
 
   trainableEntries(): [string, tf.Variable][] {

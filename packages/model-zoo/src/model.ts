@@ -6,6 +6,8 @@ import type { ParamStore } from './params.js';
 export interface Batch {
   /** Images [B, H, W, C] (ViT, MAE, probes). */
   images?: tf.Tensor4D;
+  /** MAE: the visible patch indices of each image (default: a fresh mask from the model's RNG). */
+  visibleIdx?: Int32Array[];
   /** Two augmented views of the same images (SimCLR, BYOL). */
   views?: [tf.Tensor4D, tf.Tensor4D];
   /** Integer class labels [B]. */

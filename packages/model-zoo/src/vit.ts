@@ -67,7 +67,21 @@ export class Vit implements ZooModel {
 
   /** images [B, H, W, C] → logits [B, classes] */
   forward(images: tf.Tensor4D, training = false): tf.Tensor2D {
-    return applyLinear(this.head, this.encoder.features(images, { training, rng: this.rng })) as tf.Tensor2D;
+    return applyLinear(this.head, this.features(images, training)) as tf.Tensor2D;
+  }
+
+  /** Pooled encoder features [B, dim] (what a probe or fine-tune head classifies). */
+  features(images: tf.Tensor4D, training = false): tf.Tensor2D {
+    return this.encoder.features(images, { training, rng: this.rng });
+  }
+
+  get featureDim(): number {
+    return this.cfg.dim;
+  }
+
+  /** Everything but the classifier: the parameters `features` depends on. */
+  featureEntries(): [string, tf.Variable][] {
+    return this.params.entries().filter(([n]) => !n.startsWith('head.'));
   }
 
   /** Mean cross-entropy of the logits against integer labels. */

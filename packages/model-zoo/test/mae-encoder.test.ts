@@ -124,3 +124,28 @@ describe('linear probe: parameter-free per-feature batch normalisation', () => {
     probe.dispose();
   });
 });
+
+describe('what the runner’s vision tasks rely on', () => {
+  it('MAE batchLoss uses batch.visibleIdx when given (masks seeded by the task)', () => {
+    const m = new Mae({ ...tiny, maskRatio: 0.75 }, 1);
+    const x = randn([2, 8, 8, 1], 7) as tf.Tensor4D;
+    const vis = [Int32Array.from([0, 3, 6, 9]), Int32Array.from([1, 2, 12, 15])];
+    const direct = tf.tidy(() => read(m.loss(x, false, vis)));
+    expect(tf.tidy(() => read(m.batchLoss({ images: x, visibleIdx: vis }, false)))).toEqual(direct);
+    expect(tf.tidy(() => read(m.batchLoss({ images: x }, false)))).not.toEqual(direct);
+    m.dispose();
+    x.dispose();
+  });
+
+  it('a ViT is a probe backbone: features are the pooled encoder output, the classifier is not a feature tensor', () => {
+    const vit = { name: 'vit', imageSize: 8, channels: 1, patchSize: 2, dim: 8, depth: 1, heads: 2, classes: 4, attention: sigmoid };
+    const probe = createModel('linear-probe', { backbone: vit, classes: 3 }, 1) as ClassifierHead;
+    const names = probe.backbone.featureEntries().map(([n]) => n);
+    expect(names).toContain('patch_embed.w');
+    expect(names.some((n) => n.startsWith('head.'))).toBe(false);
+    const x = randn([2, 8, 8, 1], 8) as tf.Tensor4D;
+    expect(tf.tidy(() => probe.forward(x).shape)).toEqual([2, 3]);
+    probe.dispose();
+    x.dispose();
+  });
+});
