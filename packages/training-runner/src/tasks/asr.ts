@@ -22,9 +22,9 @@ import {
   type SpeechSplit,
 } from '@sigattn/data';
 import { cer, ctcGreedyDecode, ctcLoss, wer, type Asr } from '@sigattn/model-zoo';
-import { bool, int, obj, oneOf, str, withDefault, type Infer } from '../config/schema.js';
+import { bool, int, obj, oneOf, withDefault, type Infer } from '../config/schema.js';
 import type { MetricSpec, Task, TaskContext } from './task.js';
-import { buildProgress, cappedSteps, corpusPresent, evalBiasLength } from './lengths.js';
+import { buildProgress, cachePath, cappedSteps, corpusPresent, evalBiasLength } from './lengths.js';
 
 export const asrDataSchema = obj({
   /** Corpus size preset (`prepare-speech --size`): tiny (tests), small, default, large. */
@@ -32,7 +32,7 @@ export const asrDataSchema = obj({
   /** Seed of the corpus (speakers, sentences), not the run's seed. */
   seed: withDefault(int({ min: 0 }), 0),
   /** The cache directory; default datasets/cache/speech/<size>-seed<seed> (where prepare-speech writes). */
-  path: withDefault(str(), ''),
+  path: cachePath(),
   /** Build a missing corpus on the first run (espeak-ng; minutes for small/default) instead of failing. */
   build: withDefault(bool(), false),
   /** Keep the first N training utterances / the first N of each test bucket; 0 = all. */

@@ -37,6 +37,12 @@ export function cappedSteps(full: number, cfg: RunConfig): number {
   return cap > 0 ? Math.min(full, cap) : full;
 }
 
+/** A directory; '' (the default) means the task's default cache directory for the other data keys. */
+export function cachePath(): Schema<string> {
+  const expected = "a directory path ('' = the default cache directory)";
+  return { expected, fallback: '', parse: (v, key) => (typeof v === 'string' ? v : mismatch(key, expected, v)) };
+}
+
 /** A `[min, max]` pair of integers with 1 ≤ min ≤ max (a range of sequence lengths or seconds). */
 export function lengthRange(): Schema<[number, number]> {
   const expected = 'a pair [min, max] of integers with 1 ≤ min ≤ max';

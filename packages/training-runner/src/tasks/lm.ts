@@ -9,9 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, DataError, deriveSeed } from '@sigattn/common';
 import { lmBatches, lmEvalSets, loadTextCorpus, prepareTextCorpus, textCacheMatches, type EvalSet, type TextCorpusParams } from '@sigattn/data';
 import type { Lm } from '@sigattn/model-zoo';
-import { bool, int, obj, str, withDefault, type Infer } from '../config/schema.js';
+import { bool, int, obj, withDefault, type Infer } from '../config/schema.js';
 import type { MetricSpec, Task, TaskContext } from './task.js';
-import { cappedSteps, corpusPresent, evalBiasLength, requireExtrapolatingPositions } from './lengths.js';
+import { cachePath, cappedSteps, corpusPresent, evalBiasLength, requireExtrapolatingPositions } from './lengths.js';
 
 /** Evaluation lengths, as multiples of the training length. */
 export const LM_MULTIPLES = [1, 2, 4, 8] as const;
@@ -22,7 +22,7 @@ export const lmDataSchema = obj({
   /** Seed of the corpus's train/valid/test document split (not the run's seed). */
   seed: withDefault(int({ min: 0 }), 0),
   /** The cache directory; default datasets/cache/text/kjv-bpe<vocab>-seed<seed> (where prepare-text writes). */
-  path: withDefault(str(), ''),
+  path: cachePath(),
   /** Build a missing cache on the first run instead of failing. */
   build: withDefault(bool(), false),
   /** Windows of the longest evaluation length (×8) scored per epoch; every length is cut from the same span. */
