@@ -104,6 +104,7 @@ function prepare(plan: ExperimentPlan, units: UnitId[]): UnitPlan[] {
         task.checkData(cfg.data);
         checked.add(dataKey);
       }
+      task.checkConfig?.(cfg);
       if (cfg.init.from !== '') {
         const earlier = plan.stages.slice(0, i);
         if (plan.stages.includes(cfg.init.from) && !earlier.includes(cfg.init.from)) {

@@ -12,7 +12,7 @@ import { decodeTranscript, IGNORE, prepareTextCorpus, taskVocab } from '@sigattn
 import { initBackend } from '@sigattn/kernel-core';
 import { AdamW, createModelFromSpec, trainStep, type Batch, type ZooModel } from '@sigattn/model-zoo';
 import { runConfigSchema, type RunConfig } from '../src/config/run-config.js';
-import { asrTask } from '../src/tasks/asr.js';
+import { asrTask, nEvalOf } from '../src/tasks/asr.js';
 import { lmTask } from '../src/tasks/lm.js';
 import { answerBatch, inputLength, syntheticTask } from '../src/tasks/synthetic.js';
 import type { Task, TaskContext } from '../src/tasks/task.js';
@@ -22,11 +22,18 @@ const temps = tempDirs();
 beforeAll(() => initBackend('wasm'));
 afterAll(temps.cleanup);
 
-/** A unit's context as the runner builds it: the run schema's defaults, then the task's data schema. */
-function context<D>(task: Task<D>, tree: Record<string, unknown>, logs: string[] = []): TaskContext {
+/** A unit's config as the runner resolves it: the run schema's defaults, then the task's data schema. */
+function config<D>(task: Task<D>, tree: Record<string, unknown>): RunConfig {
   const cfg = runConfigSchema.parse({ name: 't', task: task.name, ...tree }, '') as RunConfig;
-  const data = task.dataSchema.parse(cfg.data, 'data');
-  return { cfg: { ...cfg, data }, seed: cfg.seed, log: (l) => logs.push(l) };
+  return { ...cfg, data: task.dataSchema.parse(cfg.data, 'data') };
+}
+
+/** A unit's context after the runner's checks (checkData, checkConfig), which run before anything is written. */
+function context<D>(task: Task<D>, tree: Record<string, unknown>, logs: string[] = []): TaskContext {
+  const cfg = config(task, tree);
+  task.checkData(cfg.data);
+  task.checkConfig?.(cfg);
+  return { cfg, seed: cfg.seed, log: (l) => logs.push(l) };
 }
 
 /** The runner's loop, reduced: trainStep over the task's batches, disposing every batch. */
@@ -107,16 +114,16 @@ describe('synthetic task', () => {
     model.dispose();
   });
 
-  it('refuses test lengths inside the training range, too few recall keys, a short context, a small vocabulary, learned positions and an endless epoch', async () => {
+  it('refuses test lengths inside the training range, too few recall keys, a short context, a small vocabulary, learned positions and an endless epoch', () => {
     const check = (data: Record<string, unknown>) => () => syntheticTask.checkData(syntheticTask.dataSchema.parse(data, 'data'));
     expect(check({ trainLengths: [1, 8], testLengths: [8, 16] })).toThrow(/data\.testLengths: every test length must exceed the longest training length 8 .* found 8/);
     expect(check({ task: 'recall', symbols: 8, trainLengths: [1, 4], testLengths: [12] })).toThrow(/data\.symbols: recall with 12 pairs needs 12 distinct keys/);
     expect(() => syntheticTask.dataSchema.parse({ trainLengths: [4, 2] }, 'data')).toThrow(ConfigError);
-    const load = (over: Record<string, unknown>) => syntheticTask.load(context(syntheticTask, copy(over)));
-    await expect(load({ model: lmModel({ vocab: 64, contextLength: 7 }) })).rejects.toThrow(/model\.contextLength: the copy task's longest training example \(length 3\) has 8 input tokens, found contextLength 7; set model\.contextLength: 8/);
-    await expect(load({ model: lmModel({ vocab: 10, contextLength: 8 }) })).rejects.toThrow(/model\.vocab: .* has 15 tokens, found vocab 10; set model\.vocab: 15/);
-    await expect(load({ model: lmModel({ vocab: 64, contextLength: 8, positions: 'learned' }) })).rejects.toThrow(/model\.positions: the synthetic task evaluates at 14 positions, but a learned position table ends at the training length 8/);
-    await expect(load({ train: { epochs: 1, batchSize: 8, lr: 0.01 } })).rejects.toThrow(/train\.stepsPerEpoch: .* endless stream/);
+    const checkConfig = (over: Record<string, unknown>) => () => syntheticTask.checkConfig!(config(syntheticTask, copy(over)));
+    expect(checkConfig({ model: lmModel({ vocab: 64, contextLength: 7 }) })).toThrow(/model\.contextLength: the copy task's longest training example \(length 3\) has 8 input tokens, found contextLength 7; set model\.contextLength: 8/);
+    expect(checkConfig({ model: lmModel({ vocab: 10, contextLength: 8 }) })).toThrow(/model\.vocab: .* has 15 tokens, found vocab 10; set model\.vocab: 15/);
+    expect(checkConfig({ model: lmModel({ vocab: 64, contextLength: 8, positions: 'learned' }) })).toThrow(/model\.positions: the synthetic task evaluates at 14 positions, but a learned position table ends at the training length 8/);
+    expect(checkConfig({ train: { epochs: 1, batchSize: 8, lr: 0.01 } })).toThrow(/train\.stepsPerEpoch: .* endless stream/);
   });
 });
 
@@ -184,9 +191,9 @@ describe('lm task', () => {
   it('a short training lowers the test perplexity at the training length; every multiple is reported, ppl = exp(loss)', async () => {
     const ctx = context(lmTask, cfgTree());
     const data = await lmTask.load(ctx);
-    expect(data.evalSets.map((s) => [s.multiple, s.seqLen])).toEqual([[1, 16], [2, 32], [4, 64], [8, 128]]);
     const model = createModelFromSpec(ctx.cfg.model, 0);
     const before = await lmTask.evaluate(model, data, ctx, 0);
+    expect(data.evalSets.get(16)!.map((s) => [s.multiple, s.seqLen, s.size])).toEqual([[1, 16, 16], [2, 32, 8], [4, 64, 4], [8, 128, 2]]);
     await train(lmTask, data, ctx, model, 1);
     const after = await lmTask.evaluate(model, data, ctx, 0);
     expect(Object.keys(after).sort()).toEqual(lmTask.metrics.map((m) => m.name).sort());
@@ -211,13 +218,13 @@ describe('lm task', () => {
     expect(await scores('softmax', 'eval-length')).toEqual(await scores('softmax', 'train-length'));
   });
 
-  it('refuses a vocabulary smaller than the corpus’s, learned positions (they end at contextLength) and too few test tokens', async () => {
-    const load = (over: Record<string, unknown>) => lmTask.load(context(lmTask, cfgTree(over)));
-    await expect(load({ model: lmModel({ vocab: 256 }) })).rejects.toThrow(/model\.vocab: expected at least 300 \(the BPE vocabulary of .*cache\), found 256; set model\.vocab: 300/);
-    await expect(load({ model: lmModel({ vocab: 300, positions: 'learned' }) })).rejects.toThrow(
+  it('refuses a vocabulary smaller than the corpus’s, learned positions (they end at contextLength) and too few test tokens', () => {
+    const check = (over: Record<string, unknown>) => () => lmTask.checkConfig!(config(lmTask, cfgTree(over)));
+    expect(check({ model: lmModel({ vocab: 256 }) })).toThrow(/model\.vocab: expected at least 300 \(the BPE vocabulary of .*cache\), found 256; set model\.vocab: 300/);
+    expect(check({ model: lmModel({ vocab: 300, positions: 'learned' }) })).toThrow(
       /model\.positions: the lm task evaluates at 128 positions, but a learned position table ends at the training length 16; use alibi, rope, sincos or none/,
     );
-    await expect(load({ data: { path: corpus, vocab: 300, evalWindows: 1000 } })).rejects.toThrow(/data\.evalWindows: 1000 windows of 128 tokens need 128001 test tokens/);
+    expect(check({ data: { path: corpus, vocab: 300, evalWindows: 1000 } })).toThrow(/data\.evalWindows: 1000 windows of 128 tokens \(×8 model\.contextLength\) need 128001 test tokens/);
   });
 });
 
@@ -258,7 +265,7 @@ describe('asr task', () => {
   it('trains on normalised, padded features with their CTC targets, in a seeded order', async () => {
     const ctx = context(asrTask, cfgTree());
     const data = await asrTask.load(ctx);
-    expect(data.tests.map((t) => [t.suffix, t.nEval, t.indices.length])).toEqual([['1_4s', 100, 2], ['4_8s', 200, 2], ['8_16s', 400, 1]]);
+    expect(data.tests.map((t) => [t.suffix, nEvalOf(ctx.cfg, t), t.indices.length])).toEqual([['1_4s', 100, 2], ['4_8s', 200, 2], ['8_16s', 400, 1]]);
     const batches = [...(asrTask.trainBatches(data, ctx, 0) as Iterable<Batch>)];
     expect(batches).toHaveLength(2);
     let sum = 0;
@@ -318,10 +325,10 @@ describe('asr task', () => {
     expect(Math.abs(recomputed.ctc_loss_8_16s - kept.ctc_loss_8_16s)).toBeGreaterThan(1e-4);
   });
 
-  it('refuses mel bins other than the corpus’s, a vocabulary without room for the characters, and webgpu', async () => {
-    const load = (over: Record<string, unknown>) => asrTask.load(context(asrTask, cfgTree(over)));
-    await expect(load({ model: asrModel({ mels: 40 }) })).rejects.toThrow(/model\.mels: expected 80 \(the corpus at .* has 80-bin log-mel frames\), found 40/);
-    await expect(load({ model: asrModel({ vocab: 20 }) })).rejects.toThrow(/model\.vocab: expected at least 29 \(the CTC blank and 28 characters\), found 20/);
-    await expect(load({ backend: 'webgpu' })).rejects.toThrow(/backend: the asr task needs cpu or wasm/);
+  it('refuses mel bins other than the corpus’s, a vocabulary without room for the characters, and webgpu', () => {
+    const check = (over: Record<string, unknown>) => () => asrTask.checkConfig!(config(asrTask, cfgTree(over)));
+    expect(check({ model: asrModel({ mels: 40 }) })).toThrow(/model\.mels: expected 80 \(the corpus at .* has 80-bin log-mel frames\), found 40/);
+    expect(check({ model: asrModel({ vocab: 20 }) })).toThrow(/model\.vocab: expected at least 29 \(the CTC blank and 28 characters\), found 20/);
+    expect(check({ backend: 'webgpu' })).toThrow(/backend: the asr task needs cpu or wasm/);
   });
 });

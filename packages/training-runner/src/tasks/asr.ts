@@ -3,7 +3,7 @@
  * 1–4 s utterances, scored with greedy CTC decoding on held-out speakers at 1–4, 4–8 and 8–16 s:
  * CTC loss, CER and WER per duration bucket (length generalisation).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, DataError, deriveSeed, Rng } from '@sigattn/common';
@@ -18,11 +18,13 @@ import {
   splitDocuments,
   SPEECH_CHARS,
   SPEECH_SIZES,
+  type SpeechManifest,
   type SpeechSize,
   type SpeechSplit,
 } from '@sigattn/data';
 import { cer, ctcGreedyDecode, ctcLoss, wer, type Asr } from '@sigattn/model-zoo';
 import { bool, int, obj, oneOf, withDefault, type Infer } from '../config/schema.js';
+import type { RunConfig } from '../config/run-config.js';
 import type { MetricSpec, Task, TaskContext } from './task.js';
 import { buildProgress, cachePath, cappedSteps, corpusPresent, evalBiasLength } from './lengths.js';
 
@@ -52,10 +54,10 @@ interface Utterances {
 interface TestBucket extends Utterances {
   /** Metric suffix, e.g. `4_8s`. */
   suffix: string;
-  /** The bucket's nominal encoder length (eval.bias: eval-length): trainFrames × maxSeconds / the training bucket's maxSeconds. */
-  nEval: number;
+  maxSeconds: number;
 }
 
+/** Model-independent (shared by every unit with the same data keys). */
 export interface AsrData {
   train: Utterances;
   tests: TestBucket[];
@@ -113,11 +115,24 @@ function featureStats(train: Utterances): { mean: Float32Array; invStd: Float32A
   return { mean, invStd };
 }
 
-async function loadAsrData(ctx: TaskContext): Promise<AsrData> {
-  const { cfg, log } = ctx;
+/** The unit's backend and model against the corpus (its manifest, or the preset's parameters before it is built). */
+function checkAsrConfig(cfg: RunConfig): void {
   if (cfg.backend === 'webgpu') {
     throw new ConfigError('config key backend: the asr task needs cpu or wasm (CTC reads the logits synchronously, which webgpu cannot); set backend: wasm');
   }
+  const d = asrDataSchema.parse(cfg.data, 'data');
+  const path = join(cacheDir(d), 'manifest.json');
+  const { nMels } = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as SpeechManifest).params : speechParams(d.size, d.seed);
+  if (cfg.model.mels !== nMels) {
+    throw new ConfigError(`config key model.mels: expected ${nMels} (the corpus at ${cacheDir(d)} has ${nMels}-bin log-mel frames), found ${String(cfg.model.mels)}`);
+  }
+  if ((cfg.model.vocab as number) < SPEECH_CHARS.length + 1) {
+    throw new ConfigError(`config key model.vocab: expected at least ${SPEECH_CHARS.length + 1} (the CTC blank and ${SPEECH_CHARS.length} characters), found ${String(cfg.model.vocab)}`);
+  }
+}
+
+async function loadAsrData(ctx: TaskContext): Promise<AsrData> {
+  const { cfg, log } = ctx;
   const d = asrDataSchema.parse(cfg.data, 'data');
   const dir = cacheDir(d);
   checkAsrData(cfg.data);
@@ -128,20 +143,8 @@ async function loadAsrData(ctx: TaskContext): Promise<AsrData> {
     await prepareSpeechCorpus({ params, text: splitDocuments(loadKjv(), { seed: d.seed }), outDir: dir, onProgress: (done, total, bucket) => progress(done, total, bucket) });
   }
   const corpus = loadSpeechCorpus(dir);
-  const { nMels } = corpus.manifest.params;
-  if (cfg.model.mels !== nMels) {
-    throw new ConfigError(`config key model.mels: expected ${nMels} (the corpus at ${dir} has ${nMels}-bin log-mel frames), found ${String(cfg.model.mels)}`);
-  }
-  if ((cfg.model.vocab as number) < SPEECH_CHARS.length + 1) {
-    throw new ConfigError(`config key model.vocab: expected at least ${SPEECH_CHARS.length + 1} (the CTC blank and ${SPEECH_CHARS.length} characters), found ${String(cfg.model.vocab)}`);
-  }
   const train = utterances(corpus.splits[TRAIN_BUCKET.name], d.trainLimit);
-  const trainFrames = cfg.model.trainFrames as number;
-  const tests = TEST_BUCKETS.map((b) => ({
-    ...utterances(corpus.splits[b.name], d.testLimit),
-    suffix: suffixOf(b),
-    nEval: Math.round((trainFrames * b.maxSeconds) / TRAIN_BUCKET.maxSeconds),
-  }));
+  const tests = TEST_BUCKETS.map((b) => ({ ...utterances(corpus.splits[b.name], d.testLimit), suffix: suffixOf(b), maxSeconds: b.maxSeconds }));
   return { train, tests, ...featureStats(train) };
 }
 
@@ -176,6 +179,15 @@ function epochBatches(u: Utterances, batchSize: number, seed: number): number[][
   return rng.shuffle(batches);
 }
 
+/**
+ * A bucket's nominal encoder length, n_eval of eval.bias: eval-length: model.trainFrames (the encoder
+ * length of the longest training utterance) scaled by the bucket's longest duration. Nominal, so a
+ * batch's composition never changes the bias; 1–4 s gives exactly trainFrames.
+ */
+export function nEvalOf(cfg: RunConfig, bucket: { maxSeconds: number }): number {
+  return Math.round(((cfg.model.trainFrames as number) * bucket.maxSeconds) / TRAIN_BUCKET.maxSeconds);
+}
+
 const metrics: MetricSpec[] = [
   ...TEST_BUCKETS.map((b) => ({ name: `cer_${suffixOf(b)}`, label: `CER ${b.minSeconds}–${b.maxSeconds} s`, higherIsBetter: false, percent: true })),
   ...TEST_BUCKETS.map((b) => ({ name: `wer_${suffixOf(b)}`, label: `WER ${b.minSeconds}–${b.maxSeconds} s`, higherIsBetter: false, percent: true })),
@@ -189,6 +201,7 @@ export const asrTask: Task<AsrData> = {
   dataSchema: asrDataSchema,
   metrics,
   checkData: checkAsrData,
+  checkConfig: checkAsrConfig,
   load: loadAsrData,
   stepsPerEpoch(data, { cfg }) {
     const full = Math.floor(data.train.indices.length / cfg.train.batchSize);
@@ -208,7 +221,7 @@ export const asrTask: Task<AsrData> = {
     const asr = model as Asr;
     const out: Record<string, number> = {};
     for (const bucket of data.tests) {
-      const biasLength = evalBiasLength(cfg, bucket.nEval);
+      const biasLength = evalBiasLength(cfg, nEvalOf(cfg, bucket));
       const { split } = bucket;
       // In length order, so a batch pads little.
       const order = bucket.indices.map((_, p) => p).sort((a, b) => split.utterances[bucket.indices[a]].frames - split.utterances[bucket.indices[b]].frames || a - b);

@@ -3,13 +3,14 @@
  * cache), trained on windows of model.contextLength tokens and scored on the test split at ×1, ×2, ×4
  * and ×8 that length, every length on the same span of text (length generalisation).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, DataError, deriveSeed } from '@sigattn/common';
-import { lmBatches, lmEvalSets, loadTextCorpus, prepareTextCorpus, textCacheMatches, type EvalSet, type TextCorpusParams } from '@sigattn/data';
+import { lmBatches, lmEvalSets, loadTextCorpus, prepareTextCorpus, textCacheMatches, type EvalSet, type TextCorpusParams, type TextManifest } from '@sigattn/data';
 import type { Lm } from '@sigattn/model-zoo';
 import { bool, int, obj, withDefault, type Infer } from '../config/schema.js';
+import type { RunConfig } from '../config/run-config.js';
 import type { MetricSpec, Task, TaskContext } from './task.js';
 import { cachePath, cappedSteps, corpusPresent, evalBiasLength, requireExtrapolatingPositions } from './lengths.js';
 
@@ -30,10 +31,12 @@ export const lmDataSchema = obj({
 });
 export type LmDataConfig = Infer<typeof lmDataSchema>;
 
+/** Model-independent (shared by every unit with the same data keys): the token streams. */
 export interface LmData {
   train: Int32Array;
-  /** Test windows at contextLength × each of LM_MULTIPLES. */
-  evalSets: EvalSet[];
+  test: Int32Array;
+  /** Test windows at contextLength × each of LM_MULTIPLES, per contextLength (built on first use). */
+  evalSets: Map<number, EvalSet[]>;
 }
 
 /** The KJV corpus parameters prepare-text uses for (vocab, seed). */
@@ -59,11 +62,42 @@ function checkLmData(data: Record<string, unknown>): void {
   }
 }
 
-async function loadLmData(ctx: TaskContext): Promise<LmData> {
-  const { cfg, log } = ctx;
+/** Scored test tokens: windows at ×8 contextLength, evalWindows of them, plus the last target. */
+function evalSpan(cfg: RunConfig): number {
+  const d = lmDataSchema.parse(cfg.data, 'data');
+  return (cfg.model.contextLength as number) * Math.max(...LM_MULTIPLES) * d.evalWindows + 1;
+}
+
+function checkEvalSpan(cfg: RunConfig, testTokens: number): void {
+  const d = lmDataSchema.parse(cfg.data, 'data');
+  const span = evalSpan(cfg);
+  if (testTokens < span) {
+    throw new ConfigError(
+      `config key data.evalWindows: ${d.evalWindows} windows of ${(span - 1) / d.evalWindows} tokens (×8 model.contextLength) need ${span} test tokens, but ${cacheDir(d)} has ${testTokens}; lower data.evalWindows or model.contextLength`,
+    );
+  }
+}
+
+/**
+ * The unit's model and evaluation against the corpus, from its manifest (cheap); before the corpus is
+ * built (data.build) the vocabulary is data.vocab and the test span is checked when it is first used.
+ */
+function checkLmConfig(cfg: RunConfig): void {
   const d = lmDataSchema.parse(cfg.data, 'data');
   const contextLength = cfg.model.contextLength as number;
   requireExtrapolatingPositions(cfg, 'lm', contextLength, contextLength * Math.max(...LM_MULTIPLES));
+  const path = join(cacheDir(d), 'manifest.json');
+  const manifest = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as TextManifest) : null;
+  const vocab = manifest?.params.vocabSize ?? d.vocab;
+  if ((cfg.model.vocab as number) < vocab) {
+    throw new ConfigError(`config key model.vocab: expected at least ${vocab} (the BPE vocabulary of ${cacheDir(d)}), found ${String(cfg.model.vocab)}; set model.vocab: ${vocab}`);
+  }
+  if (manifest !== null) checkEvalSpan(cfg, manifest.counts.test.tokens);
+}
+
+async function loadLmData(ctx: TaskContext): Promise<LmData> {
+  const { cfg, log } = ctx;
+  const d = lmDataSchema.parse(cfg.data, 'data');
   const dir = cacheDir(d);
   checkLmData(cfg.data);
   if (!existsSync(join(dir, 'manifest.json'))) {
@@ -71,19 +105,19 @@ async function loadLmData(ctx: TaskContext): Promise<LmData> {
     await prepareTextCorpus(kjvParams(d), dir, (line) => log(line));
   }
   const corpus = loadTextCorpus(dir);
-  const vocab = corpus.tokenizer.vocabSize;
-  if ((cfg.model.vocab as number) < vocab) {
-    throw new ConfigError(`config key model.vocab: expected at least ${vocab} (the BPE vocabulary of ${dir}), found ${String(cfg.model.vocab)}; set model.vocab: ${vocab}`);
+  return { train: corpus.tokens.train, test: corpus.tokens.test, evalSets: new Map() };
+}
+
+/** This unit's evaluation windows, cut once per contextLength. */
+function evalSetsFor(data: LmData, cfg: RunConfig): EvalSet[] {
+  const contextLength = cfg.model.contextLength as number;
+  let sets = data.evalSets.get(contextLength);
+  if (sets === undefined) {
+    checkEvalSpan(cfg, data.test.length); // a corpus this run built was not there for checkConfig
+    sets = lmEvalSets(data.test, { trainLen: contextLength, multiples: LM_MULTIPLES, spanTokens: evalSpan(cfg) });
+    data.evalSets.set(contextLength, sets);
   }
-  const longest = contextLength * Math.max(...LM_MULTIPLES);
-  const span = longest * d.evalWindows + 1;
-  if (corpus.tokens.test.length < span) {
-    throw new DataError(`data.evalWindows: ${d.evalWindows} windows of ${longest} tokens need ${span} test tokens, but ${dir} has ${corpus.tokens.test.length}; lower data.evalWindows or model.contextLength`);
-  }
-  return {
-    train: corpus.tokens.train,
-    evalSets: lmEvalSets(corpus.tokens.test, { trainLen: contextLength, multiples: LM_MULTIPLES, spanTokens: span }),
-  };
+  return sets;
 }
 
 /** Windows [size, seqLen] inputs and targets → the model's token rows [size, seqLen + 1]. */
@@ -108,6 +142,7 @@ export const lmTask: Task<LmData> = {
   dataSchema: lmDataSchema,
   metrics,
   checkData: checkLmData,
+  checkConfig: (cfg) => checkLmConfig(cfg),
   load: loadLmData,
   stepsPerEpoch(data, { cfg }) {
     const windows = Math.floor((data.train.length - 1) / (cfg.model.contextLength as number));
@@ -128,7 +163,7 @@ export const lmTask: Task<LmData> = {
   async evaluate(model, data, { cfg }) {
     const lm = model as Lm;
     const out: Record<string, number> = {};
-    for (const set of data.evalSets) {
+    for (const set of evalSetsFor(data, cfg)) {
       const biasLength = evalBiasLength(cfg, set.seqLen);
       const rows = Math.max(1, Math.min(cfg.train.evalBatchSize, set.size));
       let sum = 0;

@@ -38,15 +38,18 @@ interface ScoredSet {
   nEval: number;
 }
 
+/** Model-independent (shared by every unit with the same data keys). */
 export interface SyntheticData {
   cfg: SyntheticDataConfig;
   /** The longest length anywhere: fixes the vocabulary (count's numbers go up to it). */
   maxLength: number;
-  /** Training inputs are padded to this many tokens (model.contextLength, the n of b = −log n). */
-  trainSeqLen: number;
-  /** At the longest training length (in distribution, padded like training). */
-  trainLength: ScoredSet;
+  /** One set per test length, each unpadded (all its examples have the same length). */
   tests: ScoredSet[];
+  /**
+   * At the longest training length (in distribution), padded like training to model.contextLength,
+   * per contextLength (built on first use).
+   */
+  trainLength: Map<number, ScoredSet>;
 }
 
 /** Input tokens of an example with `length` content items (its sequence minus the last token). */
@@ -89,14 +92,15 @@ function scoredSet(d: SyntheticDataConfig, maxLength: number, length: number, se
   return { length, batch, nEval };
 }
 
-async function loadSyntheticData(ctx: TaskContext): Promise<SyntheticData> {
-  const { cfg } = ctx;
-  checkSyntheticData(cfg.data);
+const maxLengthOf = (d: SyntheticDataConfig): number => Math.max(d.trainLengths[1], ...d.testLengths);
+
+/** The unit's model and budget against the task: vocabulary, training length, positions, epoch size. */
+function checkSyntheticConfig(cfg: RunConfig): void {
   const d = syntheticDataSchema.parse(cfg.data, 'data');
   if (cfg.train.stepsPerEpoch === 0) {
     throw new ConfigError('config key train.stepsPerEpoch: the synthetic task draws an endless stream of examples, so an epoch has no natural end; set train.stepsPerEpoch (e.g. 100)');
   }
-  const maxLength = Math.max(d.trainLengths[1], ...d.testLengths);
+  const maxLength = maxLengthOf(d);
   const vocab = taskVocab(d.symbols, maxLength).size;
   if ((cfg.model.vocab as number) < vocab) {
     throw new ConfigError(`config key model.vocab: the ${d.task} task with ${d.symbols} symbols and lengths up to ${maxLength} has ${vocab} tokens, found vocab ${String(cfg.model.vocab)}; set model.vocab: ${vocab}`);
@@ -109,15 +113,25 @@ async function loadSyntheticData(ctx: TaskContext): Promise<SyntheticData> {
       `config key model.contextLength: the ${d.task} task's longest training example (length ${d.trainLengths[1]}) has ${needed} input tokens, found contextLength ${contextLength}; set model.contextLength: ${needed}`,
     );
   }
-  const tests = d.testLengths.map((l) => scoredSet(d, maxLength, l, inLen(l), inLen(l)));
-  requireExtrapolatingPositions(cfg, 'synthetic', contextLength, Math.max(...tests.map((t) => t.batch.seqLen)));
-  return {
-    cfg: d,
-    maxLength,
-    trainSeqLen: contextLength,
-    trainLength: scoredSet(d, maxLength, d.trainLengths[1], contextLength, contextLength),
-    tests,
-  };
+  requireExtrapolatingPositions(cfg, 'synthetic', contextLength, Math.max(...d.testLengths.map(inLen)));
+}
+
+async function loadSyntheticData(ctx: TaskContext): Promise<SyntheticData> {
+  checkSyntheticData(ctx.cfg.data);
+  const d = syntheticDataSchema.parse(ctx.cfg.data, 'data');
+  const maxLength = maxLengthOf(d);
+  const inLen = (l: number) => inputLength(d.task, d.symbols, maxLength, l);
+  return { cfg: d, maxLength, tests: d.testLengths.map((l) => scoredSet(d, maxLength, l, inLen(l), inLen(l))), trainLength: new Map() };
+}
+
+/** The in-distribution set for this unit's contextLength. */
+function trainLengthSet(data: SyntheticData, contextLength: number): ScoredSet {
+  let set = data.trainLength.get(contextLength);
+  if (set === undefined) {
+    set = scoredSet(data.cfg, data.maxLength, data.cfg.trainLengths[1], contextLength, contextLength);
+    data.trainLength.set(contextLength, set);
+  }
+  return set;
 }
 
 /** Exact-match accuracy (teacher forced) of one scored set. */
@@ -156,16 +170,17 @@ export const syntheticTask: Task<SyntheticData> = {
   dataSchema: syntheticDataSchema,
   metrics,
   checkData: checkSyntheticData,
+  checkConfig: checkSyntheticConfig,
   load: loadSyntheticData,
   stepsPerEpoch: (_data, { cfg }) => cfg.train.stepsPerEpoch,
   *trainBatches(data, ctx, epoch) {
     const d = data.cfg;
-    const opts = { task: d.task, symbols: d.symbols, maxLength: data.maxLength, lengths: d.trainLengths, batchSize: ctx.cfg.train.batchSize, seed: deriveSeed(ctx.seed, 1, epoch), padTo: data.trainSeqLen };
+    const opts = { task: d.task, symbols: d.symbols, maxLength: data.maxLength, lengths: d.trainLengths, batchSize: ctx.cfg.train.batchSize, seed: deriveSeed(ctx.seed, 1, epoch), padTo: ctx.cfg.model.contextLength as number };
     for (let step = 0; step < ctx.cfg.train.stepsPerEpoch; step++) yield answerBatch(taskBatch(opts, step));
   },
   async evaluate(model, data, { cfg }) {
     const lm = model as Lm;
-    const out: Record<string, number> = { train_length_accuracy: await exactMatch(lm, data.trainLength, cfg) };
+    const out: Record<string, number> = { train_length_accuracy: await exactMatch(lm, trainLengthSet(data, cfg.model.contextLength as number), cfg) };
     for (const set of data.tests) out[`acc_len_${set.length}`] = await exactMatch(lm, set, cfg);
     out.test_accuracy = data.tests.reduce((a, s) => a + out[`acc_len_${s.length}`], 0) / data.tests.length;
     return out;

@@ -51,7 +51,14 @@ export interface Task<Data = unknown> {
    * builds them. Must be cheap (file existence, manifest): it runs before anything is written.
    */
   checkData(data: Record<string, unknown>): void;
-  /** Load everything training and evaluation need (once per unit). */
+  /**
+   * Optional: throw a ConfigError if this unit's whole config cannot work with the task (a model key
+   * that contradicts the data, an evaluation the model cannot run). Cheap; runs for every unit and
+   * stage, after checkData and before anything is written. `load` is shared by every unit with the
+   * same `data:`, so checks and values that depend on other keys belong here or in the per-unit hooks.
+   */
+  checkConfig?(cfg: RunConfig): void;
+  /** Load everything training and evaluation need: once per distinct `data:` section, shared by the units that have it. */
   load(ctx: TaskContext): Promise<Data>;
   /**
    * Build the model. Default: the zoo registry from `cfg.model`. Tasks that start from another run
