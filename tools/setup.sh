@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # sigattn setup: installs the Debian packages the project needs (only those missing), then the npm
 # dependencies (only when package-lock.json changed). Idempotent: a second run takes seconds.
-# Supported: Debian 12 (bookworm) and Ubuntu 24.04 (noble). Run as root or as a user with sudo.
+# Supported: Debian 12 (bookworm) and Ubuntu 24.04 (noble). Run it as it is, in a root shell or as a user:
+# as a user it calls sudo for apt-get only, so node_modules stays yours (do not prefix the whole script with sudo).
 #
 #   tools/setup.sh            install what is missing
 #   tools/setup.sh --check    only report what is missing (exit 1 if anything is)
@@ -60,7 +61,8 @@ Install them with your distribution's package manager (Mesa's Vulkan drivers mus
 or copy /usr/share/datasets/fashion-mnist from another machine and set data.path in your config."
   fi
   if [[ $(id -u) -ne 0 && ${#SUDO[@]} -eq 0 ]]; then
-    die "not root and sudo is not available: run 'sudo tools/setup.sh' or install as root: apt-get install ${MISSING[*]}"
+    die "not root and sudo is not installed, so these cannot be installed: ${MISSING[*]}.
+Have root run: apt-get install ${MISSING[*]} (see tools/setup.sh for Mesa ≥ ${MESA_MIN_MAJOR} on Debian 12), then rerun tools/setup.sh."
   fi
   export DEBIAN_FRONTEND=noninteractive
   MESA_TARGET=()

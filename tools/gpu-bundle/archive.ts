@@ -3,17 +3,17 @@
  * about 4x and 10x). System tar and xz, because Node has no xz encoder and the launcher unpacks with them.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync } from 'node:fs';
+import { tempPathFor, UserError } from '@sigattn/common';
 
 /** Packs `top` (a folder inside `parent`) into `outFile` as .tar.xz; writes to a temp name, then renames. */
 export function writeTarXz(parent: string, top: string, outFile: string, level = '-9e'): void {
   for (const tool of ['tar', 'xz']) {
     if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).status !== 0) {
-      throw new Error(`gpu-bundle: '${tool}' is not installed; it is needed to write the archive (Debian: apt-get install tar xz-utils)`);
+      throw new UserError(`gpu-bundle: '${tool}' is not installed; it is needed to write the archive (Debian: apt-get install tar xz-utils)`);
     }
   }
-  const tmp = `${outFile}.tmp-${process.pid}`;
+  const tmp = tempPathFor(outFile);
   const fd = openSync(tmp, 'w');
   try {
     // Sorted names and fixed owners so two builds of the same files differ only in mtimes.
@@ -29,8 +29,4 @@ export function writeTarXz(parent: string, top: string, outFile: string, level =
     rmSync(tmp, { force: true });
     throw e;
   }
-}
-
-export function sha256File(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }

@@ -11,20 +11,21 @@
  *   debs/*.deb               Debian's Vulkan loader and glvnd, fetched here with apt-get download
  *   MANIFEST.json            what was built from which commit, with sizes
  *
- * Options: --entries FILE, --only a,b (subset of entries), --out DIR, --debs-dir DIR (use these .debs, no
- * apt), --xz-level -6 (faster, larger), --sizes (also print each part's own xz size: slow).
+ * Options (--help lists them): --entries FILE, --only a,b (subset of entries), --out DIR, --debs-dir DIR (use
+ * these .debs, no apt), --xz-level 6 (faster, larger), --sizes (also print each part's own xz size: slow).
  */
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, renameSync,
+  chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync,
 } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeTarXz, sha256File } from './archive.js';
+import { writeTarXz } from './archive.js';
 import { ARCHIVE_TOP, readLauncherTemplate, renderLauncher, writeEntryFiles } from './launcher.js';
 import { loadManifest, type BundleEntry } from './manifest.js';
 import { copyNatives, EXTERNALS, packageDir } from './natives.js';
+import { cli, ConfigError, DataError, runMain, sha256File, UserError, writeFileAtomic } from '@sigattn/common';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ARCHIVE_NAME = 'sigattn-gpu.tar.xz';
@@ -48,26 +49,26 @@ const BANNER = [
 
 interface Options { entries: string; only: string[] | null; out: string; debsDir: string | null; xzLevel: string; sizes: boolean }
 
-function parseArgs(argv: string[]): Options {
-  const o: Options = { entries: join(REPO, 'tools/gpu-bundle/entries.json'), only: null, out: join(REPO, '.bundle'), debsDir: null, xzLevel: '-9e', sizes: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new Error(`gpu-bundle: ${a} needs a value`);
-      return v;
-    };
-    if (a === '--entries') o.entries = resolve(value());
-    else if (a === '--only') o.only = value().split(',');
-    else if (a === '--out') o.out = resolve(value());
-    else if (a === '--debs-dir') o.debsDir = resolve(value());
-    else if (a === '--xz-level') {
-      o.xzLevel = value();
-      if (!/^-[0-9]e?$/.test(o.xzLevel)) throw new Error(`gpu-bundle: --xz-level expects -0 … -9 or -9e, found ${o.xzLevel}`);
-    } else if (a === '--sizes') o.sizes = true;
-    else throw new Error(`gpu-bundle: unknown argument ${a}; expected --entries FILE, --only a,b, --out DIR, --debs-dir DIR, --xz-level -N, --sizes`);
-  }
-  return o;
+async function parseOptions(): Promise<Options> {
+  const a = await cli('gpu-bundle')
+    .usage('$0 [options]: build the offline GPU bundle (.bundle/sigattn-gpu.tar.xz and run.sh)')
+    .option('entries', { type: 'string', requiresArg: true, default: join(REPO, 'tools/gpu-bundle/entries.json'), defaultDescription: 'tools/gpu-bundle/entries.json', describe: 'entries file' })
+    .option('only', { type: 'string', requiresArg: true, describe: 'comma-separated subset of the entries, e.g. smoke,train' })
+    .option('out', { type: 'string', requiresArg: true, default: join(REPO, '.bundle'), defaultDescription: '.bundle', describe: 'output folder' })
+    .option('debs-dir', { type: 'string', requiresArg: true, describe: "use the .debs in this folder instead of 'apt-get download'" })
+    .option('xz-level', { type: 'string', requiresArg: true, default: '9e', describe: 'xz preset 0 … 9, optionally with e (extreme); 6 is faster and a few MB larger' })
+    .option('sizes', { type: 'boolean', default: false, describe: "also print each part's own xz size (slow)" })
+    // '--xz-level -9e' would read -9e as short flags, so the level is written without its dash (9e, 6).
+    .check((o) => /^-?[0-9]e?$/.test(o['xz-level']) || `--xz-level: expected 0 … 9 or 9e, found ${JSON.stringify(o['xz-level'])}`)
+    .parse();
+  return {
+    entries: resolve(a.entries),
+    only: a.only === undefined ? null : a.only.split(','),
+    out: resolve(a.out),
+    debsDir: a['debs-dir'] === undefined ? null : resolve(a['debs-dir']),
+    xzLevel: `-${a['xz-level'].replace(/^-/, '')}`,
+    sizes: a.sizes,
+  };
 }
 
 const mb = (n: number): string => `${(n / 1e6).toFixed(2)} MB`;
@@ -94,13 +95,13 @@ function collectDebs(opts: Options): string[] {
     console.log(`gpu-bundle: apt-get download ${missing.join(' ')} (into ${relative(REPO, dir)})`);
     const r = spawnSync('apt-get', ['-oAPT::Architecture=amd64', 'download', ...missing], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0) {
-      throw new Error(`gpu-bundle: 'apt-get download ${missing.join(' ')}' failed (status ${r.status}). On Debian/Ubuntu run 'apt-get update' ` +
+      throw new DataError(`gpu-bundle: 'apt-get download ${missing.join(' ')}' failed (status ${r.status}). On Debian/Ubuntu run 'apt-get update' ` +
         `first; elsewhere fetch the amd64 .debs of ${DEB_PACKAGES.join(', ')} and pass --debs-dir DIR (see tools/gpu-bundle/README.md)`);
     }
   }
   const still = DEB_PACKAGES.filter((p) => find(p) === undefined);
   if (still.length > 0) {
-    throw new Error(`gpu-bundle: no ${still.map((p) => `${p}_*_amd64.deb`).join(', ')} in ${dir}; put them there (apt-get download ${still.join(' ')})`);
+    throw new DataError(`gpu-bundle: no ${still.map((p) => `${p}_*_amd64.deb`).join(', ')} in ${dir}; put them there (apt-get download ${still.join(' ')})`);
   }
   return DEB_PACKAGES.map((p) => join(dir, find(p)!));
 }
@@ -135,15 +136,15 @@ function xzSize(path: string): number {
 }
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = await parseOptions();
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`gpu-bundle: build on Linux x64 (the node binary is this machine's own); this is ${process.platform}-${process.arch}`);
+    throw new UserError(`gpu-bundle: build on Linux x64 (the node binary is this machine's own); this is ${process.platform}-${process.arch}`);
   }
   const manifest = loadManifest(opts.entries);
   let entries = manifest.entries;
   if (opts.only !== null) {
     const unknown = opts.only.filter((n) => !entries.some((e) => e.name === n));
-    if (unknown.length > 0) throw new Error(`gpu-bundle: --only names ${unknown.join(', ')}, not in ${opts.entries} (it has ${entries.map((e) => e.name).join(', ')})`);
+    if (unknown.length > 0) throw new ConfigError(`gpu-bundle: --only names ${unknown.join(', ')}, not in ${opts.entries} (it has ${entries.map((e) => e.name).join(', ')})`);
     entries = entries.filter((e) => opts.only!.includes(e.name));
   }
 
@@ -173,7 +174,7 @@ async function main(): Promise<void> {
     usesWasm ||= Object.keys(meta.inputs).some((p) => p.includes('tfjs-backend-wasm'));
     built.push(e);
   }
-  if (built.length === 0) throw new Error(`gpu-bundle: none of the entries in ${opts.entries} exists; nothing to bundle`);
+  if (built.length === 0) throw new ConfigError(`gpu-bundle: none of the entries in ${opts.entries} exists; nothing to bundle`);
   writeEntryFiles(appDir, built);
 
   if (usesWasm) {
@@ -224,8 +225,8 @@ async function main(): Promise<void> {
   writeTarXz(staging, ARCHIVE_TOP, archive, opts.xzLevel);
   const sha = sha256File(archive);
   const launcher = join(opts.out, 'run.sh');
-  writeFileSync(`${launcher}.tmp`, renderLauncher(readLauncherTemplate(), { bundleId: sha.slice(0, 16), archiveName: ARCHIVE_NAME, sha256: sha }), { mode: 0o755 });
-  renameSync(`${launcher}.tmp`, launcher);
+  writeFileAtomic(launcher, renderLauncher(readLauncherTemplate(), { bundleId: sha.slice(0, 16), archiveName: ARCHIVE_NAME, sha256: sha }));
+  chmodSync(launcher, 0o755);
   copyFileSync(join(root, 'MANIFEST.json'), join(opts.out, 'MANIFEST.json'));
   rmSync(staging, { recursive: true, force: true });
 
@@ -236,12 +237,9 @@ async function main(): Promise<void> {
   console.log(`\nentries: ${built.map((e) => e.name).join(', ')}${skipped.length ? `; skipped (missing): ${skipped.join(', ')}` : ''}`);
   console.log(`run on a GPU host: copy ${relative(REPO, launcher)} and ${relative(REPO, archive)} together, then ./run.sh smoke`);
   if (total > MAX_BYTES) {
-    throw new Error(`gpu-bundle: ${ARCHIVE_NAME} is ${mb(total)}, over the ${mb(MAX_BYTES)} limit: the largest parts are listed above ` +
+    throw new UserError(`gpu-bundle: ${ARCHIVE_NAME} is ${mb(total)}, over the ${mb(MAX_BYTES)} limit: the largest parts are listed above ` +
       '(drop entries with --only, or keep big assets out of entries.json "assets")');
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+runMain(main);

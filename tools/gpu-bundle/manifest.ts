@@ -3,6 +3,7 @@
  * here otherwise shows up only on an air-gapped GPU host, where fixing it means another build and copy.
  */
 import { readFileSync } from 'node:fs';
+import { ConfigError } from '@sigattn/common';
 
 export interface BundleEntry {
   /** Name used on the GPU host: `run.sh <name>`; also the bundle file app/<name>.mjs. */
@@ -20,7 +21,10 @@ export interface BundleManifest {
   assets: string[];
 }
 
-export class ManifestError extends Error {}
+/** A mistake in the entries file: a ConfigError, so the build CLI reports it as one line. */
+export class ManifestError extends ConfigError {
+  override name = 'ManifestError';
+}
 
 /** Entry names become file names and launcher arguments, so no '/', no leading '-' or '.'. */
 export const ENTRY_NAME = /^[a-z0-9][a-z0-9._-]*$/;

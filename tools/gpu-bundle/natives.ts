@@ -8,6 +8,7 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { UserError } from '@sigattn/common';
 
 export interface NativePackage { name: string; files: string[] }
 
@@ -57,7 +58,7 @@ export function missingNativeFiles(fromDir: string): string[] {
 export function copyNatives(fromDir: string, appDir: string): void {
   const missing = missingNativeFiles(fromDir);
   if (missing.length > 0) {
-    throw new Error(`gpu-bundle: native package files not found: ${missing.join(', ')}; run npm ci, or update NATIVE_PACKAGES in tools/gpu-bundle/natives.ts for the installed versions`);
+    throw new UserError(`gpu-bundle: native package files not found: ${missing.join(', ')}; run npm ci, or update NATIVE_PACKAGES in tools/gpu-bundle/natives.ts for the installed versions`);
   }
   for (const p of NATIVE_PACKAGES) {
     const src = packageDir(p.name, fromDir);

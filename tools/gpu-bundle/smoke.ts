@@ -10,27 +10,8 @@
  */
 /// <reference types="@webgpu/types" />
 import * as tf from '@tensorflow/tfjs';
+import { cli, runMain } from '@sigattn/common';
 import { initBackend, type BackendName } from '@sigattn/kernel-core';
-
-interface Options { expectNvidia: boolean; size: number }
-
-function parseArgs(argv: string[]): Options {
-  const opts: Options = { expectNvidia: false, size: 256 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--expect-nvidia') opts.expectNvidia = true;
-    else if (a === '--size') {
-      const n = Number(argv[++i]);
-      if (!Number.isInteger(n) || n < 8 || n > 4096) {
-        throw new Error(`smoke: --size expects an integer in 8..4096, found ${JSON.stringify(argv[i])}; e.g. --size 256`);
-      }
-      opts.size = n;
-    } else {
-      throw new Error(`smoke: unknown argument ${JSON.stringify(a)}; expected --expect-nvidia or --size N`);
-    }
-  }
-  return opts;
-}
 
 const failures: string[] = [];
 const fail = (msg: string): void => { failures.push(msg); console.log(`FAIL  ${msg}`); };
@@ -144,20 +125,20 @@ async function reportCuda(expectNvidia: boolean): Promise<void> {
   if (count[0] === 0) fail('CUDA: cuDeviceGetCount found no device');
 }
 
-async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2));
+runMain(async () => {
+  const opts = await cli('smoke')
+    .usage('$0 [options]: check that node, Dawn, tfjs (wasm, webgpu) and the CUDA driver load from the bundle')
+    .option('expect-nvidia', { type: 'boolean', default: false, describe: 'fail (instead of a note) without an NVIDIA adapter and CUDA driver' })
+    .option('size', { type: 'number', requiresArg: true, default: 256, describe: 'matrix size of the checked matmul (8 … 4096)' })
+    .check((o) => (Number.isInteger(o.size) && o.size >= 8 && o.size <= 4096) || `--size: expected an integer in 8 … 4096, found ${o.size}`)
+    .parse();
   console.log(`ok    node ${process.version} (${process.platform}-${process.arch}, napi ${process.versions.napi}) at ${process.execPath}`);
   console.log(`      VK_DRIVER_FILES=${process.env.VK_DRIVER_FILES ?? '(unset)'} SIGATTN_ASSETS=${process.env.SIGATTN_ASSETS ?? '(unset)'}`);
   await checkMatmul('wasm', opts.size);
   await checkMatmul('webgpu', opts.size);
-  await reportAdapter(opts.expectNvidia);
-  await reportCuda(opts.expectNvidia);
+  await reportAdapter(opts['expect-nvidia']);
+  await reportCuda(opts['expect-nvidia']);
   console.log(failures.length === 0 ? 'smoke: all checks passed' : `smoke: ${failures.length} check(s) failed`);
-  // Dawn keeps the event loop alive while its GPU object lives (crbug 387965810), so exit explicitly.
-  process.exit(failures.length === 0 ? 0 : 1);
-}
-
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
+  // runMain exits explicitly: Dawn keeps the event loop alive while its GPU object lives (crbug 387965810).
+  return failures.length === 0 ? 0 : 1;
 });

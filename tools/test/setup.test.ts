@@ -3,25 +3,42 @@
  * nothing is installed and the tests run in CI as they do anywhere.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeTempDir } from '@sigattn/common';
 
 const setup = join(import.meta.dirname, '..', 'setup.sh');
 const TOOLS = ['bash', 'node', 'awk', 'sha256sum', 'cut', 'cat', 'dirname', 'id', 'grep', 'tee', 'env'];
 
-/** A PATH with the basic tools and a fake dpkg-query that reports `installed` (name → version). */
-function fakePath(installed: Record<string, string>): string {
-  const bin = mkdtempSync(join(tmpdir(), 'sigattn-setup-'));
-  for (const tool of TOOLS) {
+const temps: { remove: () => void }[] = [];
+afterAll(() => {
+  for (const t of temps.splice(0)) t.remove();
+});
+function tempDir(prefix: string): string {
+  const t = makeTempDir(prefix);
+  temps.push(t);
+  return t.path;
+}
+
+/**
+ * A PATH with the basic tools and a fake dpkg-query that reports `installed` (name → version); `fakes`
+ * adds or replaces commands with shell scripts (e.g. an `id` that says the user is not root).
+ */
+function fakePath(installed: Record<string, string>, fakes: Record<string, string> = {}): string {
+  const bin = tempDir('sigattn-setup-');
+  for (const tool of TOOLS.filter((t) => !(t in fakes))) {
     const found = spawnSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
     if (found) symlinkSync(found, join(bin, tool));
   }
   const lines = Object.entries(installed).map(([name, v]) => `  ${name}) echo "install ok installed ${v}"; exit 0;;`);
   writeFileSync(join(bin, 'dpkg-query'), `#!/bin/bash\ncase "\${@: -1}" in\n${lines.join('\n')}\n  *) exit 1;;\nesac\n`);
   chmodSync(join(bin, 'dpkg-query'), 0o755);
+  for (const [name, script] of Object.entries(fakes)) {
+    writeFileSync(join(bin, name), `#!/bin/bash\n${script}\n`);
+    chmodSync(join(bin, name), 0o755);
+  }
   return bin;
 }
 
@@ -32,7 +49,7 @@ const ALL = {
 
 /** A throw-away repo root holding a copy of setup.sh, a lockfile and (optionally) the install stamp. */
 function fakeRepo(stamp: 'matching' | 'stale'): string {
-  const root = mkdtempSync(join(tmpdir(), 'sigattn-repo-'));
+  const root = tempDir('sigattn-repo-');
   mkdirSync(join(root, 'tools'));
   mkdirSync(join(root, 'node_modules'));
   copyFileSync(setup, join(root, 'tools', 'setup.sh'));
@@ -43,8 +60,8 @@ function fakeRepo(stamp: 'matching' | 'stale'): string {
   return join(root, 'tools', 'setup.sh');
 }
 
-function run(installed: Record<string, string>, args: string[] = [], script = setup) {
-  const r = spawnSync('bash', [script, ...args], { env: { PATH: fakePath(installed), HOME: tmpdir() }, encoding: 'utf8' });
+function run(installed: Record<string, string>, args: string[] = [], script = setup, fakes: Record<string, string> = {}) {
+  const r = spawnSync('bash', [script, ...args], { env: { PATH: fakePath(installed, fakes), HOME: tempDir('sigattn-home-') }, encoding: 'utf8' });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -55,6 +72,14 @@ describe('tools/setup.sh', () => {
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/missing: espeak-ng bible-kjv-text/);
     expect(r.out).toMatch(/apt-get is not available, so these cannot be installed: espeak-ng bible-kjv-text/);
+  });
+
+  it('as a user without sudo, says who must install what (no sudo command it cannot run)', () => {
+    const { sox: _s, ...some } = ALL;
+    const r = run(some, [], setup, { id: 'echo 1000', 'apt-get': 'exit 1' });
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/not root and sudo is not installed, so these cannot be installed: sox\.\nHave root run: apt-get install sox/);
+    expect(r.out).not.toMatch(/sudo tools\/setup\.sh/);
   });
 
   it('treats Mesa older than 25 as missing (lavapipe 22.3 gives Dawn no adapter)', () => {

@@ -10,7 +10,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256File, writeTarXz } from '../archive.js';
+import { sha256File } from '@sigattn/common';
+import { writeTarXz } from '../archive.js';
 import { ARCHIVE_TOP, readLauncherTemplate, renderLauncher, writeEntryFiles } from '../launcher.js';
 
 const hasDpkgDeb = spawnSync('dpkg-deb', ['--version'], { stdio: 'ignore' }).status === 0;
