@@ -1,0 +1,157 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeTempDir, toCsv, type Row } from '@sigattn/common';
+import { evaluateClaim, loadTable, loadTables, parseMeta, renderResults } from '../results.js';
+
+let tmp: { path: string; remove: () => void };
+
+function writeTable(name: string, meta: string, csvs: Record<string, Row[]>, run?: object): string {
+  const dir = join(tmp.path, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'meta.yaml'), meta);
+  for (const [file, rows] of Object.entries(csvs)) writeFileSync(join(dir, file), toCsv(rows));
+  if (run) writeFileSync(join(dir, 'run.json'), JSON.stringify(run));
+  return dir;
+}
+
+/** T1-style rows: variant × seed × epoch, test_accuracy rising by 0.1 per epoch to `final[seed]` at epoch 3. */
+function trainingRows(finals: Record<string, number[]>): Row[] {
+  return Object.entries(finals).flatMap(([variant, perSeed]) =>
+    perSeed.flatMap((acc, seed) => [1, 2, 3].map((epoch) => ({ variant, seed, epoch, test_accuracy: acc - 0.1 * (3 - epoch), train_loss: 1 / epoch }))),
+  );
+}
+
+const compareMeta = (expect: string, extra = '') => `
+id: T1
+title: Fashion-MNIST classification
+summary: Sigmoid vs softmax ViT.
+views:
+  - csv: metrics.csv
+    final: epoch
+    groupBy: [variant]
+    columns:
+      - { column: test_accuracy, label: test accuracy (%), digits: 2, scale: 100 }
+      - train_loss
+claims:
+  - text: Sigmoid attention matches softmax.
+    test: compare
+    csv: metrics.csv
+    final: epoch
+    metric: test_accuracy
+    direction: higher
+    baseline: softmax
+    candidate: sigmoid
+    expect: ${expect}
+${extra}`;
+
+beforeEach(() => {
+  tmp = makeTempDir('sigattn-results-');
+});
+afterEach(() => tmp.remove());
+
+describe('RESULTS.md generator', () => {
+  it('shows the final epoch of each seed as mean ± std, with machine and date from run.json', () => {
+    writeTable('t1', compareMeta('at-least'), { 'metrics.csv': trainingRows({ softmax: [0.8, 0.82, 0.81], sigmoid: [0.81, 0.83, 0.82] }) }, { date: '2026-12-01', machine: '2 × EPYC', wall_seconds: 12.5, cpu_seconds: 11 });
+    const md = renderResults(loadTables(tmp.path), tmp.path);
+    // softmax final accuracies 80, 82, 81 → 81.00 ± 1.00; sigmoid 81, 83, 82 → 82.00 ± 1.00.
+    expect(md).toContain('| softmax | 81.00 ± 1.00 | 0.333 |');
+    expect(md).toContain('| sigmoid | 82.00 ± 1.00 | 0.333 |');
+    expect(md).toContain('Mean ± std over 3 seeds');
+    expect(md).toContain('Run: 2026-12-01; 2 × EPYC, 12.5 s wall, 11 s CPU.');
+    expect(md).toContain('## T1 — Fashion-MNIST classification');
+    expect(md).toContain('| T1 | Sigmoid attention matches softmax. | **reproduced** |');
+    expect(md).toContain('Source: `t1/`');
+  });
+
+  it('compare verdicts follow the stated rule (s = pooled seed std)', () => {
+    const verdict = (expect: string, softmax: number[], sigmoid: number[]) => {
+      const dir = writeTable(`c-${expect}-${sigmoid.join('-')}`, compareMeta(expect), { 'metrics.csv': trainingRows({ softmax, sigmoid }) });
+      const table = loadTable(dir);
+      return evaluateClaim(table, table.meta.claims[0]).verdict;
+    };
+    // s = 0.01 in every case below (each side's std is 0.01).
+    expect(verdict('at-least', [0.8, 0.81, 0.82], [0.795, 0.805, 0.815])).toBe('reproduced'); // Δ = −0.005 ≥ −s
+    expect(verdict('at-least', [0.8, 0.81, 0.82], [0.785, 0.795, 0.805])).toBe('inconclusive'); // Δ = −0.015
+    expect(verdict('at-least', [0.8, 0.81, 0.82], [0.77, 0.78, 0.79])).toBe('not reproduced'); // Δ = −0.03 < −2s
+    expect(verdict('match', [0.8, 0.81, 0.82], [0.83, 0.84, 0.85])).toBe('not reproduced'); // |Δ| = 0.03 > 2s
+    expect(verdict('better', [0.8, 0.81, 0.82], [0.83, 0.84, 0.85])).toBe('reproduced'); // Δ = 0.03 > s
+    expect(verdict('better', [0.8, 0.81, 0.82], [0.805, 0.815, 0.825])).toBe('inconclusive'); // 0 < Δ ≤ s
+    expect(verdict('better', [0.8, 0.81, 0.82], [0.79, 0.8, 0.81])).toBe('not reproduced'); // Δ ≤ 0
+    expect(verdict('at-least', [0.8], [0.9])).toBe('inconclusive'); // one seed
+  });
+
+  it('direction lower flips the sign of Δ', () => {
+    const meta = compareMeta('at-least').replace('direction: higher', 'direction: lower');
+    const dir = writeTable('lower', meta, { 'metrics.csv': trainingRows({ softmax: [0.8, 0.81, 0.82], sigmoid: [0.9, 0.91, 0.92] }) });
+    const table = loadTable(dir);
+    const result = evaluateClaim(table, table.meta.claims[0]);
+    expect(result.verdict).toBe('not reproduced');
+    expect(result.evidence).toContain('Δ = -0.100 (lower is better)');
+  });
+
+  it('tolerance, bound and growth claims', () => {
+    const rows = [1, 2, 3, 4].flatMap((x) => [0, 1].map((seed) => ({ x, seed, measured: 5 * x * x * (1 + 0.01 * seed), predicted: 5 * x * x, bound: 6 * x * x })));
+    const meta = `
+id: T6
+title: Theory
+views: [{ csv: theory.csv, groupBy: [x], columns: [measured] }]
+claims:
+  - { text: a, test: tolerance, csv: theory.csv, measured: measured, predicted: predicted, groupBy: [x], tolerance: 0.01 }
+  - { text: b, test: tolerance, csv: theory.csv, measured: measured, predicted: predicted, groupBy: [x], tolerance: 0.004 }
+  - { text: c, test: tolerance, csv: theory.csv, measured: measured, predicted: predicted, groupBy: [x], tolerance: 0.001 }
+  - { text: d, test: bound, csv: theory.csv, measured: measured, bound: bound }
+  - { text: e, test: bound, csv: theory.csv, measured: bound, bound: measured }
+  - { text: f, test: growth, csv: theory.csv, x: x, y: measured, atMost: 2, tolerance: 0.1 }
+  - { text: g, test: growth, csv: theory.csv, x: x, y: measured, from: 2, atLeast: 4, tolerance: 0.5 }
+`;
+    const table = loadTable(writeTable('t6', meta, { 'theory.csv': rows }));
+    // Seed means are 5x²·1.005, so the error is 0.5 % in every group.
+    expect(table.meta.claims.map((c) => evaluateClaim(table, c).verdict)).toEqual([
+      'reproduced', 'inconclusive', 'not reproduced', 'reproduced', 'not reproduced', 'reproduced', 'not reproduced',
+    ]);
+    expect(evaluateClaim(table, table.meta.claims[0]).evidence).toContain('0.50 %');
+    expect(evaluateClaim(table, table.meta.claims[5]).evidence).toContain('x^2.00');
+  });
+
+  it('orders tables by `order`, then id', () => {
+    const t = (id: string, order: string) => `id: ${id}\ntitle: ${id}\n${order}views: [{ csv: a.csv, columns: [v] }]\n`;
+    writeTable('b', t('T2', ''), { 'a.csv': [{ v: 1 }] });
+    writeTable('a', t('T6', 'order: 6\n'), { 'a.csv': [{ v: 1 }] });
+    writeTable('c', t('T1', ''), { 'a.csv': [{ v: 1 }] });
+    expect(loadTables(tmp.path).map((x) => x.meta.id)).toEqual(['T6', 'T1', 'T2']);
+  });
+
+  it('bad meta.yaml fails with one line naming the file, the key and the fix', () => {
+    const rows = { 'metrics.csv': trainingRows({ softmax: [0.8], sigmoid: [0.8] }) };
+    const bad = (name: string, meta: string) => () => loadTable(writeTable(name, meta, rows));
+    expect(bad('typo', compareMeta('at-least').replace('groupBy: [variant]', 'groupby: [variant]'))).toThrow(
+      /typo\/meta\.yaml: views\[0\]\.groupby: unknown key \(did you mean groupBy\?\)/,
+    );
+    expect(bad('col', compareMeta('at-least').replace('metric: test_accuracy', 'metric: test_acuracy'))).toThrow(
+      /col\/meta\.yaml: claims\[0\]: column "test_acuracy" is not in metrics\.csv \(columns: variant, seed, epoch, test_accuracy, train_loss\); did you mean test_accuracy\?$/,
+    );
+    expect(bad('csv', compareMeta('at-least').replace('  - csv: metrics.csv', '  - csv: metric.csv'))).toThrow(/csv\/meta\.yaml: views\[0\]\.csv: metric\.csv not found/);
+    expect(bad('expect', compareMeta('same'))).toThrow(/claims\[0\]\.expect: expected one of at-least \| match \| better, found "same"/);
+    expect(() => parseMeta('id: X\ntitle: Y\nviews: []\nclaims:\n  - { text: t, test: growth, csv: a.csv, x: a, y: b, tolerance: 1 }\n', 'm.yaml')).toThrow(
+      'm.yaml: claims[0]: a growth claim needs exactly one of atMost and atLeast',
+    );
+    const message = (() => {
+      try {
+        bad('oneline', compareMeta('x'))();
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return '';
+    })();
+    expect(message).toMatch(/^\S+oneline\/meta\.yaml: claims\[0\]\.expect: /);
+    expect(message).not.toContain('\n');
+  });
+
+  it('rejects two tables with the same id', () => {
+    const t = 'id: T1\ntitle: x\nviews: [{ csv: a.csv, columns: [v] }]\n';
+    writeTable('one', t, { 'a.csv': [{ v: 1 }] });
+    writeTable('two', t, { 'a.csv': [{ v: 2 }] });
+    expect(() => loadTables(tmp.path)).toThrow(/two\/meta\.yaml: id: "T1" is also the id of .*one\/meta\.yaml/);
+  });
+});
