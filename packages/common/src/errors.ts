@@ -23,6 +23,20 @@ export class RunError extends UserError {
   override name = 'RunError';
 }
 
+// The project's lib settings (ES2023, no DOM) do not declare the WebAssembly global that Node has.
+const WasmRuntimeError = (globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } }).WebAssembly.RuntimeError;
+
+/**
+ * tfjs-backend-wasm is 32-bit WebAssembly: its heap stops at 4 GiB, and a step whose tensors need more
+ * dies inside wasm with a bare `RuntimeError: Aborted()` (or `memory access out of bounds`). Returns a
+ * RunError that says so, ending with `fix` (what the user can change, e.g. the batch-size key); any
+ * other error comes back unchanged. Catch around work on the wasm backend: `throw explainWasmAbort(err, …)`.
+ */
+export function explainWasmAbort(err: unknown, fix: string): unknown {
+  if (!(err instanceof WasmRuntimeError)) return err;
+  return new RunError(`the wasm backend aborted (${err.message}), almost always because it ran out of memory: tfjs-backend-wasm's heap stops at 4 GiB; ${fix}`, { cause: err });
+}
+
 /** True for errors meant for the user (any UserError, or one that declares a numeric exitCode). */
 export function isUserError(err: unknown): err is Error & { exitCode?: number } {
   return err instanceof UserError || (err instanceof Error && typeof (err as { exitCode?: unknown }).exitCode === 'number');

@@ -1,4 +1,4 @@
-export { UserError, ConfigError, DataError, RunError, isUserError, reportUserError, runMain, closestName, editDistance } from './errors.js';
+export { UserError, ConfigError, DataError, RunError, isUserError, reportUserError, runMain, closestName, editDistance, explainWasmAbort } from './errors.js';
 export { writeFileAtomic, buildDirAtomic, tempPathFor, sha256, sha256File, makeTempDir } from './fs.js';
 export { Rng, permutation, deriveSeed } from './rng.js';
 export { toCsv, writeCsv, parseCsv, readCsv, markdownTable, meanStd, formatMeanStd, type Row } from './table.js';

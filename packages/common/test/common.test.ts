@@ -9,12 +9,14 @@ import {
   closestName,
   deriveSeed,
   editDistance,
+  explainWasmAbort,
   formatMeanStd,
   makeTempDir,
   markdownTable,
   meanStd,
   parseCsv,
   reportUserError,
+  RunError,
   sha256,
   timeIt,
   toCsv,
@@ -37,6 +39,16 @@ describe('errors', () => {
   });
   it('rethrows anything that is not a user error', () => {
     expect(() => reportUserError(new TypeError('bug'), () => {})).toThrow(TypeError);
+  });
+  it('explains a wasm abort as running out of the 4 GiB heap, naming the fix; other errors pass through', () => {
+    const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } };
+    const abort = new wasm.RuntimeError('Aborted()');
+    const e = explainWasmAbort(abort, 'lower train.batchSize (256)');
+    expect(e).toBeInstanceOf(RunError);
+    expect((e as Error).message).toMatch(/^the wasm backend aborted \(Aborted\(\)\), almost always because it ran out of memory: .*4 GiB; lower train\.batchSize \(256\)$/);
+    expect((e as Error).cause).toBe(abort);
+    const bug = new TypeError('bug');
+    expect(explainWasmAbort(bug, 'x')).toBe(bug);
   });
   it('suggests the closest name and measures edits', () => {
     expect(closestName('qknorm', ['kind', 'bias', 'qkNorm', 'causal'])).toBe('qkNorm');
