@@ -3,7 +3,7 @@
  * short training that improves each task's metric, the eval.bias policy, and the config errors that
  * keep a run from starting with data or a model that cannot work.
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { decodeTranscript, IGNORE, prepareTextCorpus, taskVocab } from '@sigattn
 import { initBackend } from '@sigattn/kernel-core';
 import { AdamW, createModelFromSpec, trainStep, type Batch, type ZooModel } from '@sigattn/model-zoo';
 import { runConfigSchema, type RunConfig } from '../src/config/run-config.js';
+import { runExperiment } from '../src/experiment.js';
 import { asrTask, nEvalOf } from '../src/tasks/asr.js';
 import { lmTask } from '../src/tasks/lm.js';
 import { answerBatch, inputLength, syntheticTask } from '../src/tasks/synthetic.js';
@@ -99,18 +100,24 @@ describe('synthetic task', () => {
     tf.dispose([tokens!, lossMask!]);
   });
 
-  it('a short training raises exact match at the test lengths and at the training length', async () => {
+  it('a short training raises answer-token accuracy and exact match at the test lengths and at the training length', async () => {
     const ctx = context(syntheticTask, cfgTree());
     const data = await syntheticTask.load(ctx);
     const model = createModelFromSpec(ctx.cfg.model, 0);
     const before = await syntheticTask.evaluate(model, data, ctx, 0);
     const losses = await train(syntheticTask, data, ctx, model, 1);
     const after = await syntheticTask.evaluate(model, data, ctx, 0);
-    expect(Object.keys(after).sort()).toEqual(['acc_len_5', 'acc_len_6', 'test_accuracy', 'train_length_accuracy']);
-    expect(after.test_accuracy).toBeCloseTo((after.acc_len_5 + after.acc_len_6) / 2, 10);
+    expect(Object.keys(after).sort()).toEqual([
+      'exact_len_5', 'exact_len_6', 'test_exact_match', 'test_token_accuracy', 'token_acc_len_5', 'token_acc_len_6', 'train_length_exact_match', 'train_length_token_accuracy',
+    ]);
+    expect(after.test_token_accuracy).toBeCloseTo((after.token_acc_len_5 + after.token_acc_len_6) / 2, 10);
+    expect(after.test_exact_match).toBeCloseTo((after.exact_len_5 + after.exact_len_6) / 2, 10);
+    // count's answer is one number and the EOS: a right example has both tokens right.
+    expect(after.test_token_accuracy).toBeGreaterThanOrEqual(after.test_exact_match);
     expect(losses.at(-1)!).toBeLessThan(0.5 * losses[0]);
-    expect(after.train_length_accuracy).toBeGreaterThan(before.train_length_accuracy + 0.3);
-    expect(after.test_accuracy).toBeGreaterThan(before.test_accuracy + 0.15);
+    expect(after.train_length_exact_match).toBeGreaterThan(before.train_length_exact_match + 0.3);
+    expect(after.test_exact_match).toBeGreaterThan(before.test_exact_match + 0.15);
+    expect(after.test_token_accuracy).toBeGreaterThan(before.test_token_accuracy + 0.3);
     model.dispose();
   });
 
@@ -330,5 +337,36 @@ describe('asr task', () => {
     expect(check({ model: asrModel({ mels: 40 }) })).toThrow(/model\.mels: expected 80 \(the corpus at .* has 80-bin log-mel frames\), found 40/);
     expect(check({ model: asrModel({ vocab: 20 }) })).toThrow(/model\.vocab: expected at least 29 \(the CTC blank and 28 characters\), found 20/);
     expect(check({ backend: 'webgpu' })).toThrow(/backend: the asr task needs cpu or wasm/);
+  });
+});
+
+describe('the experiment configs through the runner', () => {
+  const configs = join(import.meta.dirname, '../../../configs/experiments');
+  const quiet = { log: () => {} };
+
+  it('synthetic.yaml, shrunk: both variants share the loaded data, train, and report every length', async () => {
+    const out = temps.make('sigattn-synthetic-');
+    const shrink = [`output=${out}`, 'train.epochs=1', 'train.stepsPerEpoch=3', 'train.batchSize=8', 'data.testExamples=4', 'model.dim=16', 'model.depth=1'];
+    const result = await runExperiment(join(configs, 'synthetic.yaml'), { overrides: shrink, ...quiet });
+    expect(result.rows.map((r) => [r.variant, r.epoch, r.steps])).toEqual([['softmax', 1, 3], ['sigmoid', 1, 3]]);
+    for (const r of result.rows) {
+      for (const key of ['test_token_accuracy', 'test_exact_match', 'train_length_token_accuracy', 'token_acc_len_24', 'token_acc_len_32', 'exact_len_24', 'exact_len_32']) {
+        expect(typeof r[key], `${r.variant} ${key}`).toBe('number');
+      }
+    }
+    expect(result.table).toMatch(/\| variant \| seeds \| epochs \| answer-token accuracy, mean over test lengths \(%\) \|/);
+  });
+
+  it('lm.yaml on a tiny corpus: a model that cannot evaluate stops the run before anything is written', async () => {
+    const out = temps.make('sigattn-lm-run-');
+    const dir = temps.make('sigattn-lm-corpus-');
+    writeFileSync(join(dir, 'grammar.txt'), grammarText(60_000, 2));
+    await prepareTextCorpus({ source: [join(dir, 'grammar.txt')], seed: 0, valid: 0.05, test: 0.05, vocabSize: 300 }, join(dir, 'cache'));
+    const shrink = [`output=${out}`, `data.path=${join(dir, 'cache')}`, 'data.build=false', 'data.evalWindows=1', 'train.epochs=1', 'train.stepsPerEpoch=2', 'model.contextLength=16', 'model.dim=16', 'model.depth=1'];
+    await expect(runExperiment(join(configs, 'lm.yaml'), { overrides: [...shrink, 'model.positions=learned'], ...quiet })).rejects.toThrow(/model\.positions: the lm task evaluates at 128 positions/);
+    expect(readdirSync(out)).toEqual([]);
+    const result = await runExperiment(join(configs, 'lm.yaml'), { overrides: shrink, variants: ['sigmoid'], ...quiet });
+    expect(result.rows).toHaveLength(1);
+    for (const m of [1, 2, 4, 8]) expect(Number(result.rows[0][`ppl_x${m}`])).toBeGreaterThan(1);
   });
 });
