@@ -1,10 +1,12 @@
 /**
  * File manifests: expected size and sha256 of every file of a dataset, so a truncated, corrupt or different
  * file is caught before training on it. JSON copies live in datasets/manifests/ (a test keeps them in sync).
+ * Generated caches (speech, text) carry the same file list in their own manifest.json.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataError, sha256File } from '@sigattn/common';
+import { DataError, sha256, sha256File, writeFileAtomic } from '@sigattn/common';
+import { readJsonFile } from './fsutil.js';
 
 export interface FileEntry {
   name: string;
@@ -41,7 +43,7 @@ export interface VerifyOptions {
 }
 
 /** Check every file of `manifest` in `dir` by size and sha256; throws a DataError on the first mismatch. */
-export function verifyFiles(dir: string, manifest: FileManifest, opts: VerifyOptions = {}): void {
+export function verifyFiles(dir: string, manifest: Pick<FileManifest, 'dataset' | 'files'>, opts: VerifyOptions = {}): void {
   const hint = opts.hint ?? 'reinstall the files';
   for (const f of manifest.files) {
     if (opts.only && !opts.only.includes(f.name)) continue;
@@ -71,4 +73,62 @@ export function manifestFor(dir: string, names: readonly string[], meta: Omit<Fi
       return { name, bytes: statSync(path).size, sha256: sha256File(path) };
     }),
   };
+}
+
+/** The manifest.json of a generated cache directory: who wrote it, from which params, and its files. */
+export interface CacheManifest<P> {
+  generator: string;
+  version: number;
+  params: P;
+  files: FileEntry[];
+  /** sha256 over the files' hashes: equal checksums mean identical caches. */
+  checksum: string;
+}
+
+/** Writes a cache's files into its (temp) build directory, recording each one's size and sha256. */
+export class CacheWriter {
+  readonly files: FileEntry[] = [];
+  constructor(private readonly dir: string) {}
+
+  write(name: string, data: Uint8Array | string): void {
+    writeFileSync(join(this.dir, name), data);
+    this.files.push({ name, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, sha256: sha256(data) });
+  }
+
+  /** sha256 over the files' hashes so far. */
+  checksum(): string {
+    return sha256(this.files.map((f) => `${f.name}:${f.sha256}`).join('\n'));
+  }
+
+  /** Write manifest.json, last: a cache directory that has one is complete. */
+  finish<M extends CacheManifest<unknown>>(manifest: M): M {
+    writeFileAtomic(join(this.dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+    return manifest;
+  }
+}
+
+/** Is a complete cache from `generator` `version` with exactly these params at dir? */
+export function cacheMatches(dir: string, generator: string, version: number, params: unknown): boolean {
+  const path = join(dir, 'manifest.json');
+  if (!existsSync(path)) return false;
+  try {
+    const m = JSON.parse(readFileSync(path, 'utf8')) as CacheManifest<unknown>;
+    return m.generator === generator && m.version === version && JSON.stringify(m.params) === JSON.stringify(params);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Read a cache's manifest.json and check it: the generator and version, every file's size, and (with
+ * `verify`, the default) every file's sha256. `hint` says how to rebuild the cache.
+ */
+export function readCacheManifest<M extends CacheManifest<unknown>>(dir: string, generator: string, version: number, hint: string, verify = true): M {
+  const path = join(dir, 'manifest.json');
+  const m = readJsonFile<M>(path, hint);
+  if (m.generator !== generator || m.version !== version) {
+    throw new DataError(`${path}: expected generator ${generator} version ${version}, found ${m.generator} version ${m.version}; ${hint}`);
+  }
+  verifyFiles(dir, { dataset: `${generator} cache`, files: m.files }, { sizesOnly: !verify, hint });
+  return m;
 }

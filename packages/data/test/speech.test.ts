@@ -141,7 +141,7 @@ describe('speech corpus', () => {
     const bytes = readFileSync(f);
     bytes[10] ^= 0xff;
     writeFileSync(f, bytes);
-    expect(() => loadSpeechCorpus(d)).toThrow(/train\.feats\.i16: expected sha256 .* corrupt; rebuild it with: npx nx run data:prepare-speech/);
+    expect(() => loadSpeechCorpus(d)).toThrow(/train\.feats\.i16: expected sha256 .* \(sigattn-speech cache manifest\), found .*corrupt or a different version; rebuild it with: npx nx run data:prepare-speech/);
     writeFileSync(f, bytes.subarray(0, 100));
     expect(() => loadSpeechCorpus(d, { verify: false })).toThrow(/train\.feats\.i16: expected \d+ bytes .* found 100/);
     expect(() => loadSpeechCorpus(join(dir, 'nope'))).toThrow(/nope\/manifest\.json: file not found/);

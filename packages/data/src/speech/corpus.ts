@@ -9,19 +9,21 @@
  * utterances are synthesized in fresh child processes, because espeak-ng carries state from one sentence to the next.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildDirAtomic, DataError, deriveSeed, Rng, sha256, sha256File, writeFileAtomic } from '@sigattn/common';
+import { buildDirAtomic, DataError, deriveSeed, Rng } from '@sigattn/common';
 import { readJsonFile } from '../fsutil.js';
+import { CacheWriter, cacheMatches, readCacheManifest, type CacheManifest } from '../manifest.js';
 import type { SynthOptions, Voice } from './espeak.js';
 import { LOGMEL_DEFAULTS } from './logmel.js';
 import { FEATURE_SCALE, type ShardResult, type ShardSpec } from './shard.js';
 
 // 2: shards in fresh processes (1 synthesized everything in one process, so output depended on history)
 export const SPEECH_GENERATOR_VERSION = 2;
+const SPEECH_GENERATOR = 'sigattn-speech';
 
 export interface DurationBucket {
   name: string;
@@ -108,16 +110,11 @@ export interface Utterance {
   offset: number;
 }
 
-export interface SpeechManifest {
-  generator: 'sigattn-speech';
-  version: number;
-  params: SpeechCorpusParams;
+export interface SpeechManifest extends CacheManifest<SpeechCorpusParams> {
+  generator: typeof SPEECH_GENERATOR;
   synthesizer: string;
   speakers: { train: Speaker[]; test: Speaker[] };
   counts: Record<string, { utterances: number; frames: number; seconds: number; rejected: number }>;
-  files: { name: string; bytes: number; sha256: string }[];
-  /** sha256 over the files' hashes: equal checksums mean identical corpora. */
-  checksum: string;
   buildSeconds: number;
 }
 
@@ -230,21 +227,16 @@ export async function prepareSpeechCorpus(o: PrepareSpeechOptions): Promise<Spee
   const counts: SpeechManifest['counts'] = {};
   let manifest: SpeechManifest | undefined;
   await buildDirAtomic(o.outDir, (tmp) => {
-    const files: SpeechManifest['files'] = [];
+    const out = new CacheWriter(tmp);
     const write = (name: string, parts: (Int16Array | undefined)[] | string): void => {
-      let data: Uint8Array | string;
-      if (typeof parts === 'string') data = parts;
-      else {
-        const all = new Int16Array(parts.reduce((a, x) => a + x!.length, 0));
-        let at = 0;
-        for (const x of parts) {
-          all.set(x!, at);
-          at += x!.length;
-        }
-        data = new Uint8Array(all.buffer);
+      if (typeof parts === 'string') return out.write(name, parts);
+      const all = new Int16Array(parts.reduce((a, x) => a + x!.length, 0));
+      let at = 0;
+      for (const x of parts) {
+        all.set(x!, at);
+        at += x!.length;
       }
-      writeFileSync(join(tmp, name), data);
-      files.push({ name, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, sha256: sha256(data) });
+      out.write(name, new Uint8Array(all.buffer));
     };
     p.buckets.forEach((b, bi) => {
       const mine = results.filter((_, i) => shards[i].bucket === bi);
@@ -263,19 +255,17 @@ export async function prepareSpeechCorpus(o: PrepareSpeechOptions): Promise<Spee
       if (o.keepAudio) write(`${b.name}.audio.i16`, shardUtts.map((u) => u.audio));
       counts[b.name] = { utterances: utts.length, frames, seconds: Math.round(seconds * 10) / 10, rejected: mine.reduce((a, r) => a + r.rejected, 0) };
     });
-    manifest = {
-      generator: 'sigattn-speech',
+    manifest = out.finish<SpeechManifest>({
+      generator: SPEECH_GENERATOR,
       version: SPEECH_GENERATOR_VERSION,
       params: p,
       synthesizer: results[0]?.synthesizer ?? 'none',
       speakers,
       counts,
-      files,
-      checksum: sha256(files.map((f) => `${f.name}:${f.sha256}`).join('\n')),
+      files: out.files,
+      checksum: out.checksum(),
       buildSeconds: Math.round((performance.now() - t0) / 100) / 10,
-    };
-    // written last: a directory with manifest.json is complete
-    writeFileAtomic(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2));
+    });
   });
   return manifest!;
 }
@@ -297,32 +287,12 @@ const SPEECH_HINT = 'rebuild it with: npx nx run data:prepare-speech';
 
 /** Is a complete corpus with exactly these params at dir? */
 export function speechCacheMatches(dir: string, params: SpeechCorpusParams): boolean {
-  const path = join(dir, 'manifest.json');
-  if (!existsSync(path)) return false;
-  try {
-    const m = JSON.parse(readFileSync(path, 'utf8')) as SpeechManifest;
-    return m.version === SPEECH_GENERATOR_VERSION && JSON.stringify(m.params) === JSON.stringify(params);
-  } catch {
-    return false;
-  }
+  return cacheMatches(dir, SPEECH_GENERATOR, SPEECH_GENERATOR_VERSION, params);
 }
 
 /** Load a prepared corpus; `verify` checks sizes (always) and sha256 (default true) against its manifest. */
 export function loadSpeechCorpus(dir: string, opts: { verify?: boolean } = {}): SpeechCorpus {
-  const manifest = readJsonFile<SpeechManifest>(join(dir, 'manifest.json'), SPEECH_HINT);
-  if (manifest.generator !== 'sigattn-speech' || manifest.version !== SPEECH_GENERATOR_VERSION) {
-    throw new DataError(`${join(dir, 'manifest.json')}: expected generator sigattn-speech version ${SPEECH_GENERATOR_VERSION}, found ${manifest.generator} version ${manifest.version}; ${SPEECH_HINT}`);
-  }
-  for (const f of manifest.files) {
-    const path = join(dir, f.name);
-    if (!existsSync(path)) throw new DataError(`${path}: file not found (listed in the manifest); ${SPEECH_HINT}`);
-    const bytes = readFileSync(path).byteLength;
-    if (bytes !== f.bytes) throw new DataError(`${path}: expected ${f.bytes} bytes (manifest), found ${bytes}; the cache is truncated; ${SPEECH_HINT}`);
-    if (opts.verify !== false) {
-      const sum = sha256File(path);
-      if (sum !== f.sha256) throw new DataError(`${path}: expected sha256 ${f.sha256} (manifest), found ${sum}; the cache is corrupt; ${SPEECH_HINT}`);
-    }
-  }
+  const manifest = readCacheManifest<SpeechManifest>(dir, SPEECH_GENERATOR, SPEECH_GENERATOR_VERSION, SPEECH_HINT, opts.verify);
   const nMels = manifest.params.nMels;
   const splits: Record<string, SpeechSplit> = {};
   for (const b of manifest.params.buckets) {
