@@ -7,7 +7,8 @@
 #include <stdint.h>
 
 // Parameter block passed by value (one kernel argument). Layout is mirrored byte-for-byte by
-// src/cuda/params.ts and bench/cuda_harness.py: 8-byte pointers first, then 4-byte fields.
+// packFwdParams in src/cuda/flash.ts and by bench/cuda_harness.py: 8-byte pointers
+// first, then 4-byte fields.
 struct FwdParams {
   const void* q;         // [B, H, Nq, D]
   const void* k;         // [B, Hkv, Nk, D]

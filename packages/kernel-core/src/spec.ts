@@ -5,29 +5,43 @@
  * query head h reads key/value head floor(h / (H / Hkv))).
  *
  * Logit of query i and key j in head h of batch b:
- *   s = scale · (q_i · k_j) + bias − alibiSlope_h · |i + (Nk − Nq) − j|
- * where `bias` only exists for sigmoid attention. Masked positions (causal, padding) get s = −∞.
- *   sigmoid: P = σ(s)                    (element-wise, rows are not normalised)
+ *   s = scale · (q_i · k_j) − alibiSlope_h · |i + (Nk − Nq) − j|
+ * Masked positions (causal, padding) get weight 0. With b the scalar bias of the element-wise kinds:
+ *   sigmoid: P = σ(s + b)                (element-wise, rows are not normalised)
+ *   relu:    P = e^b · max(0, s)         (element-wise; b = −log n divides by n instead of shifting)
+ *   gelu:    P = e^b · gelu(s)           (element-wise, gelu in its tanh form, like the models' MLP)
  *   softmax: P = exp(s − logsumexp_j s)  (rows sum to 1; a fully masked row gives P = 0, O = 0)
  *   O = P · V
  */
 
-export type AttentionKind = 'sigmoid' | 'softmax';
+/** Every attention kind, in one list: the spec, the kernel attributes and the model configs derive from it. */
+export const ATTENTION_KINDS = ['sigmoid', 'softmax', 'relu', 'gelu'] as const;
+export type AttentionKind = (typeof ATTENTION_KINDS)[number];
+
+/** The kinds whose weights are an element-wise function of the logit (no row normalisation); they take a bias. */
+export type ElementwiseKind = Exclude<AttentionKind, 'softmax'>;
+export const ELEMENTWISE_KINDS: readonly ElementwiseKind[] = ATTENTION_KINDS.filter((k): k is ElementwiseKind => k !== 'softmax');
+
+export function isElementwise(kind: AttentionKind): kind is ElementwiseKind {
+  return kind !== 'softmax';
+}
 
 /**
- * Scalar sigmoid bias. `{ negLogN: n }` means b = −log n where n is the TRAINING sequence length
- * (the number of keys seen in training), fixed for the model — not each row's own length. This is
- * the paper's recommendation: at initialisation each weight is ≈ 1/(n+1), so a row's attention
- * mass starts near 1, like softmax, instead of near n/2.
+ * Scalar bias of the element-wise kinds. `{ negLogN: n }` means b = −log n where n is the TRAINING
+ * sequence length (the number of keys seen in training), fixed for the model — not each row's own
+ * length. For sigmoid this is the paper's recommendation: at initialisation each weight is
+ * ≈ 1/(n+1), so a row's attention mass starts near 1, like softmax, instead of near n/2. For relu and
+ * gelu the bias multiplies instead of shifts (P = e^b·φ(s)), so b = −log n is the 1/n normaliser of
+ * ReLU attention: a shift by −log n would zero almost every weight at initialisation.
  */
-export type SigmoidBias = number | { negLogN: number };
+export type AttentionBias = number | { negLogN: number };
 
 export interface AttentionSpec {
   kind: AttentionKind;
   /** Logit scale; default 1/√D. */
   scale?: number;
-  /** Sigmoid only: scalar bias b added to every logit (default 0). Rejected for softmax. */
-  bias?: SigmoidBias;
+  /** Element-wise kinds only (default 0; rejected for softmax): sigmoid σ(s + b), relu/gelu e^b·φ(s). */
+  bias?: AttentionBias;
   /** Causal mask aligned to the bottom-right: query i sees key j iff j ≤ i + (Nk − Nq). */
   causal?: boolean;
   /** ALiBi slopes, one per query head (length H). Uses the true distance |i + Nk − Nq − j|. */
@@ -49,7 +63,7 @@ export interface AttentionShape {
 export interface ResolvedAttention extends AttentionShape {
   kind: AttentionKind;
   scale: number;
-  /** The effective scalar bias (0 for softmax). */
+  /** The effective scalar bias b of the element-wise kinds (0 for softmax). */
   bias: number;
   causal: boolean;
   alibiSlopes: Float64Array | null;
@@ -83,7 +97,7 @@ function sameDim(name: string, shape: readonly number[], axis: number, refName: 
   }
 }
 
-export function resolveBias(bias: SigmoidBias | undefined): number {
+export function resolveBias(bias: AttentionBias | undefined): number {
   if (bias === undefined) return 0;
   if (typeof bias === 'number') {
     if (!Number.isFinite(bias)) fail(`bias must be a finite number, got ${bias}`);
@@ -118,11 +132,12 @@ export function resolveAttention(
     fail(`k dimension 1 (H, heads) is ${Hkv}, which must divide q's ${H} heads (grouped-query attention)`);
   }
   if (spec === null || typeof spec !== 'object') fail(`spec must be an object, got ${String(spec)}`);
-  if (spec.kind !== 'sigmoid' && spec.kind !== 'softmax') {
-    fail(`spec.kind must be 'sigmoid' or 'softmax', got ${JSON.stringify(spec.kind)}`);
+  if (!(ATTENTION_KINDS as readonly unknown[]).includes(spec.kind)) {
+    fail(`spec.kind must be one of ${ATTENTION_KINDS.map((k) => `'${k}'`).join(', ')}, got ${JSON.stringify(spec.kind)}`);
   }
   if (spec.kind === 'softmax' && spec.bias !== undefined && resolveBias(spec.bias) !== 0) {
-    fail(`spec.bias is only defined for sigmoid attention (softmax is shift-invariant); got ${JSON.stringify(spec.bias)} with kind 'softmax'`);
+    fail(`spec.bias is only defined for the element-wise kinds (${ELEMENTWISE_KINDS.join(', ')}; softmax is shift-invariant); ` +
+      `got ${JSON.stringify(spec.bias)} with kind 'softmax'`);
   }
   const scale = spec.scale ?? 1 / Math.sqrt(D);
   if (!Number.isFinite(scale)) fail(`spec.scale must be a finite number, got ${spec.scale}`);
@@ -153,7 +168,7 @@ export function resolveAttention(
     B, H, Hkv, Nq, Nk, D,
     kind: spec.kind,
     scale,
-    bias: spec.kind === 'sigmoid' ? resolveBias(spec.bias) : 0,
+    bias: isElementwise(spec.kind) ? resolveBias(spec.bias) : 0,
     causal: spec.causal ?? false,
     alibiSlopes,
     keyLengths,
@@ -189,4 +204,50 @@ export function alibiTerm(r: ResolvedAttention, h: number, i: number, j: number)
 export function attentionFlops(shape: AttentionShape, causal: boolean, pass: 'fwd' | 'bwd' | 'fwd+bwd'): number {
   const fwd = 4 * shape.B * shape.H * shape.Nq * shape.Nk * shape.D * (causal ? 0.5 : 1);
   return pass === 'fwd' ? fwd : pass === 'bwd' ? 2.5 * fwd : 3.5 * fwd;
+}
+
+/**
+ * How the bias b of an element-wise kind enters its weight: sigmoid shifts the logit, P = σ(s + b);
+ * relu and gelu scale the weight, P = e^b·φ(s). `shift` is added to the logit, `gain` multiplies the
+ * weight (softmax: 0 and 1).
+ */
+export function biasForm(r: { kind: AttentionKind; bias: number }): { shift: number; gain: number } {
+  if (r.kind === 'sigmoid') return { shift: r.bias, gain: 1 };
+  if (r.kind === 'softmax') return { shift: 0, gain: 1 };
+  return { shift: 0, gain: Math.exp(r.bias) };
+}
+
+/** gelu(x) = ½x(1 + tanh(√(2/π)(x + 0.044715x³))): the tanh form, as the models' MLP computes it. */
+export const GELU_C = Math.sqrt(2 / Math.PI);
+export const GELU_A = 0.044715;
+
+/** φ(x) of an element-wise kind, in float64 (σ without overflow for either sign of x). */
+export function activation(kind: ElementwiseKind, x: number): number {
+  switch (kind) {
+    case 'sigmoid': {
+      if (x >= 0) return 1 / (1 + Math.exp(-x));
+      const e = Math.exp(x);
+      return e / (1 + e);
+    }
+    case 'relu':
+      return x > 0 ? x : 0;
+    case 'gelu':
+      return 0.5 * x * (1 + Math.tanh(GELU_C * (x + GELU_A * x * x * x)));
+  }
+}
+
+/** φ′(x) of an element-wise kind, in float64 (relu: 0 at x = 0, as tfjs' relu gradient). */
+export function activationGrad(kind: ElementwiseKind, x: number): number {
+  switch (kind) {
+    case 'sigmoid': {
+      const p = activation('sigmoid', x);
+      return p * (1 - p);
+    }
+    case 'relu':
+      return x > 0 ? 1 : 0;
+    case 'gelu': {
+      const t = Math.tanh(GELU_C * (x + GELU_A * x * x * x));
+      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_C * (1 + 3 * GELU_A * x * x);
+    }
+  }
 }

@@ -1,16 +1,16 @@
-// CI tests of the CUDA host code that need no GPU: the no-driver error, half conversions, param packing.
+// CI tests of the CUDA host code that need no GPU: the no-driver error, half conversions, param packing,
+// and the case list of the GPU check.
+import { Rng } from '@sigattn/common';
 import { describe, expect, it } from 'vitest';
 import { CudaDriver, NoCudaDriverError } from '../src/cuda/driver.js';
-import { BWD_PARAMS_BYTES, FWD_PARAMS_BYTES, packBwdParams, packFwdParams } from '../src/cuda/flash.js';
+import { BWD_PARAMS_BYTES, CUDA_HEAD_DIMS, CUDA_KINDS, FWD_PARAMS_BYTES, packBwdParams, packFwdParams } from '../src/cuda/flash.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/cuda/half.js';
 import { resolveAttention } from '../src/spec.js';
+import { cudaCheckCase, cudaCheckCases } from '@sigattn/kernel-core/testing';
 
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 describe('CUDA driver loading', () => {
@@ -86,5 +86,25 @@ describe('BwdParams packing', () => {
     expect([0, 1, 2, 3, 4, 5].map((i) => dv.getInt32(88 + i * 4, true))).toEqual([B, H, Hkv, Nq, Nk, 0]);
     expect(dv.getFloat32(112, true)).toBeCloseTo(scale, 6);
     expect(dv.getFloat32(116, true)).toBe(0);
+  });
+});
+
+describe('GPU check cases (src/cuda/check.ts)', () => {
+  it('are ≥ 100 shared random cases per CUDA kind, both dtypes, inputs rounded to the dtype', () => {
+    const cases = cudaCheckCases(1);
+    for (const kind of CUDA_KINDS) {
+      const own = cases.filter((c) => c.options.kind === kind);
+      expect(own.length).toBeGreaterThanOrEqual(100);
+      expect(new Set(own.map((c) => c.dtype))).toEqual(new Set(['bf16', 'fp16']));
+    }
+    expect(new Set(cases.map((c) => c.seed)).size).toBe(cases.length);
+    // Drawing a few: CUDA head dims, and every input already a bf16/fp16 value.
+    for (const d of [cases[0], cases[1], cases[cases.length - 1]]) {
+      const c = cudaCheckCase(d);
+      expect(CUDA_HEAD_DIMS).toContain(c.resolved.D);
+      const [enc, dec] = d.dtype === 'bf16' ? [f32ToBf16Bits, bf16BitsToF32] : [f32ToF16Bits, f16BitsToF32];
+      for (const x of [c.q, c.k, c.v, c.dO]) expect(x.every((v) => dec(enc(v)) === v), c.label).toBe(true);
+      expect(c.q.some((v) => v !== Math.fround(v * 1.0001)), 'inputs are random, not constant').toBe(true);
+    }
   });
 });

@@ -1,6 +1,8 @@
 /** resolveAttention: defaults, and errors that name the tensor, the dimension and both values. */
 import { describe, expect, it } from 'vitest';
-import { AttentionSpecError, alibiSlopes, attentionFlops, resolveAttention, resolveBias } from '../src/index.js';
+import {
+  ATTENTION_KINDS, AttentionSpecError, ELEMENTWISE_KINDS, alibiSlopes, attentionFlops, biasForm, resolveAttention, resolveBias,
+} from '../src/index.js';
 
 const q = [2, 4, 10, 16];
 const kv = [2, 2, 12, 16];
@@ -19,6 +21,22 @@ describe('resolveAttention defaults', () => {
   it('fills scale 1/√D, bias 0, no masks', () => {
     const r = resolveAttention(q, kv, kv, { kind: 'sigmoid' });
     expect(r).toMatchObject({ B: 2, H: 4, Hkv: 2, Nq: 10, Nk: 12, D: 16, scale: 0.25, bias: 0, causal: false, alibiSlopes: null, keyLengths: null });
+  });
+
+  it('every kind in ATTENTION_KINDS resolves; the element-wise ones keep their bias, softmax has none', () => {
+    for (const kind of ATTENTION_KINDS) {
+      const r = resolveAttention(q, kv, kv, kind === 'softmax' ? { kind } : { kind, bias: { negLogN: 64 } });
+      expect(r.kind).toBe(kind);
+      expect(r.bias).toBeCloseTo(kind === 'softmax' ? 0 : -Math.log(64), 12);
+    }
+    expect([...ELEMENTWISE_KINDS]).toEqual(ATTENTION_KINDS.filter((k) => k !== 'softmax'));
+  });
+
+  it('the bias shifts the sigmoid logit and scales the relu/gelu weight', () => {
+    expect(biasForm({ kind: 'sigmoid', bias: -2 })).toEqual({ shift: -2, gain: 1 });
+    expect(biasForm({ kind: 'relu', bias: -Math.log(8) }).gain).toBeCloseTo(1 / 8, 14);
+    expect(biasForm({ kind: 'gelu', bias: 0 })).toEqual({ shift: 0, gain: 1 });
+    expect(biasForm({ kind: 'softmax', bias: 0 })).toEqual({ shift: 0, gain: 1 });
   });
 
   it('bias { negLogN: n } is −log n of the training length n', () => {
@@ -64,11 +82,13 @@ describe('resolveAttention errors name the tensor, the dimension and both values
   });
 
   it('unknown kind', () => {
-    expect(errorOf(() => resolveAttention(q, kv, kv, { kind: 'relu' as 'softmax' }))).toMatch(/spec\.kind must be 'sigmoid' or 'softmax', got "relu"/);
+    expect(errorOf(() => resolveAttention(q, kv, kv, { kind: 'tanh' as 'softmax' })))
+      .toMatch(/spec\.kind must be one of 'sigmoid', 'softmax', 'relu', 'gelu', got "tanh"/);
   });
 
   it('bias with softmax', () => {
-    expect(errorOf(() => resolveAttention(q, kv, kv, { kind: 'softmax', bias: -2 }))).toMatch(/spec\.bias is only defined for sigmoid attention.*-2.*'softmax'/);
+    expect(errorOf(() => resolveAttention(q, kv, kv, { kind: 'softmax', bias: -2 })))
+      .toMatch(/spec\.bias is only defined for the element-wise kinds \(sigmoid, relu, gelu; softmax is shift-invariant\); got -2 with kind 'softmax'/);
   });
 
   it('bad negLogN and non-finite bias/scale', () => {

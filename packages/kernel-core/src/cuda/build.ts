@@ -4,10 +4,11 @@
  * reports are parsed so that callers (the build target, the CI test) can refuse register spills.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { sha256File, writeFileAtomic } from '@sigattn/common';
 
 const run = promisify(execFile);
 
@@ -95,7 +96,7 @@ export interface CudaBuildResult {
   resources: KernelResources[];
 }
 
-/** Build every source for every arch (in parallel) into outDir; writes ptxas-report.txt and manifest.json. */
+/** Build every source for every arch (in parallel) into outDir; writes ptxas-report.txt and manifest.json (files, their sha256, resources). */
 export async function buildCuda(outDir: string = CUDA_BUILD_DIR): Promise<CudaBuildResult> {
   const found = await findNvcc();
   if (found === null) {
@@ -117,19 +118,18 @@ export async function buildCuda(outDir: string = CUDA_BUILD_DIR): Promise<CudaBu
   }
   const report = (await Promise.all(jobs)).join('');
   const resources = parsePtxasReport(report);
-  await writeAtomic(path.join(outDir, 'ptxas-report.txt'), report);
-  const files = await readdir(outDir, { recursive: true });
-  await writeAtomic(
+  writeFileAtomic(path.join(outDir, 'ptxas-report.txt'), report);
+  const files = (await readdir(outDir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile() && e.name !== 'manifest.json')
+    .map((e) => path.relative(outDir, path.join(e.parentPath, e.name)))
+    .sort();
+  // Checksums say which build a GPU run used (the bundle ships this directory as an asset).
+  const sha256 = Object.fromEntries(files.map((f) => [f, sha256File(path.join(outDir, f))]));
+  writeFileAtomic(
     path.join(outDir, 'manifest.json'),
-    JSON.stringify({ nvcc: found.version, archs: CUDA_ARCHS, ptx: PTX_ARCH, files: files.sort(), resources }, null, 2),
+    JSON.stringify({ nvcc: found.version, archs: CUDA_ARCHS, ptx: PTX_ARCH, files, sha256, resources }, null, 2),
   );
   return { nvccVersion: found.version, buildDir: outDir, report, resources };
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
 }
 
 /** Kernels whose ptxas report shows spills (the shipped variants must have none). */

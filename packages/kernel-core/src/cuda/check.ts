@@ -1,27 +1,28 @@
 /**
- * GPU correctness check of the CUDA forward and backward kernels, shared by the vitest file (test/cuda-attention)
- * and the bundle runner (bench/cuda-check.ts, for GPU hosts without Node tooling).
- * Rule (kernel-notes §7): max|kernel − ref64| ≤ 2·max|naive same-precision − ref64|, outputs
- * poisoned with NaN before the launch, random normal inputs.
+ * GPU correctness check of the CUDA forward and backward kernels, shared by the vitest file
+ * (test/cuda-attention.test.ts) and the bundle runner (bench/cuda-check.ts, for GPU hosts without Node
+ * tooling). The cases come from the same random-case generator as every other back end's tests
+ * (randomAttentionCases, restricted to the CUDA kinds and head dims, inputs rounded to bf16/fp16), and
+ * every output is judged by the project's one accuracy rule (compareToReference, src/testing/accuracy.ts)
+ * with the unfused computation in the kernel's 16-bit dtype as the naive yardstick. Outputs are
+ * poisoned with NaN before the launch.
  */
 import { referenceAttentionBackward, referenceAttentionForward } from '../reference/attention-ref64.js';
-import { alibiTerm, isVisible, resolveAttention, type AttentionSpec, type ResolvedAttention } from '../spec.js';
+import { alibiTerm, isVisible, type ResolvedAttention } from '../spec.js';
+import { compareToReference, formatComparison, type Comparison } from '../testing/accuracy.js';
+import { deriveSeed } from '@sigattn/common';
+import { randomAttentionCase, roundedAttentionCase, type AttentionCase, type RandomCaseOptions } from '../testing/random-case.js';
 import type { CudaDriver } from './driver.js';
-import type { CudaFlashAttention } from './flash.js';
+import { CUDA_HEAD_DIMS, CUDA_KINDS, type CudaFlashAttention } from './flash.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from './half.js';
 import { DeviceTensor } from './tensor.js';
 
 type Round = (x: number) => number;
-const ROUND: Record<'bf16' | 'fp16', Round> = {
+type HalfDtype = 'bf16' | 'fp16';
+const ROUND: Record<HalfDtype, Round> = {
   bf16: (x) => bf16BitsToF32(f32ToBf16Bits(x)),
   fp16: (x) => f16BitsToF32(f32ToF16Bits(x)),
 };
-
-function gaussian(seed: number): () => number {
-  let s = seed >>> 0;
-  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 1) / (2 ** 32 + 1);
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
 
 /**
  * Probabilities of head (b, h) as a framework computes them in a 16-bit dtype: f32-accumulated
@@ -47,6 +48,7 @@ function naiveProbs(r: ResolvedAttention, q: Float32Array, k: Float32Array, b: n
     for (let j = 0; j < Nk; j++) {
       if (s[j] === -Infinity) s[j] = 0;
       else if (r.kind === 'sigmoid') s[j] = round(1 / (1 + Math.exp(-s[j])));
+      else if (r.kind !== 'softmax') throw new Error(`cuda check: no CUDA kernel for kind '${r.kind}'`);
       else {
         s[j] = Math.exp(s[j] - mx);
         sum += s[j];
@@ -124,100 +126,80 @@ export function naiveSamePrecisionBackward(
   return { dq, dk: Float64Array.from(dkAcc, round), dv: Float64Array.from(dvAcc, round) };
 }
 
+/** One GPU check: a case of the shared generator, drawn from its own seed when it runs (cheap to list). */
 export interface CudaCheckCase {
-  dtype: 'bf16' | 'fp16';
-  shape: [B: number, H: number, Hkv: number, Nq: number, Nk: number, D: number];
-  spec: AttentionSpec;
+  title: string;
+  dtype: HalfDtype;
+  seed: number;
+  options: RandomCaseOptions;
 }
 
-/** Ragged N, GQA, causal (Nq = Nk and Nq ≠ Nk), ALiBi, padding incl. an empty batch element, both dtypes and head dims. */
-export function cudaCheckCases(): CudaCheckCase[] {
-  const cases: CudaCheckCase[] = [];
-  for (const kind of ['sigmoid', 'softmax'] as const) {
-    const bias = (x: number) => (kind === 'sigmoid' ? { bias: x } : {});
-    cases.push(
-      { dtype: 'bf16', shape: [2, 4, 2, 77, 77, 64], spec: { kind, scale: 0.09, ...bias(-3.7) } },
-      { dtype: 'fp16', shape: [1, 2, 2, 150, 150, 128], spec: { kind, scale: 0.11, causal: true, alibiSlopes: [0.05, 0.21], ...bias(1.3) } },
-      { dtype: 'bf16', shape: [2, 6, 2, 40, 131, 128], spec: { kind, causal: true, keyLengths: [131, 0], ...bias(-8.2) } },
-      { dtype: 'fp16', shape: [2, 2, 1, 129, 65, 64], spec: { kind, causal: true, alibiSlopes: [0.3, 0.02], keyLengths: [50, 65], ...bias(-0.4) } },
-    );
-  }
-  return cases;
+/**
+ * Per CUDA kind, `perKind` random cases of the shared generator (ragged N ≤ 80, GQA, causal with
+ * Nq = Nk and Nq ≠ Nk, ALiBi, padding incl. empty batch elements, D 64/128) plus one long case
+ * (N ≤ 400, several tiles) per ten; bf16 and fp16 alternate.
+ */
+export function cudaCheckCases(seed: number, perKind = 100): CudaCheckCase[] {
+  const out: CudaCheckCase[] = [];
+  CUDA_KINDS.forEach((kind, k) => {
+    const short: RandomCaseOptions = { kind, headDims: CUDA_HEAD_DIMS };
+    const long: RandomCaseOptions = { ...short, maxN: 400, maxBatch: 1, maxKvHeads: 2 };
+    const count = perKind + Math.ceil(perKind / 10);
+    for (let n = 0; n < count; n++) {
+      const dtype: HalfDtype = n % 2 === 0 ? 'bf16' : 'fp16';
+      const caseSeed = deriveSeed(seed, k, n);
+      const options = n < perKind ? short : long;
+      out.push({ title: `${kind} ${dtype} ${n < perKind ? 'N ≤ 80' : 'N ≤ 400'} (seed ${caseSeed})`, dtype, seed: caseSeed, options });
+    }
+  });
+  return out;
 }
 
-export function caseLabel(c: CudaCheckCase): string {
-  const [B, H, Hkv, Nq, Nk, D] = c.shape;
-  return `${c.spec.kind} ${c.dtype} B${B} H${H}/${Hkv} Nq${Nq} Nk${Nk} D${D}` +
-    `${c.spec.causal ? ' causal' : ''}${c.spec.alibiSlopes ? ' alibi' : ''}${c.spec.keyLengths ? ' padded' : ''}`;
-}
-
-export interface GradCheck {
-  name: 'dq' | 'dk' | 'dv';
-  maxError: number;
-  naiveError: number;
-  ok: boolean;
+/** The check's case: drawn from its seed, inputs rounded to its dtype so the kernel and the references see the same values. */
+export function cudaCheckCase(d: CudaCheckCase): AttentionCase {
+  return roundedAttentionCase(randomAttentionCase(d.seed, d.options), ROUND[d.dtype], d.dtype);
 }
 
 export interface CudaCheckResult {
   label: string;
-  maxError: number;
-  naiveError: number;
-  /** Backward: one entry per gradient (same rule). */
-  grads: GradCheck[];
+  /** O, dQ, dK, dV under the accuracy rule. */
+  comparisons: Comparison[];
   ok: boolean;
   /** Softmax LSE rows left NaN (unwritten) — must be 0. */
   lseUnwritten: number;
+  /** '' when the case passes, else the label and what failed. */
+  message: string;
 }
 
-export function runCudaCheck(driver: CudaDriver, flash: CudaFlashAttention, c: CudaCheckCase, seed: number): CudaCheckResult {
-  const [B, H, Hkv, Nq, Nk, D] = c.shape;
-  const r = resolveAttention([B, H, Nq, D], [B, Hkv, Nk, D], [B, Hkv, Nk, D], c.spec);
-  const g = gaussian(seed);
-  const round = ROUND[c.dtype];
-  // Inputs are rounded to the dtype first so the kernel and both references see the same values.
-  const q = Float32Array.from({ length: B * H * Nq * D }, () => round(g()));
-  const k = Float32Array.from({ length: B * Hkv * Nk * D }, () => round(g()));
-  const v = Float32Array.from({ length: B * Hkv * Nk * D }, () => round(g()));
-  const qd = DeviceTensor.fromHost(driver, q, [B, H, Nq, D], c.dtype);
-  const kd = DeviceTensor.fromHost(driver, k, [B, Hkv, Nk, D], c.dtype);
-  const vd = DeviceTensor.fromHost(driver, v, [B, Hkv, Nk, D], c.dtype);
-  const dO = Float32Array.from({ length: B * H * Nq * D }, () => round(g()));
-  const ddO = DeviceTensor.fromHost(driver, dO, [B, H, Nq, D], c.dtype);
-  const out = DeviceTensor.empty(driver, c.dtype, [B, H, Nq, D]).poison();
+export function runCudaCheck(driver: CudaDriver, flash: CudaFlashAttention, check: CudaCheckCase): CudaCheckResult {
+  const { dtype } = check;
+  const c = cudaCheckCase(check);
+  const r = c.resolved;
+  const { B, H, Hkv, Nq, Nk, D } = r;
+  const round = ROUND[dtype];
+  const qd = DeviceTensor.fromHost(driver, c.q, c.qShape, dtype);
+  const kd = DeviceTensor.fromHost(driver, c.k, c.kvShape, dtype);
+  const vd = DeviceTensor.fromHost(driver, c.v, c.kvShape, dtype);
+  const ddO = DeviceTensor.fromHost(driver, c.dO, c.qShape, dtype);
+  const out = DeviceTensor.empty(driver, dtype, [B, H, Nq, D]).poison();
   const lse = DeviceTensor.empty(driver, 'f32', [B, H, Nq]).poison();
   const grads = {
-    dq: DeviceTensor.empty(driver, c.dtype, [B, H, Nq, D]).poison(),
-    dk: DeviceTensor.empty(driver, c.dtype, [B, Hkv, Nk, D]).poison(),
-    dv: DeviceTensor.empty(driver, c.dtype, [B, Hkv, Nk, D]).poison(),
+    dq: DeviceTensor.empty(driver, dtype, [B, H, Nq, D]).poison(),
+    dk: DeviceTensor.empty(driver, dtype, [B, Hkv, Nk, D]).poison(),
+    dv: DeviceTensor.empty(driver, dtype, [B, Hkv, Nk, D]).poison(),
   };
   try {
     flash.forward(qd, kd, vd, c.spec, { out, lse });
     flash.backward(qd, kd, vd, ddO, c.spec, { o: out, lse, ...grads });
-    const fwd = compare(out.toHost(), referenceAttentionForward(r, q, k, v).o, naiveSamePrecision(r, q, k, v, round));
-    const ref = referenceAttentionBackward(r, q, k, v, dO);
-    const naive = naiveSamePrecisionBackward(r, q, k, v, dO, round);
-    const gradChecks = (['dq', 'dk', 'dv'] as const).map((name) => ({ name, ...compare(grads[name].toHost(), ref[name], naive[name]) }));
-    const lseUnwritten = c.spec.kind === 'softmax' ? Array.from(lse.toHost()).filter(Number.isNaN).length : 0;
-    return {
-      label: caseLabel(c),
-      maxError: fwd.maxError,
-      naiveError: fwd.naiveError,
-      grads: gradChecks,
-      ok: fwd.ok && gradChecks.every((x) => x.ok) && lseUnwritten === 0,
-      lseUnwritten,
-    };
+    const ref = { o: referenceAttentionForward(r, c.q, c.k, c.v).o, ...referenceAttentionBackward(r, c.q, c.k, c.v, c.dO) };
+    const naive = { o: naiveSamePrecision(r, c.q, c.k, c.v, round), ...naiveSamePrecisionBackward(r, c.q, c.k, c.v, c.dO, round) };
+    const got = { o: out.toHost(), dq: grads.dq.toHost(), dk: grads.dk.toHost(), dv: grads.dv.toHost() };
+    const comparisons = (['o', 'dq', 'dk', 'dv'] as const).map((name) => compareToReference(name, got[name], ref[name], naive[name], dtype));
+    const lseUnwritten = r.kind === 'softmax' ? Array.from(lse.toHost()).filter(Number.isNaN).length : 0;
+    const ok = comparisons.every((x) => x.ok) && lseUnwritten === 0;
+    const failures = [...comparisons.filter((x) => !x.ok).map(formatComparison), ...(lseUnwritten > 0 ? [`${lseUnwritten} softmax LSE rows unwritten`] : [])];
+    return { label: c.label, comparisons, ok, lseUnwritten, message: ok ? '' : `${c.label}\n  ${failures.join('\n  ')}` };
   } finally {
     for (const t of [qd, kd, vd, ddO, out, lse, grads.dq, grads.dk, grads.dv]) t.free();
   }
-}
-
-/** max|kernel − ref64| ≤ 2·max|naive − ref64| (NaN, e.g. an unwritten poisoned element, fails). */
-function compare(got: ArrayLike<number>, ref: ArrayLike<number>, naive: ArrayLike<number>): { maxError: number; naiveError: number; ok: boolean } {
-  let maxError = 0, naiveError = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const e = Math.abs(got[i] - ref[i]);
-    maxError = Number.isNaN(e) ? Infinity : Math.max(maxError, e);
-    naiveError = Math.max(naiveError, Math.abs(naive[i] - ref[i]));
-  }
-  return { maxError, naiveError, ok: naiveError > 0 && maxError <= 2 * naiveError };
 }

@@ -20,8 +20,10 @@ export class CudaError extends Error {
 }
 
 /** Thrown when libcuda.so.1 cannot be loaded or cuInit finds no usable device. */
+/** No libcuda on this machine: the user's to fix, so CLIs print the one line and exit 2 (common's runMain). */
 export class NoCudaDriverError extends CudaError {
   override name = 'NoCudaDriverError';
+  readonly exitCode = 2;
 }
 
 export type CuPtr = bigint;

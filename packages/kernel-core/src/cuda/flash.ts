@@ -21,6 +21,9 @@ export function cudaBuildDir(): string {
 }
 
 export const CUDA_HEAD_DIMS = [64, 128] as const;
+/** The kinds with CUDA kernels (relu and gelu attention have none yet). */
+export const CUDA_KINDS = ['sigmoid', 'softmax'] as const satisfies readonly AttentionKind[];
+export type CudaKind = (typeof CUDA_KINDS)[number];
 
 interface Kernel {
   fn: CuPtr;
@@ -256,6 +259,9 @@ export class CudaFlashAttention {
     }
     if (q.dtype !== 'bf16' && q.dtype !== 'fp16') {
       throw new TypeError(`cuda attention: q/k/v must be bf16 or fp16 (fp32 accumulation inside), got ${q.dtype}`);
+    }
+    if (!(CUDA_KINDS as readonly string[]).includes(r.kind)) {
+      throw new RangeError(`cuda attention: kind '${r.kind}' has no kernel; built for ${CUDA_KINDS.join(' and ')} (use the tfjs op on cpu/wasm for it)`);
     }
     if (!(CUDA_HEAD_DIMS as readonly number[]).includes(r.D)) {
       throw new RangeError(`cuda attention: head dim D = ${r.D} has no kernel; built for D in {${CUDA_HEAD_DIMS.join(', ')}}`);

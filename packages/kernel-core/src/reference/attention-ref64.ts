@@ -1,17 +1,17 @@
 /**
  * Float64 CPU reference of attention, forward and backward, for every option of the spec.
  *
- * This is the truth every back end is checked against (kernel-notes.md §7), so it is written for
+ * This is the truth every back end is checked against (the accuracy rule in the package README), so it is written for
  * obviousness, not speed: one query row at a time, an explicit visibility test and an explicit ALiBi
- * distance per element (`isVisible`, `alibiTerm` from the spec), σ and exp in float64.
+ * distance per element (`isVisible`, `alibiTerm` from the spec), σ, exp, relu and gelu in float64.
  *
  * Layout: row-major q [B, H, Nq, D], k/v [B, Hkv, Nk, D], o like q, lse [B, H, Nq].
  */
-import { alibiTerm, isVisible, type ResolvedAttention } from '../spec.js';
+import { activation, activationGrad, alibiTerm, biasForm, isElementwise, isVisible, type ResolvedAttention } from '../spec.js';
 
 export interface ReferenceForward {
   o: Float64Array;
-  /** Softmax: log-sum-exp of each row's visible logits (−Infinity for a fully masked row). Sigmoid: 0. */
+  /** Softmax: log-sum-exp of each row's visible logits (−Infinity for a fully masked row). Element-wise kinds: 0. */
   lse: Float64Array;
 }
 
@@ -21,23 +21,19 @@ export interface ReferenceGrads {
   dv: Float64Array;
 }
 
-/** σ(x) without overflow for either sign of x. */
-function sigmoid64(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
-
 /**
- * The probabilities P[i, ·] of one query row (0 at masked keys), plus the row's LSE for softmax.
- * Shared by forward and backward so both see exactly the same P.
+ * The weights P[i, ·] of one query row (0 at masked keys), plus the row's LSE for softmax (0 for the
+ * element-wise kinds). With `slope` given, it also receives ∂P/∂s of the element-wise kinds (the
+ * bias's gain included). Shared by forward and backward so both see exactly the same P.
  */
-function rowProbabilities(
-  r: ResolvedAttention, q: ArrayLike<number>, k: ArrayLike<number>, b: number, h: number, i: number, p: Float64Array,
+function rowWeights(
+  r: ResolvedAttention, q: ArrayLike<number>, k: ArrayLike<number>, b: number, h: number, i: number,
+  p: Float64Array, slope: Float64Array | null = null,
 ): number {
   const { H, Hkv, Nq, Nk, D } = r;
   const kvh = Math.floor(h / (H / Hkv));
   const qOff = ((b * H + h) * Nq + i) * D;
+  const { shift, gain } = biasForm(r);
   let max = -Infinity;
   for (let j = 0; j < Nk; j++) {
     if (!isVisible(r, b, i, j)) {
@@ -47,12 +43,17 @@ function rowProbabilities(
     const kOff = ((b * Hkv + kvh) * Nk + j) * D;
     let dot = 0;
     for (let d = 0; d < D; d++) dot += q[qOff + d] * k[kOff + d];
-    const s = r.scale * dot + r.bias + alibiTerm(r, h, i, j);
+    const s = r.scale * dot + shift + alibiTerm(r, h, i, j);
     p[j] = s;
     if (s > max) max = s;
   }
-  if (r.kind === 'sigmoid') {
-    for (let j = 0; j < Nk; j++) p[j] = p[j] === -Infinity ? 0 : sigmoid64(p[j]);
+  const kind = r.kind;
+  if (isElementwise(kind)) {
+    for (let j = 0; j < Nk; j++) {
+      const s = p[j];
+      p[j] = s === -Infinity ? 0 : gain * activation(kind, s);
+      if (slope !== null) slope[j] = s === -Infinity ? 0 : gain * activationGrad(kind, s);
+    }
     return 0;
   }
   if (max === -Infinity) {
@@ -80,7 +81,7 @@ export function referenceAttentionForward(
       const kvh = Math.floor(h / (H / Hkv));
       for (let i = 0; i < Nq; i++) {
         const row = (b * H + h) * Nq + i;
-        lse[row] = rowProbabilities(r, q, k, b, h, i, p);
+        lse[row] = rowWeights(r, q, k, b, h, i, p);
         for (let j = 0; j < Nk; j++) {
           if (p[j] === 0) continue;
           const vOff = ((b * Hkv + kvh) * Nk + j) * D;
@@ -94,7 +95,8 @@ export function referenceAttentionForward(
 
 /**
  * dQ, dK, dV for the upstream gradient dO, in float64:
- *   dP = dO·Vᵀ;  sigmoid: dS = P ⊙ (1 − P) ⊙ dP;  softmax: dS = P ⊙ (dP − rowsum(P ⊙ dP))
+ *   dP = dO·Vᵀ;  element-wise: dS = ∂P/∂s ⊙ dP (sigmoid: P ⊙ (1 − P) ⊙ dP);
+ *   softmax: dS = P ⊙ (dP − rowsum(P ⊙ dP))
  *   dQ = scale·dS·K,  dK = scale·dSᵀ·Q,  dV = Pᵀ·dO
  * With GQA, dK and dV of a key/value head sum over the query heads that read it. The bias and the
  * ALiBi term are constants, so they only enter through P.
@@ -108,12 +110,13 @@ export function referenceAttentionBackward(
   const dv = new Float64Array(B * Hkv * Nk * D);
   const p = new Float64Array(Nk);
   const dp = new Float64Array(Nk);
+  const slope = new Float64Array(Nk);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const kvh = Math.floor(h / (H / Hkv));
       for (let i = 0; i < Nq; i++) {
         const row = (b * H + h) * Nq + i;
-        rowProbabilities(r, q, k, b, h, i, p);
+        rowWeights(r, q, k, b, h, i, p, slope);
         let rowDot = 0; // rowsum(P ⊙ dP) = dO_i · O_i
         for (let j = 0; j < Nk; j++) {
           const vOff = ((b * Hkv + kvh) * Nk + j) * D;
@@ -123,8 +126,9 @@ export function referenceAttentionBackward(
           rowDot += p[j] * s;
         }
         for (let j = 0; j < Nk; j++) {
-          if (p[j] === 0) continue;
-          const ds = r.kind === 'sigmoid' ? p[j] * (1 - p[j]) * dp[j] : p[j] * (dp[j] - rowDot);
+          // relu/gelu weights can be 0 (or negative) where the slope is not, so skip on both.
+          if (p[j] === 0 && slope[j] === 0) continue;
+          const ds = r.kind === 'softmax' ? p[j] * (dp[j] - rowDot) : slope[j] * dp[j];
           const kvOff = ((b * Hkv + kvh) * Nk + j) * D;
           for (let d = 0; d < D; d++) {
             dq[row * D + d] += r.scale * ds * k[kvOff + d];

@@ -19,7 +19,3 @@ export const attentionGradConfig: tf.GradConfig = {
     return { q: () => dq, k: () => dk, v: () => dv };
   },
 };
-
-export function registerAttentionGradient(): void {
-  if (tf.getGradient(ATTENTION_FWD) === undefined) tf.registerGradient(attentionGradConfig);
-}

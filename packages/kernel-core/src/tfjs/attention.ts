@@ -3,7 +3,8 @@
  *
  * It validates the spec (resolveAttention: errors name the tensor, dimension and both values), then
  * runs the fused kernel ATTENTION_FWD of the active backend; its gradient runs ATTENTION_BWD.
- * Importing this module (i.e. the package) registers the gradient and the cpu/wasm kernels.
+ * The first call registers the kernels and the gradient (src/tfjs/register.ts) if initBackend() has
+ * not already.
  */
 import * as tf from '@tensorflow/tfjs';
 import { AttentionSpecError, resolveAttention, type AttentionSpec } from '../spec.js';
@@ -11,11 +12,7 @@ import { attrsFromResolved } from './attrs.js';
 import { composedAttention } from './composed-attention.js';
 import { ATTENTION_FWD } from './kernel-names.js';
 import { unsupportedReason } from './kernel-support.js';
-import { registerAttentionGradient } from './attention-grad.js';
-import { registerTypeScriptAttentionKernels } from './kernels/register.js';
-
-registerAttentionGradient();
-registerTypeScriptAttentionKernels();
+import { registerAttentionKernels } from './register.js';
 
 const warned = new Set<string>();
 
@@ -33,6 +30,7 @@ export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, spec: 
       throw new AttentionSpecError(`attention: ${name} must have dtype float32, got ${t.dtype}; convert it with tf.cast(${name}, 'float32')`);
     }
   }
+  registerAttentionKernels();
   const backend = tf.getBackend();
   // A backend without the fused kernel, or whose kernel does not cover this spec, still works
   // through the composed version.

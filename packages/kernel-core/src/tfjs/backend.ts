@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { patchWasmBatchMatMul } from './wasm-matmul-patch.js';
+import { registerAttentionKernels } from './register.js';
 
 export type BackendName = 'wasm' | 'cpu' | 'webgpu';
 export const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'webgpu'];
@@ -36,8 +37,12 @@ function silenceTfjsNodeBanner(): void {
   if (cpu !== null) cpu.firstUse = false;
 }
 
-/** Switch tfjs to `name` and wait until it is ready. Throws a clear error when it is unavailable. */
+/**
+ * Switch tfjs to `name` and wait until it is ready; registers the attention kernels of every backend.
+ * Throws a clear error when the backend is unavailable.
+ */
 export async function initBackend(name: BackendName): Promise<string> {
+  registerAttentionKernels();
   silenceTfjsNodeBanner();
   if (!BACKENDS.includes(name)) {
     throw new Error(`unknown tfjs backend ${JSON.stringify(name)}: expected one of ${BACKENDS.join(', ')}`);

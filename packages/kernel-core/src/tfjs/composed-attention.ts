@@ -1,12 +1,33 @@
 /**
- * Attention composed from stock tfjs ops (matMul → sigmoid/softmax → matMul), with tfjs' own gradients.
+ * Attention composed from stock tfjs ops (matMul → sigmoid/relu/gelu/softmax → matMul), with tfjs'
+ * own gradients.
  *
  * It materialises the [B, H, Nq, Nk] score matrix. It is kept as the baseline of the benchmarks
  * ("tfjs composed attention") and as the fallback of `attention()` on a backend that has no fused
  * kernel registered.
  */
 import * as tf from '@tensorflow/tfjs';
-import { isVisible, resolveAttention, type AttentionSpec, type ResolvedAttention } from '../spec.js';
+import {
+  GELU_A, GELU_C, biasForm, isElementwise, isVisible, resolveAttention, resolveBias, type AttentionKind, type AttentionSpec,
+  type ResolvedAttention,
+} from '../spec.js';
+
+/**
+ * The attention weights P of a kind from logits s = scale·q·kᵀ (plus any ALiBi term, without the
+ * bias), as tfjs ops with tfjs' gradients: sigmoid σ(s + b), relu/gelu e^b·φ(s), softmax over the
+ * last axis. No masking. Also for callers that build their own logits (the model zoo's ALiBi over
+ * explicit token positions).
+ */
+export function attentionWeights(s: tf.Tensor, spec: { kind: AttentionKind; bias?: AttentionSpec['bias'] }): tf.Tensor {
+  if (spec.kind === 'softmax') return tf.softmax(s);
+  const { shift, gain } = biasForm({ kind: spec.kind, bias: isElementwise(spec.kind) ? resolveBias(spec.bias) : 0 });
+  const x = shift === 0 ? s : tf.add(s, shift);
+  let p: tf.Tensor;
+  if (spec.kind === 'sigmoid') p = tf.sigmoid(x);
+  else if (spec.kind === 'relu') p = tf.relu(x);
+  else p = tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), GELU_A)), GELU_C)), 1));
+  return gain === 1 ? p : tf.mul(p, gain);
+}
 
 /** Additive ALiBi term and a 0/1 visibility mask, both [B|1, H|1, Nq, Nk], or null when unused. */
 function maskTensors(r: ResolvedAttention): { alibi: tf.Tensor | null; visible: tf.Tensor | null } {
@@ -50,12 +71,11 @@ export function composedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D
     const kh = repeatKvHeads(k, groups);
     const vh = repeatKvHeads(v, groups);
     let s = tf.mul(tf.matMul(q, kh, false, true), r.scale) as tf.Tensor4D;
-    if (r.bias !== 0) s = tf.add(s, r.bias);
     const { alibi, visible } = maskTensors(r);
     if (alibi !== null) s = tf.add(s, alibi);
     let p: tf.Tensor4D;
-    if (r.kind === 'sigmoid') {
-      p = tf.sigmoid(s);
+    if (r.kind !== 'softmax') {
+      p = attentionWeights(s, r) as tf.Tensor4D;
       if (visible !== null) p = tf.mul(p, visible);
     } else {
       // Masked logits get −1e30 before softmax and P is zeroed after, so a fully masked row gives O = 0.

@@ -18,7 +18,8 @@
  * Summation order is chosen to match the naive kernels: every dot product over d runs sequentially
  * d = 0, 1, … (s += a·b), and every sum over keys or queries runs sequentially in index order. For
  * sigmoid this makes P, dS and the sums the same operations as the naive path, so the flash kernels'
- * error stays within the project's 2× naive rule (kernel-notes.md §7) by construction, not by luck.
+ * error stays within the project's accuracy rule (package README) by construction, not by luck. The
+ * softmax backward sums its row statistics in the same order for the same reason (softmax-bwd-pre).
  *
  * Workgroup memory (24 KB; Dawn's default limit is 16 KB, so devices are requested with the adapter's
  * maximum, 32 KB on lavapipe and NVIDIA):
@@ -29,7 +30,7 @@
  *   tP    64 × 16 vec4: the P (or dS) tile stored by column: tP[col][row group], the row group
  *         XOR-swizzled by the col group so the stores of one instruction hit different banks.
  */
-import type { AttentionKind } from '../spec.js';
+import type { WebGPUKind } from './host.js';
 
 export const TILE = 64;
 export type HeadDim = 32 | 64 | 128;
@@ -140,7 +141,7 @@ fn softmaxP(s : f32, m : f32, l : f32) -> f32 { return exp(s - m) / l; }
  * Storage bindings of the flash backward kernels: the inputs, softmax's per-row (m, l, Drow) from
  * softmax-bwd-pre, then the kernel's outputs and aux.
  */
-export function backwardBindings(kind: AttentionKind, outputs: string[]): Array<[string, string, 'read' | 'read_write']> {
+export function backwardBindings(kind: WebGPUKind, outputs: string[]): Array<[string, string, 'read' | 'read_write']> {
   return [
     ['q', 'vec4<f32>', 'read'], ['k', 'vec4<f32>', 'read'], ['v', 'vec4<f32>', 'read'], ['dO', 'vec4<f32>', 'read'],
     ...(kind === 'softmax' ? [['rowStats', 'vec4<f32>', 'read'] as [string, string, 'read']] : []),

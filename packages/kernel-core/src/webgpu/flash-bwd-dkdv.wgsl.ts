@@ -9,10 +9,10 @@ import {
   KEY_END, PARAMS_WGSL, SHARED_WGSL, SIGMOID_WGSL, SOFTMAX_P_WGSL, accumulate, backwardBindings, cell, cells, colOf, declareAcc, geometry, logit,
   mainWgsl, rowOf, scoreTile, storageBindings, storeTile, visible, writeRows, type FlashVariant,
 } from './common.wgsl.js';
-import type { AttentionKind } from '../spec.js';
+import type { WebGPUKind } from './host.js';
 import type { KernelSource } from './flash-sigmoid-fwd.wgsl.js';
 
-export function flashBwdDkdv(kind: AttentionKind, v: FlashVariant): KernelSource {
+export function flashBwdDkdv(kind: WebGPUKind, v: FlashVariant): KernelSource {
   const g = geometry(v);
   const d4 = v.D / 4;
   const bindings = backwardBindings(kind, ['dk', 'dv']);

@@ -9,7 +9,7 @@
  * stats [B,H,Nq,2]: per query row (m, l) = (row max of the logits, Σ exp(logit − m)) for softmax,
  * (0, 1) for sigmoid — the contract of tfjs/kernel-names.ts.
  */
-import { AttentionSpecError, type ResolvedAttention } from '../spec.js';
+import { AttentionSpecError, type AttentionKind, type ResolvedAttention } from '../spec.js';
 import {
   FLASH_WORKGROUP_BYTES, HEAD_DIMS, TILE, geometry, packParams, variantKey, type FlashVariant, type HeadDim, type TilePlan,
 } from './common.wgsl.js';
@@ -30,6 +30,13 @@ export interface ForwardBuffers { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; o: G
 export interface BackwardBuffers extends ForwardBuffers { dO: GPUBuffer; dq: GPUBuffer; dk: GPUBuffer; dv: GPUBuffer }
 
 interface Compiled { pipeline: GPUComputePipeline; bindings: string[] }
+
+/**
+ * The kinds with WGSL kernels. relu and gelu attention run on the webgpu backend through the composed
+ * tfjs ops (tfjs-kernels.ts): their own kernels would cost ~20 s of lavapipe compile per variant in CI.
+ */
+export const WEBGPU_KINDS = ['sigmoid', 'softmax'] as const satisfies readonly AttentionKind[];
+export type WebGPUKind = (typeof WEBGPU_KINDS)[number];
 
 /** The flash kernels, by the name used in tile overrides. */
 export const FLASH_KERNELS = ['fwd-sigmoid', 'fwd-softmax', 'bwd-dq-sigmoid', 'bwd-dq-softmax', 'bwd-dkdv-sigmoid', 'bwd-dkdv-softmax'] as const;
@@ -109,15 +116,16 @@ export class WebGPUAttention {
 
   /** The variant (head dim + tile plan) a flash kernel runs for this spec. */
   variant(kernel: FlashKernelName, r: ResolvedAttention): FlashVariant {
+    kindOf(r);
     const D = headDimOf(r);
     return { D, tile: this.tiles[`${kernel}/D${D}`] ?? defaultTilePlan(kernel, D) };
   }
 
   /** Flash forward: o and the row statistics (sigmoid: (0, 1) per row, as in the tfjs contract). */
   forward(enc: GPUCommandEncoder, r: ResolvedAttention, b: ForwardBuffers): void {
-    const name = `fwd-${r.kind}` as const;
+    const name = `fwd-${kindOf(r)}` as const;
     const v = this.variant(name, r);
-    const src = r.kind === 'sigmoid' ? flashSigmoidFwd : flashSoftmaxFwd;
+    const src = name === 'fwd-sigmoid' ? flashSigmoidFwd : flashSoftmaxFwd;
     const pass = enc.beginComputePass();
     this.dispatch(pass, variantKey(name, v), () => src(v), r, { ...b, aux: this.aux(r) }, [Math.ceil(r.Nq / TILE), r.H, r.B]);
     pass.end();
@@ -125,8 +133,9 @@ export class WebGPUAttention {
 
   /** Flash backward: dq, dk, dv from q, k, v, o, the forward's stats and dO. */
   backward(enc: GPUCommandEncoder, r: ResolvedAttention, b: BackwardBuffers): void {
-    const dqName = `bwd-dq-${r.kind}` as const;
-    const dkdvName = `bwd-dkdv-${r.kind}` as const;
+    const kind = kindOf(r);
+    const dqName = `bwd-dq-${kind}` as const;
+    const dkdvName = `bwd-dkdv-${kind}` as const;
     const vq = this.variant(dqName, r);
     const vkv = this.variant(dkdvName, r);
     const bufs: Record<string, GPUBuffer> = { ...b, aux: this.aux(r) };
@@ -135,8 +144,8 @@ export class WebGPUAttention {
       bufs.rowStats = this.scratchBuffer('row-stats', 16 * r.B * r.H * r.Nq);
       this.dispatch(pass, variantKey('bwd-pre', vq), () => softmaxBwdPre(vq), r, bufs, [Math.ceil(r.Nq / TILE), r.H, r.B]);
     }
-    this.dispatch(pass, variantKey(dqName, vq), () => flashBwdDq(r.kind, vq), r, bufs, [Math.ceil(r.Nq / TILE), r.H, r.B]);
-    this.dispatch(pass, variantKey(dkdvName, vkv), () => flashBwdDkdv(r.kind, vkv), r, bufs, [Math.ceil(r.Nk / TILE), r.Hkv, r.B]);
+    this.dispatch(pass, variantKey(dqName, vq), () => flashBwdDq(kind, vq), r, bufs, [Math.ceil(r.Nq / TILE), r.H, r.B]);
+    this.dispatch(pass, variantKey(dkdvName, vkv), () => flashBwdDkdv(kind, vkv), r, bufs, [Math.ceil(r.Nk / TILE), r.Hkv, r.B]);
     pass.end();
   }
 
@@ -162,7 +171,8 @@ export class WebGPUAttention {
     bufs.p = bufs.s;
     const pass = enc.beginComputePass();
     const all = r.B * r.H * r.Nq * r.Nk;
-    this.dispatch(pass, `naive-ds-${r.kind}/D${r.D}`, () => naiveDs(r.kind, r.D as HeadDim), r, bufs, flatDispatch(all));
+    const kind = kindOf(r);
+    this.dispatch(pass, `naive-ds-${kind}/D${r.D}`, () => naiveDs(kind, r.D as HeadDim), r, bufs, flatDispatch(all));
     if (r.kind === 'softmax') this.dispatch(pass, 'naive-ds-rows', naiveSoftmaxDsRows, r, bufs, flatDispatch(r.B * r.H * r.Nq));
     this.dispatch(pass, `naive-dq/D${r.D}`, () => naiveDq(r.D as HeadDim), r, bufs, flatDispatch(r.B * r.H * r.Nq * r.D));
     this.dispatch(pass, `naive-dkdv/D${r.D}`, () => naiveDkdv(r.D as HeadDim), r, bufs, flatDispatch(r.B * r.Hkv * r.Nk * r.D));
@@ -172,7 +182,8 @@ export class WebGPUAttention {
   private naiveScoresInto(enc: GPUCommandEncoder, r: ResolvedAttention, bufs: Record<string, GPUBuffer>): void {
     const D = headDimOf(r);
     const pass = enc.beginComputePass();
-    this.dispatch(pass, `naive-scores-${r.kind}/D${D}`, () => naiveScores(r.kind, D), r, bufs, flatDispatch(r.B * r.H * r.Nq * r.Nk));
+    const kind = kindOf(r);
+    this.dispatch(pass, `naive-scores-${kind}/D${D}`, () => naiveScores(kind, D), r, bufs, flatDispatch(r.B * r.H * r.Nq * r.Nk));
     if (r.kind === 'softmax') this.dispatch(pass, 'naive-rows', naiveSoftmaxRows, r, bufs, flatDispatch(r.B * r.H * r.Nq));
     pass.end();
   }
@@ -248,6 +259,14 @@ export class WebGPUAttention {
     if (r.keyLengths !== null) data.set(r.keyLengths, r.H);
     return this.constant(`a:${Array.from(data).join(',')}`, data.buffer, STORAGE);
   }
+}
+
+function kindOf(r: ResolvedAttention): WebGPUKind {
+  if (!WEBGPU_KINDS.includes(r.kind as WebGPUKind)) {
+    throw new AttentionSpecError(`attention: the WebGPU kernels support kind ${WEBGPU_KINDS.join(' and ')}, got '${r.kind}'; ` +
+      "the tfjs op runs it through the composed ops on the webgpu backend, or use the cpu/wasm backend");
+  }
+  return r.kind as WebGPUKind;
 }
 
 function headDimOf(r: ResolvedAttention): HeadDim {

@@ -3,10 +3,10 @@
  * for softmax it stores dP and naive-softmax-ds-rows finishes dS = P(dP − rowsum(P∘dP)).
  */
 import { FLAT_MAIN_WGSL, PARAMS_WGSL, storageBindings, type HeadDim } from './common.wgsl.js';
-import type { AttentionKind } from '../spec.js';
+import type { WebGPUKind } from './host.js';
 import type { KernelSource } from './flash-sigmoid-fwd.wgsl.js';
 
-export function naiveDs(kind: AttentionKind, D: HeadDim): KernelSource {
+export function naiveDs(kind: WebGPUKind, D: HeadDim): KernelSource {
   const bindings: Array<[string, string, 'read' | 'read_write']> = [['v', 'f32', 'read'], ['dO', 'f32', 'read'], ['ds', 'f32', 'read_write']];
   if (kind === 'sigmoid') bindings.push(['p', 'f32', 'read']);
   const code = `${PARAMS_WGSL}

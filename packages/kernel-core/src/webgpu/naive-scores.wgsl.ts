@@ -5,10 +5,10 @@
  * (the flash kernels must stay within 2× its error) and for benchmarks.
  */
 import { FLAT_MAIN_WGSL, PARAMS_WGSL, SIGMOID_WGSL, KEY_END, logit, storageBindings, visible, type HeadDim } from './common.wgsl.js';
-import type { AttentionKind } from '../spec.js';
+import type { WebGPUKind } from './host.js';
 import type { KernelSource } from './flash-sigmoid-fwd.wgsl.js';
 
-export function naiveScores(kind: AttentionKind, D: HeadDim): KernelSource {
+export function naiveScores(kind: WebGPUKind, D: HeadDim): KernelSource {
   const bindings: Array<[string, string, 'read' | 'read_write']> = [['q', 'f32', 'read'], ['k', 'f32', 'read'], ['s', 'f32', 'read_write']];
   if (kind === 'sigmoid') bindings.push(['stats', 'f32', 'read_write']);
   bindings.push(['aux', 'f32', 'read']);

@@ -4,15 +4,16 @@
  * For each key/value head, every query row that reads it (all heads of its GQA group) is streamed
  * over its visible keys in register tiles of 4 rows × 2 keys (each element loaded feeds several
  * multiply-adds, and dK, dV are updated once per key for all four rows), recomputing P from the
- * logits — sigmoid: σ(S); softmax: exp(S − m) / l — so nothing N×N is stored (4 rows of logits, O(N)):
- *   dP = dO·vⱼ;  sigmoid: dS = P(1 − P)·dP;  softmax: dS = P·(dP − Dᵢ), Dᵢ = dOᵢ·Oᵢ
+ * logits — element-wise: P = gain·φ(S) and its slope ∂P/∂S (sigmoid: σ(S), σ(1 − σ)); softmax:
+ * exp(S − m) / l — so nothing N×N is stored (4 rows of logits and slopes, O(N)):
+ *   dP = dO·vⱼ;  element-wise: dS = ∂P/∂S·dP;  softmax: dS = P·(dP − Dᵢ), Dᵢ = dOᵢ·Oᵢ
  *   dQᵢ += scale·dS·kⱼ;  dKⱼ += scale·dS·qᵢ;  dVⱼ += P·dOᵢ
  * dK and dV accumulate per key/value head in double buffers of Nk·D, then are written as float32.
  * Every output element is written (masked rows and keys get 0).
  * Softmax P is renormalised per row (see below), which costs one pass over 4 rows of logits.
  */
-import type { ResolvedAttention } from '../../spec.js';
-import { ROWS, visibleKeyEnd } from './flash-attention-fwd.js';
+import { biasForm, type ResolvedAttention } from '../../spec.js';
+import { ROWS, elementwiseWeights, visibleKeyEnd } from './flash-attention-fwd.js';
 
 export function flashAttentionBackward(
   r: ResolvedAttention,
@@ -20,16 +21,19 @@ export function flashAttentionBackward(
   o: Float32Array, stats: Float32Array, dO: Float32Array,
   dq: Float32Array, dk: Float32Array, dv: Float32Array,
 ): void {
-  const { B, H, Hkv, Nq, Nk, D, scale, bias } = r;
+  const { B, H, Hkv, Nq, Nk, D, scale } = r;
   const group = H / Hkv;
   const shift = Nk - Nq;
-  const sigmoid = r.kind === 'sigmoid';
+  const kind = r.kind;
+  const softmax = kind === 'softmax';
+  const { shift: bias, gain } = biasForm(r);
   const dkAcc = new Float64Array(Nk * D);
   const dvAcc = new Float64Array(Nk * D);
   const dqAcc = new Float64Array(ROWS * D);
   const end = new Int32Array(ROWS);
   const rowDot = new Float64Array(ROWS);
   const logits = new Float64Array(ROWS * Nk);
+  const slopes = new Float64Array(ROWS * Nk); // ∂P/∂S of the element-wise kinds
   for (let b = 0; b < B; b++) {
     const keyLength = r.keyLengths === null ? Nk : r.keyLengths[b];
     for (let kvh = 0; kvh < Hkv; kvh++) {
@@ -47,7 +51,7 @@ export function flashAttentionBackward(
             jMax = Math.max(jMax, end[x]);
             const off = (rowBase + i0 + x) * D;
             let dot = 0;
-            if (!sigmoid && end[x] > 0) for (let d = 0; d < D; d++) dot += dO[off + d] * o[off + d];
+            if (softmax && end[x] > 0) for (let d = 0; d < D; d++) dot += dO[off + d] * o[off + d];
             rowDot[x] = dot;
           }
           const r0 = (rowBase + i0) * D;
@@ -80,8 +84,9 @@ export function flashAttentionBackward(
           // Logits → P in place (0 past each row's visible keys), so pass 2 needs no exp.
           for (let row = 0; row < ROWS; row++) {
             const off = row * Nk;
-            if (sigmoid) {
-              for (let j = 0; j < end[row]; j++) logits[off + j] = 1 / (1 + Math.exp(-logits[off + j]));
+            if (kind !== 'softmax') {
+              elementwiseWeights(kind, logits, off, off + end[row], gain, slopes);
+              slopes.fill(0, off + end[row], off + jMax);
             } else if (end[row] > 0) {
               // exp(S − m) with the forward's float32 row max, renormalised by the row's own sum in
               // doubles rather than the forward's float32 l: l's rounding (shared by every P of the row)
@@ -115,15 +120,15 @@ export function flashAttentionBackward(
             const p0 = logits[j], p1 = logits[Nk + j], p2 = logits[2 * Nk + j], p3 = logits[3 * Nk + j];
             const u0 = two ? logits[j + 1] : 0, u1 = two ? logits[Nk + j + 1] : 0;
             const u2 = two ? logits[2 * Nk + j + 1] : 0, u3 = two ? logits[3 * Nk + j + 1] : 0;
-            // dS: sigmoid P(1 − P)·dP; softmax P·(dP − Dᵢ). s: key j, w: key j + 1.
-            const s0 = sigmoid ? p0 * (1 - p0) * g0 : p0 * (g0 - rowDot[0]);
-            const s1 = sigmoid ? p1 * (1 - p1) * g1 : p1 * (g1 - rowDot[1]);
-            const s2 = sigmoid ? p2 * (1 - p2) * g2 : p2 * (g2 - rowDot[2]);
-            const s3 = sigmoid ? p3 * (1 - p3) * g3 : p3 * (g3 - rowDot[3]);
-            const w0 = sigmoid ? u0 * (1 - u0) * f0 : u0 * (f0 - rowDot[0]);
-            const w1 = sigmoid ? u1 * (1 - u1) * f1 : u1 * (f1 - rowDot[1]);
-            const w2 = sigmoid ? u2 * (1 - u2) * f2 : u2 * (f2 - rowDot[2]);
-            const w3 = sigmoid ? u3 * (1 - u3) * f3 : u3 * (f3 - rowDot[3]);
+            // dS: element-wise ∂P/∂S·dP; softmax P·(dP − Dᵢ). s: key j, w: key j + 1.
+            const s0 = softmax ? p0 * (g0 - rowDot[0]) : slopes[j] * g0;
+            const s1 = softmax ? p1 * (g1 - rowDot[1]) : slopes[Nk + j] * g1;
+            const s2 = softmax ? p2 * (g2 - rowDot[2]) : slopes[2 * Nk + j] * g2;
+            const s3 = softmax ? p3 * (g3 - rowDot[3]) : slopes[3 * Nk + j] * g3;
+            const w0 = !two ? 0 : softmax ? u0 * (f0 - rowDot[0]) : slopes[j + 1] * f0;
+            const w1 = !two ? 0 : softmax ? u1 * (f1 - rowDot[1]) : slopes[Nk + j + 1] * f1;
+            const w2 = !two ? 0 : softmax ? u2 * (f2 - rowDot[2]) : slopes[2 * Nk + j + 1] * f2;
+            const w3 = !two ? 0 : softmax ? u3 * (f3 - rowDot[3]) : slopes[3 * Nk + j + 1] * f3;
             const acc = j * D;
             const acc2 = two ? acc + D : acc;
             for (let d = 0; d < D; d++) {

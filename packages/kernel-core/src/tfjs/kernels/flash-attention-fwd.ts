@@ -4,7 +4,8 @@
  * Work is register-blocked in tiles of 4 query rows × 2 keys (every q, k, v element loaded feeds
  * several multiply-adds — JS spends its time on loads, not arithmetic), streamed over blocks of keys,
  * so memory is O(N·D) — no N×N scores:
- *  - sigmoid: O = Σ_blocks σ(S)·V — each block is independent, no row statistics;
+ *  - element-wise kinds (sigmoid, relu, gelu): O = Σ_blocks P(S)·V — each block is independent, no
+ *    row statistics;
  *  - softmax: online softmax (running max m and sum l per row, rescaling the accumulator when m
  *    grows), then O = acc / l; the row statistics (m, l) are saved for the backward.
  * Masks are prefixes (padding keeps keys < keyLength, causal keeps j ≤ i + Nk − Nq), so row i visits
@@ -13,7 +14,7 @@
  * Inputs and outputs are float32; sums run in JS doubles (free in JS, and only closer to the float64
  * reference).
  */
-import type { ResolvedAttention } from '../../spec.js';
+import { GELU_A, GELU_C, biasForm, type ElementwiseKind, type ResolvedAttention } from '../../spec.js';
 
 /** Query rows per register block (the hot loops below are unrolled for exactly 4). */
 export const ROWS = 4;
@@ -26,15 +27,57 @@ export function visibleKeyEnd(r: ResolvedAttention, keyLength: number, i: number
   return r.causal ? Math.max(0, Math.min(keyLength, i + (r.Nk - r.Nq) + 1)) : keyLength;
 }
 
+/**
+ * Logits → weights of an element-wise kind, in place over x[from, to): gain·φ(x), where −∞ (a masked
+ * logit) gives 0. With `slope`, also writes ∂P/∂x = gain·φ′(x) at the same indices (for the backward).
+ * The sums run in doubles like the rest of the kernels.
+ */
+export function elementwiseWeights(
+  kind: ElementwiseKind, x: Float64Array, from: number, to: number, gain: number, slope: Float64Array | null,
+): void {
+  switch (kind) {
+    case 'sigmoid':
+      // The bias is inside the logit (gain 1): P = σ(x), ∂P/∂x = P(1 − P).
+      for (let j = from; j < to; j++) {
+        const p = 1 / (1 + Math.exp(-x[j]));
+        x[j] = p;
+        if (slope !== null) slope[j] = p * (1 - p);
+      }
+      return;
+    case 'relu':
+      for (let j = from; j < to; j++) {
+        const v = x[j];
+        x[j] = v > 0 ? gain * v : 0;
+        if (slope !== null) slope[j] = v > 0 ? gain : 0;
+      }
+      return;
+    case 'gelu':
+      for (let j = from; j < to; j++) {
+        const v = x[j];
+        if (v === -Infinity) {
+          x[j] = 0;
+          if (slope !== null) slope[j] = 0;
+          continue;
+        }
+        const t = Math.tanh(GELU_C * (v + GELU_A * v * v * v));
+        x[j] = gain * 0.5 * v * (1 + t);
+        if (slope !== null) slope[j] = gain * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_C * (1 + 3 * GELU_A * v * v));
+      }
+      return;
+  }
+}
+
 export function flashAttentionForward(
   r: ResolvedAttention,
   q: Float32Array, k: Float32Array, v: Float32Array,
   o: Float32Array, stats: Float32Array,
 ): void {
-  const { B, H, Hkv, Nq, Nk, D, scale, bias } = r;
+  const { B, H, Hkv, Nq, Nk, D, scale } = r;
   const group = H / Hkv;
   const shift = Nk - Nq;
-  const sigmoid = r.kind === 'sigmoid';
+  const kind = r.kind;
+  // The bias: inside the logit for sigmoid, a gain on the weight for relu/gelu.
+  const { shift: bias, gain } = biasForm(r);
   const s = new Float64Array(ROWS * KEY_BLOCK); // scores, then probabilities, of 4 rows × one key block
   const acc = new Float64Array(ROWS * D);
   const end = new Int32Array(ROWS);
@@ -77,7 +120,7 @@ export function flashAttentionForward(
               a0 += x0 * kd; a1 += x1 * kd; a2 += x2 * kd; a3 += x3 * kd;
               c0 += x0 * ke; c1 += x1 * ke; c2 += x2 * ke; c3 += x3 * ke;
             }
-            // ALiBi uses the true distance |i + Nk − Nq − j|: sigmoid is not shift-invariant.
+            // ALiBi uses the true distance |i + Nk − Nq − j|: the element-wise kinds are not shift-invariant.
             const dist = i0 + shift - j;
             const x = j - j0;
             s[x] = j < e0 ? scale * a0 + bias - slope * Math.abs(dist) : -Infinity;
@@ -94,8 +137,8 @@ export function flashAttentionForward(
           // Scores → probabilities in place (masked scores are −∞ and become 0 either way).
           for (let row = 0; row < ROWS; row++) {
             const off = row * KEY_BLOCK;
-            if (sigmoid) {
-              for (let x = 0; x < j1 - j0; x++) s[off + x] = 1 / (1 + Math.exp(-s[off + x]));
+            if (kind !== 'softmax') {
+              elementwiseWeights(kind, s, off, off + j1 - j0, gain, null);
               continue;
             }
             for (let x = 0; x < j1 - j0; x++) blockMax[row] = Math.max(blockMax[row], s[off + x]);
@@ -138,7 +181,7 @@ export function flashAttentionForward(
         }
         for (let row = 0; row < ROWS && i0 + row < Nq; row++) {
           const out = (rowBase + i0 + row) * D;
-          if (sigmoid) {
+          if (kind !== 'softmax') {
             for (let d = 0; d < D; d++) o[out + d] = acc[row * D + d];
             stats[2 * (rowBase + i0 + row)] = 0;
             stats[2 * (rowBase + i0 + row) + 1] = 1;

@@ -1,0 +1,34 @@
+/**
+ * Every tfjs registration of the attention op, in one place (as tfjs-backend-cpu's
+ * register_all_kernels.ts): the gradient (one for all backends), the TypeScript kernels of the cpu and
+ * wasm backends, the WGSL kernels of the webgpu backend, and which specs each backend's kernels cover.
+ * Nothing registers on import: initBackend() and attention() call registerAttentionKernels(), so
+ * every path into the op has its kernels. Idempotent.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { attentionGradConfig } from './attention-grad.js';
+import { registerKernelSupport } from './kernel-support.js';
+import { attentionFwdCpuConfig } from './kernels/attention-fwd-cpu.js';
+import { attentionBwdCpuConfig } from './kernels/attention-bwd-cpu.js';
+import { attentionFwdWasmConfig } from './kernels/attention-fwd-wasm.js';
+import { attentionBwdWasmConfig } from './kernels/attention-bwd-wasm.js';
+import { attentionBwdWebGPUConfig, attentionFwdWebGPUConfig, webgpuUnsupportedReason } from '../webgpu/tfjs-kernels.js';
+
+const KERNELS: readonly tf.KernelConfig[] = [
+  attentionFwdCpuConfig, attentionBwdCpuConfig,
+  attentionFwdWasmConfig, attentionBwdWasmConfig,
+  attentionFwdWebGPUConfig, attentionBwdWebGPUConfig,
+];
+
+let registered = false;
+
+export function registerAttentionKernels(): void {
+  if (registered) return;
+  for (const config of KERNELS) {
+    // tfjs warns and overwrites on a second registration (e.g. two copies of the module); skip instead.
+    if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
+  }
+  if (tf.getGradient(attentionGradConfig.kernelName) === undefined) tf.registerGradient(attentionGradConfig);
+  registerKernelSupport('webgpu', webgpuUnsupportedReason);
+  registered = true;
+}
