@@ -2,109 +2,97 @@
  * `nx run kernel-core:bench-cuda`: FlashAttention sweep of our CUDA kernels, forward and backward (bf16, batch·N = 16k,
  * hidden 2048 → D 64 × 32 heads or D 128 × 16 heads, N 512…16k, causal and not), CUDA events around
  * each pass, median of --reps after --warmup. TFLOP/s by the standard count (4·B·H·N²·D, backward
- * 2.5×, causal halves). The output O stands in for dO in the backward pass (random, never zeros). Writes <out>/cuda_bench.csv and <out>/cuda_bench.md, which also holds <out>/sdpa_bench.csv
+ * 2.5×, causal halves). The output O stands in for dO in the backward pass (random, never zeros).
+ * Writes <out>/cuda_bench.csv and <out>/cuda_bench.md, which also holds <out>/sdpa_bench.csv
  * (tools/sdpa_bench.py, run first in the same call on the same card) side by side.
- *   tsx packages/kernel-core/bench/cuda-bench.ts [--out DIR] [--reps 30] [--warmup 5] [--report-only]
+ *   tsx packages/kernel-core/bench/cuda-bench.ts [--out DIR] [--reps 30] [--warmup 5] [--report-only]   (--help lists the options)
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { Rng, cli, median, runMain, writeCsv } from '@sigattn/common';
 import { attentionFlops } from '../src/spec.js';
 import { cudaDriver } from '../src/cuda/driver.js';
-import { CudaFlashAttention } from '../src/cuda/flash.js';
+import { CUDA_KINDS, CudaFlashAttention } from '../src/cuda/flash.js';
 import { f32ToBf16Bits } from '../src/cuda/half.js';
 import { DeviceTensor } from '../src/cuda/tensor.js';
 import { writeReport } from './cuda-report.js';
 
-const { values: args } = parseArgs({
-  options: {
-    out: { type: 'string', default: 'bench-results/cuda' },
-    reps: { type: 'string', default: '30' },
-    warmup: { type: 'string', default: '5' },
-    'report-only': { type: 'boolean', default: false },
-  },
-});
-if (args['report-only']) {
-  console.log(writeReport(args.out!, 'bf16, batch·N = 16k, hidden 2048; median of 30 after 5 warm-up'));
-  process.exit(0);
-}
-const reps = Number(args.reps), warmup = Number(args.warmup);
-if (!(reps >= 20)) throw new Error(`--reps must be ≥ 20 (median of at least 20 timed runs), got ${args.reps}`);
+runMain(async () => {
+  const args = await cli('bench-cuda')
+    .usage('$0 [options]: FlashAttention-convention sweep of the CUDA kernels (bf16), forward and backward')
+    .option('out', { type: 'string', default: 'bench-results/cuda', describe: 'directory for cuda_bench.csv and cuda_bench.md (sdpa_bench.csv is read from it)' })
+    .option('reps', { type: 'number', default: 30, describe: 'timed runs per row (median reported), ≥ 20' })
+    .option('warmup', { type: 'number', default: 5, describe: 'untimed runs before the timed ones' })
+    .option('report-only', { type: 'boolean', default: false, describe: 'only rebuild cuda_bench.md from the CSVs in --out' })
+    .check((a) => (Number.isInteger(a.reps) && a.reps >= 20) || `--reps must be an integer ≥ 20 (median of at least 20 timed runs), got ${a.reps}`)
+    .check((a) => (Number.isInteger(a.warmup) && a.warmup >= 0) || `--warmup must be an integer ≥ 0, got ${a.warmup}`)
+    .parse();
+  const { reps, warmup } = args;
+  if (args['report-only']) {
+    console.log(writeReport(args.out, `bf16, batch·N = 16k, hidden 2048; median of ${reps} after ${warmup} warm-up`));
+    return;
+  }
 
-const driver = cudaDriver();
-const card = driver.info.name;
-const flash = new CudaFlashAttention(driver);
-const TOTAL = 16384 * 2048; // batch·N·hidden: the same element count for every sweep point
+  const driver = cudaDriver();
+  const card = driver.info.name;
+  const flash = new CudaFlashAttention(driver);
+  const TOTAL = 16384 * 2048; // batch·N·hidden: the same element count for every sweep point
 
-// 1M random bf16 values tiled over the buffer: realistic values without generating 100M in JS.
-const block = new Uint16Array(1 << 20);
-let seed = 12345;
-for (let i = 0; i < block.length; i++) {
-  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-  block[i] = f32ToBf16Bits((seed / 2 ** 32 - 0.5) * 3.4);
-}
-const bits = new Uint16Array(TOTAL);
-for (let off = 0; off < TOTAL; off += block.length) bits.set(block.subarray(0, Math.min(block.length, TOTAL - off)), off);
-const [qBuf, kBuf, vBuf] = [0, 1, 2].map(() => DeviceTensor.fromBits(driver, bits, [TOTAL], 'bf16'));
-const oBuf = DeviceTensor.empty(driver, 'bf16', [TOTAL]);
-const [dqBuf, dkBuf, dvBuf] = [0, 1, 2].map(() => DeviceTensor.empty(driver, 'bf16', [TOTAL]));
-const [ev0, ev1] = [driver.createEvent(), driver.createEvent()];
+  // 1M random bf16 values tiled over the buffer: realistic values without generating 100M in JS.
+  const block = Uint16Array.from(new Rng(12345).normalF32(1 << 20), f32ToBf16Bits);
+  const bits = new Uint16Array(TOTAL);
+  for (let off = 0; off < TOTAL; off += block.length) bits.set(block.subarray(0, Math.min(block.length, TOTAL - off)), off);
+  const [qBuf, kBuf, vBuf] = [0, 1, 2].map(() => DeviceTensor.fromBits(driver, bits, [TOTAL], 'bf16'));
+  const oBuf = DeviceTensor.empty(driver, 'bf16', [TOTAL]);
+  const [dqBuf, dkBuf, dvBuf] = [0, 1, 2].map(() => DeviceTensor.empty(driver, 'bf16', [TOTAL]));
+  const [ev0, ev1] = [driver.createEvent(), driver.createEvent()];
 
-interface Row { card: string; impl: string; pass_: string; D: number; causal: boolean; N: number; B: number; H: number; ms: number; tflops: number }
-const rows: Row[] = [];
-for (const D of [64, 128]) {
-  const lseBuf = DeviceTensor.empty(driver, 'f32', [TOTAL / D]); // B·H·N rows for this head dim
-  for (const causal of [false, true]) {
-    for (const N of [512, 1024, 2048, 4096, 8192, 16384]) {
-      const B = 16384 / N, H = 2048 / D;
-      const shape = [B, H, N, D];
-      const [q, k, v, o] = [qBuf, kBuf, vBuf, oBuf].map((t) => t.view(shape));
-      const [dq, dk, dv] = [dqBuf, dkBuf, dvBuf].map((t) => t.view(shape));
-      const record = (kind: string, pass: 'fwd' | 'bwd', times: number[]) => {
-        times.sort((a, b) => a - b);
-        const ms = times[Math.floor(times.length / 2)];
-        const tflops = attentionFlops({ B, H, Hkv: H, Nq: N, Nk: N, D }, causal, pass) / ms / 1e9;
-        rows.push({ card, impl: `ours-${kind}`, pass_: pass, D, causal, N, B, H, ms: +ms.toFixed(4), tflops: +tflops.toFixed(1) });
-        console.log(JSON.stringify(rows[rows.length - 1]));
-      };
-      const lse = lseBuf.view([B, H, N]);
-      for (const kind of ['sigmoid', 'softmax'] as const) {
-        const spec = kind === 'sigmoid' ? { kind, causal, bias: { negLogN: N } } : { kind, causal };
-        const times: number[] = [];
-        for (let it = 0; it < warmup + reps; it++) {
-          driver.record(ev0);
-          flash.forward(q, k, v, spec, { out: o, lse: kind === 'softmax' ? lse : undefined });
-          driver.record(ev1);
-          const ms = driver.elapsedMs(ev0, ev1);
-          if (it >= warmup) times.push(ms);
+  /**
+   * Median ms of `run` between two CUDA events (GPU time; common's timeIt measures host time, which
+   * for asynchronous launches would only be the launch).
+   */
+  const gpuMedianMs = (run: () => void): number => {
+    const times: number[] = [];
+    for (let it = 0; it < warmup + reps; it++) {
+      driver.record(ev0);
+      run();
+      driver.record(ev1);
+      const ms = driver.elapsedMs(ev0, ev1);
+      if (it >= warmup) times.push(ms);
+    }
+    return median(times);
+  };
+
+  // causal as true/false, like tools/sdpa_bench.py's True/False (csv-stringify would write 1 and an empty cell).
+  type Row = { card: string; impl: string; pass_: string; D: number; causal: string; N: number; B: number; H: number; ms: number; tflops: number };
+  const rows: Row[] = [];
+  for (const D of [64, 128]) {
+    const lseBuf = DeviceTensor.empty(driver, 'f32', [TOTAL / D]); // B·H·N rows for this head dim
+    for (const causal of [false, true]) {
+      for (const N of [512, 1024, 2048, 4096, 8192, 16384]) {
+        const B = 16384 / N, H = 2048 / D;
+        const shape = [B, H, N, D];
+        const [q, k, v, o] = [qBuf, kBuf, vBuf, oBuf].map((t) => t.view(shape));
+        const [dq, dk, dv] = [dqBuf, dkBuf, dvBuf].map((t) => t.view(shape));
+        const record = (kind: string, pass: 'fwd' | 'bwd', ms: number) => {
+          const tflops = attentionFlops({ B, H, Hkv: H, Nq: N, Nk: N, D }, causal, pass) / ms / 1e9;
+          rows.push({ card, impl: `ours-${kind}`, pass_: pass, D, causal: String(causal), N, B, H, ms: +ms.toFixed(4), tflops: +tflops.toFixed(1) });
+          console.log(JSON.stringify(rows[rows.length - 1]));
+        };
+        const lse = lseBuf.view([B, H, N]);
+        for (const kind of CUDA_KINDS) {
+          const spec = kind === 'sigmoid' ? { kind, causal, bias: { negLogN: N } } : { kind, causal };
+          record(kind, 'fwd', gpuMedianMs(() => flash.forward(q, k, v, spec, { out: o, lse: kind === 'softmax' ? lse : undefined })));
+          // Backward: the whole pass (zeroing the fp32 accumulators, softmax's D pre-pass, the kernel,
+          // the dtype conversions), as PyTorch's backward time includes its own pre/post-processing.
+          record(kind, 'bwd', gpuMedianMs(() => flash.backward(q, k, v, o, spec, { o, lse: kind === 'softmax' ? lse : undefined, dq, dk, dv })));
         }
-        record(kind, 'fwd', times);
-        // Backward: the whole pass (zeroing the fp32 accumulators, softmax's D pre-pass, the kernel,
-        // the dtype conversions), as PyTorch's backward time includes its own pre/post-processing.
-        const bwdTimes: number[] = [];
-        for (let it = 0; it < warmup + reps; it++) {
-          driver.record(ev0);
-          flash.backward(q, k, v, o, spec, { o, lse: kind === 'softmax' ? lse : undefined, dq: dq, dk: dk, dv: dv });
-          driver.record(ev1);
-          const ms = driver.elapsedMs(ev0, ev1);
-          if (it >= warmup) bwdTimes.push(ms);
-        }
-        record(kind, 'bwd', bwdTimes);
       }
     }
+    lseBuf.free();
   }
-  lseBuf.free();
-}
 
-flash.dispose();
-mkdirSync(args.out!, { recursive: true });
-const csvCols = ['card', 'impl', 'pass_', 'D', 'causal', 'N', 'B', 'H', 'ms', 'tflops'] as const;
-writeAtomic(path.join(args.out!, 'cuda_bench.csv'), [csvCols.join(','), ...rows.map((r) => csvCols.map((c) => String(r[c])).join(','))].join('\n') + '\n');
-
-const md = writeReport(args.out!, `bf16, batch·N = 16k, hidden 2048; median of ${reps} after ${warmup} warm-up; ${new Date().toISOString().slice(0, 10)}`);
-console.log(`wrote ${md}`);
-
-function writeAtomic(file: string, text: string): void {
-  writeFileSync(`${file}.tmp`, text);
-  renameSync(`${file}.tmp`, file);
-}
+  flash.dispose();
+  writeCsv(path.join(args.out, 'cuda_bench.csv'), rows, ['card', 'impl', 'pass_', 'D', 'causal', 'N', 'B', 'H', 'ms', 'tflops']);
+  const md = writeReport(args.out, `bf16, batch·N = 16k, hidden 2048; median of ${reps} after ${warmup} warm-up; ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`wrote ${md}`);
+});

@@ -1,25 +1,35 @@
 /**
- * GPU correctness run (forward + backward) without vitest (for the offline GPU bundle): the same cases as
- * test/cuda-attention.test.ts. Prints one line per case and `N passed, N failed`; exit 1 on failure.
- *   tsx packages/kernel-core/bench/cuda-check.ts
+ * GPU correctness run (forward + backward) without vitest (for the offline GPU bundle, `run.sh
+ * cuda-check`): the cases of test/cuda-attention.test.ts — per CUDA kind, --cases random cases of the
+ * shared generator plus one long one per ten — under the accuracy rule. Prints one line per case and
+ * `N passed, N failed`; exit 1 on failure.
+ *   tsx packages/kernel-core/bench/cuda-check.ts [--seed 1] [--cases 100]   (--help lists the options)
  */
+import { cli, runMain } from '@sigattn/common';
 import { cudaDriver } from '../src/cuda/driver.js';
 import { cudaCheckCases, runCudaCheck } from '../src/cuda/check.js';
 import { CudaFlashAttention } from '../src/cuda/flash.js';
 
-const driver = cudaDriver();
-console.log(`device: ${driver.info.name} (sm_${driver.info.computeCapability.join('')}, ${driver.info.smCount} SMs, driver ${driver.info.driverVersion})`);
-const flash = new CudaFlashAttention(driver);
-let passed = 0, failed = 0;
-cudaCheckCases().forEach((c, n) => {
-  const r = runCudaCheck(driver, flash, c, 1000 + n);
-  if (r.ok) passed++;
-  else failed++;
-  const fmt = (name: string, e: number, n: number) => `${name} ${e.toExponential(2)} ≤ ${(2 * n).toExponential(2)}?`;
-  console.log(`${r.ok ? 'PASS' : 'FAIL'} ${r.label}: ` +
-    [fmt('O', r.maxError, r.naiveError), ...r.grads.map((g) => fmt(g.name, g.maxError, g.naiveError))].join(', ') +
-    (r.lseUnwritten ? `, ${r.lseUnwritten} LSE rows unwritten` : ''));
+runMain(async () => {
+  const args = await cli('cuda-check')
+    .usage('$0 [options]: the CUDA kernels vs the float64 reference on this machine\'s GPU')
+    .option('seed', { type: 'number', default: 1, describe: 'seed of the random cases (each case prints the seed that replays it)' })
+    .option('cases', { type: 'number', default: 100, describe: 'short random cases per kind (plus one long case per ten)' })
+    .check((a) => Number.isInteger(a.seed) || `--seed must be an integer, got ${a.seed}`)
+    .check((a) => (Number.isInteger(a.cases) && a.cases > 0) || `--cases must be a positive integer, got ${a.cases}`)
+    .parse();
+  const driver = cudaDriver();
+  console.log(`device: ${driver.info.name} (sm_${driver.info.computeCapability.join('')}, ${driver.info.smCount} SMs, driver ${driver.info.driverVersion})`);
+  const flash = new CudaFlashAttention(driver);
+  let passed = 0, failed = 0;
+  for (const c of cudaCheckCases(args.seed, args.cases)) {
+    const r = runCudaCheck(driver, flash, c);
+    if (r.ok) passed++;
+    else failed++;
+    const ratios = r.comparisons.map((x) => `${x.output} ${x.ratio.toFixed(2)}`).join(', ');
+    console.log(`${r.ok ? 'PASS' : 'FAIL'} ${c.title}: error / max(naive, floor) ${ratios}${r.ok ? '' : `\n  ${r.message}`}`);
+  }
+  flash.dispose();
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
 });
-flash.dispose();
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
