@@ -5,30 +5,23 @@ after warm-up; TFLOP/s with the standard count (fwd 4*B*H*N^2*D, bwd 2.5x, causa
 
   python3 tools/sdpa_bench.py [--out DIR] [--reps 30]     -> DIR/sdpa_bench.csv
 """
-import argparse, csv, os, statistics
+import argparse, os, sys
 
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 import torch.nn.functional as F
 
+# The timing (CUDA events, median) and CSV writer are the ones bench/cuda_harness.py uses for our kernels.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'packages', 'kernel-core', 'bench'))
+from gpu_timing import median_ms, write_csv  # noqa: E402
+
 BACKENDS = {'sdpa-flash2': SDPBackend.FLASH_ATTENTION, 'sdpa-cudnn': SDPBackend.CUDNN_ATTENTION}
 
 
-def median_ms(fn, reps, warmup=5):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record(); fn(); b.record(); b.synchronize()
-        times.append(a.elapsed_time(b))
-    return statistics.median(times)
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--out', default=os.environ.get('OUT', ''))
-    ap.add_argument('--reps', type=int, default=30)
+    ap = argparse.ArgumentParser(description='PyTorch SDPA (flash = FA2, cuDNN) on the FlashAttention sweep, bf16, forward and backward.')
+    ap.add_argument('--out', default=os.environ.get('OUT', ''), help='directory for sdpa_bench.csv (default: $OUT; none: print only)')
+    ap.add_argument('--reps', type=int, default=30, help='timed runs per row (median reported)')
     args = ap.parse_args()
     card = torch.cuda.get_device_name()
     print('card:', card, 'torch', torch.__version__, 'cuda', torch.version.cuda, flush=True)
@@ -55,13 +48,7 @@ def main():
                                          ms=round(ms, 4), tflops=round(fl / ms / 1e9, 1)))
                         print(rows[-1], flush=True)
                 del q, k, v
-    if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        path = os.path.join(args.out, 'sdpa_bench.csv')
-        with open(path + '.tmp', 'w', newline='') as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()))
-            w.writeheader(); w.writerows(rows)
-        os.replace(path + '.tmp', path)
+    write_csv(args.out, 'sdpa_bench.csv', rows)
 
 
 if __name__ == '__main__':

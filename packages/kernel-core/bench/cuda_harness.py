@@ -2,21 +2,33 @@
 
 Loads the cubins built by `nx run kernel-core:build-cuda` through the CUDA driver API (ctypes, the
 same calls the TypeScript koffi binding makes), checks them against a float64 reference with the
-2x-naive-same-precision rule, and times them with CUDA events. PyTorch only allocates memory and
+project's accuracy rule (within_rule), and times them with CUDA events (gpu_timing.py, shared with
+tools/sdpa_bench.py). PyTorch only allocates memory and
 computes references; it never runs our kernels.
 
   python3 packages/kernel-core/bench/cuda_harness.py test   [--out DIR]
   python3 packages/kernel-core/bench/cuda_harness.py bench  [--out DIR] [--reps 30]
   python3 packages/kernel-core/bench/cuda_harness.py tune   [--out DIR]   (tile variants, build/tune.cubin)
 """
-import argparse, ctypes, csv, json, math, os, statistics, struct, sys, time
+import argparse, ctypes, math, os, struct, sys
 
 import torch
+
+from gpu_timing import median_ms, write_csv
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get('SIGATTN_CUDA_BUILD', os.path.join(HERE, '..', 'cuda', 'build'))
 cu = ctypes.CDLL('libcuda.so.1')
 DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
+# Unit roundoff of each output dtype: the floor of the accuracy rule (src/testing/accuracy.ts).
+UNIT_ROUNDOFF = {torch.bfloat16: 2.0 ** -8, torch.float16: 2.0 ** -11}
+
+
+def within_rule(err, naive_err, ref, dtype):
+    """The project's accuracy rule, as src/testing/accuracy.ts states it for every back end:
+    max|kernel - ref64| <= 2 * max(max|naive - ref64|, u * max|ref64|), NaN (unwritten) fails."""
+    floor = UNIT_ROUNDOFF[dtype] * ref.abs().max().item()
+    return err == err and err <= 2 * max(naive_err, floor)
 
 
 def check(res, call):
@@ -192,7 +204,7 @@ def test(args):
         naive = reference(q, k, v, c['kind'], scale, bias, c['causal'], alibi, kl, dtype)
         err = (o.double() - ref).abs().max().item() if not torch.isnan(o).any() else float('nan')
         nerr = (naive.double() - ref).abs().max().item()
-        ok = err == err and err <= 2 * nerr + 1e-6
+        ok = within_rule(err, nerr, ref, dtype)
         # Backward: gradients of <O, dO> for a random dO, against float64 autograd; the naive twin
         # is autograd through the unfused attention in the input dtype.
         do = torch.randn_like(q)
@@ -206,7 +218,7 @@ def test(args):
         for gname, gk_, g64_, gn_ in zip(('dq', 'dk', 'dv'), grads, g64, gn):
             ge = (gk_.double() - g64_).abs().max().item() if not torch.isnan(gk_).any() else float('nan')
             gne = (gn_.double() - g64_).abs().max().item()
-            gok = ge == ge and ge <= 2 * gne + 1e-6
+            gok = within_rule(ge, gne, g64_, dtype)
             ok = ok and gok
             c[f'{gname}_err'] = ge
             c[f'{gname}_naive'] = gne
@@ -221,17 +233,6 @@ def test(args):
     write_csv(args.out, 'cuda_test.csv', rows)
     print(f'{len(rows) - failures} passed, {failures} failed')
     return failures == 0
-
-
-def time_kernel(fn, reps, warmup=5):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record(); fn(); b.record(); b.synchronize()
-        times.append(a.elapsed_time(b))
-    return statistics.median(times)
 
 
 def sweep_shapes(Ns=(512, 1024, 2048, 4096, 8192, 16384)):
@@ -252,14 +253,14 @@ def bench(args):
         for kind in ('sigmoid', 'softmax'):
             name = f'flash_{kind}_fwd_bf16_d{D}'
             bias = -math.log(N) if kind == 'sigmoid' else 0.0
-            ms = time_kernel(lambda: launch(module(kind), name, q, k, v, o, lse if kind == 'softmax' else None,
+            ms = median_ms(lambda: launch(module(kind), name, q, k, v, o, lse if kind == 'softmax' else None,
                                             None, None, causal, 1 / math.sqrt(D), bias), args.reps)
             rows.append(dict(card=card, impl=f'ours-{kind}', pass_='fwd', D=D, causal=causal, N=N, B=B, H=H,
                              ms=round(ms, 4), tflops=round(flops / ms / 1e9, 1)))
             print(rows[-1], flush=True)
             if args.bwd:
                 do = torch.randn_like(q)
-                ms = time_kernel(lambda: backward(kind, 'bf16', q, k, v, o, lse if kind == 'softmax' else None, do, None, None,
+                ms = median_ms(lambda: backward(kind, 'bf16', q, k, v, o, lse if kind == 'softmax' else None, do, None, None,
                                                   causal, 1 / math.sqrt(D), bias, poison=False), args.reps)
                 rows.append(dict(card=card, impl=f'ours-{kind}', pass_='bwd', D=D, causal=causal, N=N, B=B, H=H,
                                  ms=round(ms, 4), tflops=round(2.5 * flops / ms / 1e9, 1)))
@@ -282,7 +283,7 @@ def tune(args):
             q, k, v = (torch.randn(B, H, N, D, device='cuda', dtype=torch.bfloat16) for _ in range(3))
             o = torch.empty_like(q)
             lse = torch.empty(B, H, N, device='cuda')
-            ms = time_kernel(lambda: launch(mod, name, q, k, v, o, lse if kind == 'softmax' else None, None, None,
+            ms = median_ms(lambda: launch(mod, name, q, k, v, o, lse if kind == 'softmax' else None, None, None,
                                             False, 1 / math.sqrt(D), -math.log(N) if kind == 'sigmoid' else 0.0), 20)
             rows.append(dict(cubin=args.cubin, name=name, N=N, ms=round(ms, 4), tflops=round(4 * B * H * N * N * D / ms / 1e9, 1)))
             print(rows[-1], flush=True)
@@ -301,29 +302,18 @@ def tuneb(args):
         o = torch.randn_like(q)
         lse = torch.randn(B, H, N, device='cuda') + 10
         bias = -math.log(N) if kind == 'sigmoid' else 0.0
-        ms = time_kernel(lambda: backward(kind, 'bf16', q, k, v, o, lse if kind == 'softmax' else None, do, None, None, False,
+        ms = median_ms(lambda: backward(kind, 'bf16', q, k, v, o, lse if kind == 'softmax' else None, do, None, None, False,
                                           1 / math.sqrt(D), bias, poison=False, variant=(mod, name)), 20)
         rows.append(dict(name=name, N=N, ms=round(ms, 4), tflops=round(2.5 * 4 * B * H * N * N * D / ms / 1e9, 1)))
         print(rows[-1], flush=True)
     write_csv(args.out, 'cuda_tuneb.csv', rows)
 
 
-def write_csv(out, fname, rows):
-    if not out or not rows:
-        return
-    os.makedirs(out, exist_ok=True)
-    path = os.path.join(out, fname)
-    with open(path + '.tmp', 'w', newline='') as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()))
-        w.writeheader(); w.writerows(rows)
-    os.replace(path + '.tmp', path)
-
-
 if __name__ == '__main__':
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description='Our CUDA kernels through ctypes: correctness (test), the sweep (bench), tile variants (tune, tuneb).')
     ap.add_argument('mode', choices=['test', 'bench', 'tune', 'tuneb'])
-    ap.add_argument('--out', default=os.environ.get('OUT', ''))
-    ap.add_argument('--reps', type=int, default=30)
+    ap.add_argument('--out', default=os.environ.get('OUT', ''), help='directory for the CSV (default: $OUT; none: print only)')
+    ap.add_argument('--reps', type=int, default=30, help='timed runs per row (median reported)')
     ap.add_argument('--bwd', action='store_true', help='bench mode: also time the backward pass')
     ap.add_argument('--cubin', default='tune.cubin', help='tune mode: cubin under the build dir')
     a = ap.parse_args()
