@@ -1,5 +1,5 @@
 /**
- * One transformer block with switchable attention (softmax | sigmoid) and every stabiliser of the
+ * One transformer block with switchable attention (kernel-core's ATTENTION_KINDS) and every stabiliser of the
  * paper as a config key. Attention goes only through kernel-core's `attention` op.
  *
  *   pre    : x ← x + γ₁·attn(n₁(x));             x ← x + γ₂·mlp(n₂(x))
@@ -8,7 +8,7 @@
  * γ are LayerScale vectors (init 1e-4) when `layerScale` is set, else 1.
  */
 import * as tf from '@tensorflow/tfjs';
-import { alibiSlopes, attention, resolveBias, type AttentionSpec } from '@sigattn/kernel-core';
+import { ATTENTION_KINDS, alibiSlopes, attention, attentionWeights, type AttentionKind, type AttentionSpec } from '@sigattn/kernel-core';
 import type { ParamStore } from './params.js';
 import type { Rng } from '@sigattn/common';
 import { applyLinear, applyNorm, gelu, linear, norm, silu, type Linear, type Norm, type NormKind } from './layers.js';
@@ -16,8 +16,11 @@ import { applyRope, applyRopeAt, type BlockPositions } from './positions.js';
 import { checkKeys, fail, type Schema } from './config.js';
 
 export interface AttentionConfig {
-  kind: 'softmax' | 'sigmoid';
-  /** Sigmoid bias: 'negLogN' = −log(trainLength), a number, or 'none' (b = 0). Ignored for softmax. */
+  kind: AttentionKind;
+  /**
+   * Bias b of the element-wise kinds (sigmoid σ(s + b); relu/gelu e^b·φ(s), kernel-core README):
+   * 'negLogN' = −log(trainLength), a number, or 'none' (b = 0). Ignored for softmax.
+   */
   bias: 'negLogN' | 'none' | number;
   /** Normalise each head's q and k (before RoPE) with LayerNorm or RMSNorm. */
   qkNorm: 'none' | NormKind;
@@ -138,11 +141,11 @@ export function createBlock(p: ParamStore, name: string, config: BlockConfig): B
   };
 }
 
-/** The kernel-core spec for an attention config (bias only exists for sigmoid). */
+/** The kernel-core spec for an attention config (bias only exists for the element-wise kinds). */
 export function attentionSpec(cfg: AttentionConfig, trainLength: number): AttentionSpec {
   if (cfg.kind === 'softmax') return { kind: 'softmax', causal: cfg.causal };
   const bias = cfg.bias === 'negLogN' ? { negLogN: trainLength } : cfg.bias === 'none' ? 0 : cfg.bias;
-  return { kind: 'sigmoid', bias, causal: cfg.causal };
+  return { kind: cfg.kind, bias, causal: cfg.causal };
 }
 
 /** Multi-head self-attention: x [B, N, dim] → [B, N, dim]. */
@@ -190,7 +193,7 @@ export function selfAttention(blk: Block, x: tf.Tensor3D, ctx: BlockContext = {}
 /**
  * ALiBi over explicit positions, −slope_h·|p_i − p_j|, composed from tfjs ops: the fused op's ALiBi
  * uses the distance of sequence indices, which is wrong for a subset of tokens (MAE's visible
- * patches). Otherwise the op's logit: scale 1/√D plus the sigmoid bias.
+ * patches). Otherwise the op's logit and weights: scale 1/√D, then the kind with its bias.
  */
 function alibiAtPositions(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, spec: AttentionSpec, positions: readonly ArrayLike<number>[]): tf.Tensor4D {
   const [B, H, N, D] = q.shape;
@@ -203,7 +206,7 @@ function alibiAtPositions(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, spec: 
   });
   const slopes = tf.tensor4d(Float32Array.from(alibiSlopes(H)), [1, H, 1, 1]);
   const s = tf.sub(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)), tf.mul(slopes, tf.tensor4d(dist, [B, 1, N, N])));
-  const p = spec.kind === 'sigmoid' ? tf.sigmoid(tf.add(s, resolveBias(spec.bias))) : tf.softmax(s);
+  const p = attentionWeights(s, spec);
   return tf.matMul(p, v) as tf.Tensor4D;
 }
 
@@ -255,7 +258,9 @@ function parseAttention(value: unknown, path: string): AttentionConfig {
   const known = ['kind', 'bias', 'qkNorm', 'causal'];
   checkKeys(path, v, known);
   const kind = v.kind ?? 'sigmoid';
-  if (kind !== 'softmax' && kind !== 'sigmoid') fail(`${path}.kind`, "'softmax' | 'sigmoid'", kind, 'pick one of the two');
+  if (!(ATTENTION_KINDS as readonly unknown[]).includes(kind)) {
+    fail(`${path}.kind`, ATTENTION_KINDS.map((k) => `'${k}'`).join(' | '), kind, `pick one of ${ATTENTION_KINDS.join(', ')}`);
+  }
   const bias = v.bias ?? 'negLogN';
   if (bias !== 'negLogN' && bias !== 'none' && !(typeof bias === 'number' && Number.isFinite(bias))) {
     fail(`${path}.bias`, "'negLogN' | 'none' | a finite number", bias, "use 'negLogN' (b = −log n, the paper's default)");
