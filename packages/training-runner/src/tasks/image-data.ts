@@ -5,8 +5,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { DataError } from '@sigattn/common';
-import { FASHION_MNIST_DEFAULT_PATH, imageBatches, loadFashionMnist, type ImageBatch, type ImageSplit } from '@sigattn/data';
+import { DataError, permutation } from '@sigattn/common';
+import { FASHION_MNIST_DEFAULT_PATH, imageBatches, loadFashionMnist, normalizeImages, type ImageSplit } from '@sigattn/data';
+import type { TrainConfig } from '../config/run-config.js';
 import { int, obj, oneOf, str, withDefault, type Infer } from '../config/schema.js';
 import type { TaskContext } from './task.js';
 
@@ -65,13 +66,44 @@ export function imageTensor(batch: { x: Float32Array; size: number }, split: Ima
   return tf.tensor4d(batch.x, [batch.size, split.height, split.width, split.channels ?? 1]);
 }
 
-/** Training batches of one epoch: seeded order per (seed, epoch), full batches only, at most `steps`. */
-export function* trainImageBatches(split: ImageSplit, batchSize: number, seed: number, epoch: number, steps: number): Generator<ImageBatch> {
-  let step = 0;
-  for (const batch of imageBatches(split, { batchSize, seed: seed * 1000 + epoch, dropLast: true })) {
-    if (step++ >= steps) return;
-    yield batch;
+/** A training batch that knows which images it holds (their indices in the split). */
+export interface IndexedImageBatch {
+  /** Normalised pixels [size, H, W, C] row-major. */
+  x: Float32Array;
+  /** uint8 pixels of the same images (what augmentations start from). */
+  raw: Uint8Array;
+  y: Int32Array;
+  ids: Int32Array;
+  size: number;
+}
+
+/** The images `ids` of a split, as uint8 pixels, normalised pixels and labels. */
+export function gatherImages(split: ImageSplit, ids: ArrayLike<number>): Omit<IndexedImageBatch, 'ids' | 'size'> {
+  const channels = split.channels ?? 1;
+  const pixels = split.height * split.width * channels;
+  const raw = new Uint8Array(ids.length * pixels);
+  const y = new Int32Array(ids.length);
+  for (let b = 0; b < ids.length; b++) {
+    raw.set(split.images.subarray(ids[b] * pixels, (ids[b] + 1) * pixels), b * pixels);
+    y[b] = split.labels[ids[b]];
   }
+  return { raw, y, x: normalizeImages(raw, channels, FASHION_MNIST_MEAN, FASHION_MNIST_STD) };
+}
+
+/** Training batches of one epoch: seeded order per (seed, epoch), full batches only, at most `steps`. */
+export function* trainImageBatches(split: ImageSplit, batchSize: number, seed: number, epoch: number, steps: number): Generator<IndexedImageBatch> {
+  const order = permutation(split.count, seed * 1000 + epoch);
+  const full = Math.floor(split.count / batchSize);
+  for (let s = 0; s < Math.min(steps, full); s++) {
+    const ids = order.subarray(s * batchSize, (s + 1) * batchSize);
+    yield { ...gatherImages(split, ids), ids, size: batchSize };
+  }
+}
+
+/** Optimiser steps per epoch: full batches of the training split, capped by train.stepsPerEpoch (0 = no cap). */
+export function trainSteps(split: ImageSplit, train: TrainConfig): number {
+  const full = fullBatches(split, train.batchSize);
+  return train.stepsPerEpoch > 0 ? Math.min(full, train.stepsPerEpoch) : full;
 }
 
 /** Full training batches in one pass; a config with fewer images than one batch is an error naming the keys. */

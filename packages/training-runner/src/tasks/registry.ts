@@ -8,12 +8,22 @@ import { classifyTask } from './classify.js';
 import { asrTask } from './asr.js';
 import { lmTask } from './lm.js';
 import { syntheticTask } from './synthetic.js';
+import { maeTask } from './mae.js';
+import { simclrTask } from './simclr.js';
+import { byolTask } from './byol.js';
+import { probeTask } from './probe.js';
+import { finetuneTask } from './finetune.js';
 
 const TASKS: Record<string, Task<unknown>> = {
   classify: classifyTask as Task<unknown>,
   asr: asrTask as Task<unknown>,
   lm: lmTask as Task<unknown>,
   synthetic: syntheticTask as Task<unknown>,
+  mae: maeTask as Task<unknown>,
+  simclr: simclrTask as Task<unknown>,
+  byol: byolTask as Task<unknown>,
+  probe: probeTask as Task<unknown>,
+  finetune: finetuneTask as Task<unknown>,
 };
 
 export function taskNames(): string[] {
