@@ -67,7 +67,7 @@ const values = (t: tf.Tensor) => Array.from(t.dataSync());
 
 describe('image data', () => {
   it('a missing dataset is one line naming the path and the install command', () => {
-    expect(() => checkImageData({ path: join(fixture, 'nope') })).toThrow(/^data\.path: Fashion-MNIST not found at \S+nope; install it with `sudo tools\/setup\.sh` \(or `sudo apt-get install dataset-fashion-mnist`\)/);
+    expect(() => checkImageData({ path: join(fixture, 'nope') })).toThrow(/^data\.path: Fashion-MNIST not found at \S+nope; install it with `tools\/setup\.sh` \(or `apt-get install dataset-fashion-mnist` as root\)/);
   });
 
   it('k-NN: cosine neighbours, majority vote, ties to the nearest neighbour', () => {

@@ -15,7 +15,7 @@ import type { TaskContext } from './task.js';
 export const FASHION_MNIST_MEAN = 0.286;
 export const FASHION_MNIST_STD = 0.353;
 
-const SETUP_HINT = 'install it with `sudo tools/setup.sh` (or `sudo apt-get install dataset-fashion-mnist`), or set data.path to a directory holding the four IDX files';
+const SETUP_HINT = 'install it with `tools/setup.sh` (or `apt-get install dataset-fashion-mnist` as root), or set data.path to a directory holding the four IDX files';
 
 const IDX_FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'];
 
