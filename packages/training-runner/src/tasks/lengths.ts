@@ -86,7 +86,8 @@ export function corpusPresent(what: string, dir: string, build: boolean, command
  */
 export function buildProgress(log: (line: string) => void, what: string, everyMs = 3000): (done: number, total: number, detail?: string) => void {
   const t0 = performance.now();
-  let last = -Infinity;
+  // The first line after everyMs too: an estimate from the first item alone is noise.
+  let last = t0;
   return (done, total, detail) => {
     const now = performance.now();
     if (now - last < everyMs && done < total) return;

@@ -171,7 +171,7 @@ const metrics: MetricSpec[] = [
 
 export const syntheticTask: Task<SyntheticData> = {
   name: 'synthetic',
-  description: 'copy, reverse, sort, recall or count with an answer-masked loss; exact match at each test length above the training lengths',
+  description: 'copy, reverse, sort, recall or count with an answer-masked loss; answer-token accuracy and exact match at test lengths above the training lengths',
   models: ['lm'],
   dataSchema: syntheticDataSchema,
   metrics,
