@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
-import { RunError } from '@sigattn/common';
+import { RunError, explainWasmAbort } from '@sigattn/common';
 import { AdamW, Lars, createModelFromSpec, trainStep, warmupCosine, type Batch, type Optimizer, type ZooModel } from '@sigattn/model-zoo';
 import type { RunConfig } from './config/run-config.js';
 import { readCheckpointState, restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -92,6 +92,9 @@ export async function trainUnit<D>(cfg: RunConfig, task: Task<D>, data: D, run: 
             lr: train.schedule === 'cosine' ? warmupCosine(schedule, steps) : train.lr,
             clip: train.clip > 0 ? train.clip : undefined,
           });
+        } catch (err) {
+          // tfjs-backend-wasm aborts with a bare RuntimeError when its 4 GiB heap runs out.
+          throw tf.getBackend() === 'wasm' ? explainWasmAbort(err, `lower train.batchSize (${train.batchSize}) or use --set backend=webgpu`) : err;
         } finally {
           tf.dispose(batch as tf.TensorContainer);
         }
