@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { patchWasmBatchMatMul } from './wasm-matmul-patch.js';
 import { registerAttentionKernels } from './register.js';
+import { dawnGpu } from '../webgpu/device.js';
 
 export type BackendName = 'wasm' | 'cpu' | 'webgpu';
 export const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'webgpu'];
@@ -17,9 +18,7 @@ let webgpuImported = false;
 
 async function installDawn(): Promise<void> {
   if (webgpuImported) return;
-  const { create, globals } = await import('webgpu');
-  Object.assign(globalThis, globals);
-  const gpu = create(['backend=vulkan']);
+  const gpu = await dawnGpu();
   const g = globalThis as { navigator?: Record<string, unknown> };
   if (g.navigator === undefined) g.navigator = { gpu };
   else Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });

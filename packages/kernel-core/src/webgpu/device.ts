@@ -22,13 +22,21 @@ export const NO_ADAPTER_HINT =
  */
 let gpu: GPU | null = null;
 
-export async function requestWebGPUDevice(): Promise<WebGPUDeviceInfo> {
+/**
+ * The process's one Dawn GPU object, created on first use (which also installs the WebGPU globals
+ * such as GPUBufferUsage). The standalone kernels and tfjs's webgpu backend both take it from here.
+ */
+export async function dawnGpu(): Promise<GPU> {
   if (gpu === null) {
     const { create, globals } = await import('webgpu');
     Object.assign(globalThis, globals);
     gpu = create(['backend=vulkan']);
   }
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  return gpu;
+}
+
+export async function requestWebGPUDevice(): Promise<WebGPUDeviceInfo> {
+  const adapter = await (await dawnGpu()).requestAdapter({ powerPreference: 'high-performance' });
   if (adapter === null) throw new Error(NO_ADAPTER_HINT);
   const l = adapter.limits;
   const timestamps = adapter.features.has('timestamp-query');
