@@ -8,7 +8,7 @@ import { mkdir, readdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { sha256File, writeFileAtomic } from '@sigattn/common';
+import { sha256File, writeFileAtomic, tempPathFor } from '@sigattn/common';
 
 const run = promisify(execFile);
 
@@ -78,7 +78,8 @@ export async function findNvcc(): Promise<{ nvcc: string; version: string } | nu
 }
 
 async function nvccTo(nvcc: string, args: string[], out: string): Promise<string> {
-  const tmp = `${out}.tmp-${process.pid}`;
+  // nvcc writes the file itself, so write-file-atomic cannot; the same temp-then-rename, with common's temp name.
+  const tmp = tempPathFor(out);
   try {
     const { stderr } = await run(nvcc, [...args, '-o', tmp], { cwd: CUDA_SOURCE_DIR, maxBuffer: 16 << 20 });
     await rename(tmp, out);
