@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { imageBatches } from '@sigattn/data';
 import { crossEntropy, type ZooModel } from '@sigattn/model-zoo';
 import type { Task } from './task.js';
-import { checkImageData, fullBatches, imageDataSchema, imageTensor, loadImageData, trainImageBatches, type ImageSplits } from './image-data.js';
+import { checkImageData, imageDataSchema, imageTensor, loadImageData, trainImageBatches, trainSteps, type ImageSplits } from './image-data.js';
 
 /** A zoo model that maps images to class logits. */
 export type ImageClassifier = ZooModel & { forward(images: tf.Tensor4D, training?: boolean): tf.Tensor2D };
@@ -27,10 +27,11 @@ export async function evaluateClassifier(model: ImageClassifier, split: ImageSpl
   return { loss: lossSum / split.count, accuracy: correct / split.count };
 }
 
-export const classifyTask: Task<ImageSplits> = {
-  name: 'classify',
-  description: 'supervised image classification on Fashion-MNIST (cross-entropy; test loss and accuracy)',
-  models: ['vit'],
+/**
+ * Everything a task that trains on labelled images shares (classify, probe, finetune): the data keys,
+ * the metrics, seeded labelled batches and the classification evaluation. Spread it into a Task.
+ */
+export const labelledImageHooks = {
   dataSchema: imageDataSchema,
   metrics: [
     { name: 'test_accuracy', label: 'test accuracy', higherIsBetter: true, percent: true },
@@ -38,13 +39,9 @@ export const classifyTask: Task<ImageSplits> = {
   ],
   checkData: checkImageData,
   load: loadImageData,
-  stepsPerEpoch: (data, { cfg }) => {
-    const full = fullBatches(data.train, cfg.train.batchSize);
-    return cfg.train.stepsPerEpoch > 0 ? Math.min(full, cfg.train.stepsPerEpoch) : full;
-  },
+  stepsPerEpoch: (data, { cfg }) => trainSteps(data.train, cfg.train),
   *trainBatches(data, ctx, epoch) {
-    const { batchSize } = ctx.cfg.train;
-    for (const batch of trainImageBatches(data.train, batchSize, ctx.seed, epoch, this.stepsPerEpoch(data, ctx))) {
+    for (const batch of trainImageBatches(data.train, ctx.cfg.train.batchSize, ctx.seed, epoch, this.stepsPerEpoch(data, ctx))) {
       yield { images: imageTensor(batch, data.train), labels: tf.tensor1d(batch.y, 'int32') };
     }
   },
@@ -52,4 +49,11 @@ export const classifyTask: Task<ImageSplits> = {
     const r = await evaluateClassifier(model as ImageClassifier, data.test, cfg.train.evalBatchSize);
     return { test_accuracy: r.accuracy, test_loss: r.loss };
   },
+} satisfies Omit<Task<ImageSplits>, 'name' | 'description' | 'models'>;
+
+export const classifyTask: Task<ImageSplits> = {
+  name: 'classify',
+  description: 'supervised image classification on Fashion-MNIST (cross-entropy; test loss and accuracy)',
+  models: ['vit'],
+  ...labelledImageHooks,
 };

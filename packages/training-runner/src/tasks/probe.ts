@@ -8,10 +8,9 @@
  */
 import { ConfigError } from '@sigattn/common';
 import { createModelFromSpec, type ClassifierHead } from '@sigattn/model-zoo';
-import { evaluateClassifier, type ImageClassifier } from './classify.js';
+import { labelledImageHooks } from './classify.js';
 import type { InitCheckpoint, Task, TaskContext } from './task.js';
-import { checkImageData, imageDataSchema, imageTensor, loadImageData, trainImageBatches, trainSteps, type ImageSplits } from './image-data.js';
-import * as tf from '@tensorflow/tfjs';
+import type { ImageSplits } from './image-data.js';
 
 /** Fashion-MNIST's classes. */
 const CLASSES = 10;
@@ -55,24 +54,8 @@ export function headTask(name: 'probe' | 'finetune', head: 'linear-probe' | 'fin
     name,
     description,
     models: BACKBONES,
-    dataSchema: imageDataSchema,
-    metrics: [
-      { name: 'test_accuracy', label: 'test accuracy', higherIsBetter: true, percent: true },
-      { name: 'test_loss', label: 'test loss', higherIsBetter: false },
-    ],
-    checkData: checkImageData,
-    load: loadImageData,
+    ...labelledImageHooks,
     createModel: (ctx, init) => createHead(head, name, ctx, init),
-    stepsPerEpoch: (data, { cfg }) => trainSteps(data.train, cfg.train),
-    *trainBatches(data, ctx, epoch) {
-      for (const batch of trainImageBatches(data.train, ctx.cfg.train.batchSize, ctx.seed, epoch, this.stepsPerEpoch(data, ctx))) {
-        yield { images: imageTensor(batch, data.train), labels: tf.tensor1d(batch.y, 'int32') };
-      }
-    },
-    async evaluate(model, data, { cfg }) {
-      const r = await evaluateClassifier(model as ImageClassifier, data.test, cfg.train.evalBatchSize);
-      return { test_accuracy: r.accuracy, test_loss: r.loss };
-    },
   };
 }
 
