@@ -204,13 +204,17 @@ export function collectRows(plan: ExperimentPlan): MetricsRow[] {
   return rows;
 }
 
+/** The task of a stage, read from its first unit (the summary gives one table per stage, so it takes every variant of a stage to run the same task). */
+function stageTask(plan: ExperimentPlan, stage: string | null): Task<unknown> {
+  return getTask(unitConfig(plan, { variant: plan.variants[0], seed: plan.seeds[0] }, stage).task);
+}
+
 /** One markdown table per stage: each variant's last-epoch metrics as mean ± std over its seeds. */
 export function summaryTables(plan: ExperimentPlan, rows: readonly MetricsRow[]): string {
   const stageNames = plan.stages.length > 0 ? plan.stages : [null];
   const out: string[] = [];
   for (const stage of stageNames) {
-    const cfg = unitConfig(plan, { variant: plan.variants[0], seed: plan.seeds[0] }, stage);
-    const task = getTask(cfg.task);
+    const task = stageTask(plan, stage);
     const stageRows = rows.filter((r) => (stage === null ? r.stage === undefined || r.stage === '' : r.stage === stage));
     const finals = new Map<string, MetricsRow[]>();
     for (const r of stageRows) {
@@ -254,7 +258,7 @@ export function writeSummary(plan: ExperimentPlan): ExperimentResult {
   writeFileAtomic(join(plan.dir, 'summary.md'), `# ${plan.name}\n\nLast epoch of each unit; mean ± sample std over seeds.\n\n${table}\n`);
   const stageNames = plan.stages.length > 0 ? plan.stages : [null];
   for (const stage of stageNames) {
-    const task = getTask(unitConfig(plan, { variant: plan.variants[0], seed: plan.seeds[0] }, stage).task);
+    const task = stageTask(plan, stage);
     const stageRows = rows.filter((r) => (stage === null ? true : r.stage === stage));
     const panels = [{ metric: 'train_loss', label: 'train loss' }, ...task.metrics.slice(0, 2).map((m) => ({ metric: m.name, label: m.label, percent: m.percent }))];
     writeFileAtomic(join(plan.dir, stage === null ? 'curves.svg' : `curves-${stage}.svg`), curvesSvg(stageRows, `${plan.name}${stage ? ` ${stage}` : ''}`, panels));
