@@ -49,16 +49,11 @@ export function checkImageData(data: Record<string, unknown>): void {
 export async function loadImageData(ctx: TaskContext): Promise<ImageSplits> {
   const { path, trainLimit, testLimit } = ctx.cfg.data as ImageDataConfig;
   checkImageData(ctx.cfg.data);
-  try {
-    return {
-      train: loadFashionMnist('train', path, trainLimit || undefined),
-      test: loadFashionMnist('test', path, testLimit || undefined),
-    };
-  } catch (err) {
-    // The data package's DataError is not a UserError: re-raise as one so the CLI prints one line.
-    if (err instanceof Error && err.name === 'DataError') throw new DataError(err.message, { cause: err });
-    throw err;
-  }
+  // The data package throws common's DataError, which the CLI already prints as one line.
+  return {
+    train: loadFashionMnist('train', path, trainLimit || undefined),
+    test: loadFashionMnist('test', path, testLimit || undefined),
+  };
 }
 
 /** One batch of normalised images as a tensor [size, H, W, C]. */
