@@ -61,6 +61,10 @@ export interface TableMeta {
   machine: string;
   date: string;
   seedColumn: string;
+  /** The configs/experiments/<name>.yaml files whose runs fill this table (run-table.ts runs and collects them). */
+  experiments: string[];
+  /** Units the table's configs define whose results are not in the CSVs yet (run.json's `missing`). */
+  missing: string[];
   views: ViewSpec[];
   claims: ClaimSpec[];
 }
@@ -168,7 +172,7 @@ export function parseMeta(text: string, file: string, run: Tree = {}): TableMeta
     throw new ConfigError(`${file}: invalid YAML: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`);
   }
   const t = r.obj(data, '(top level)');
-  r.known(t, '', ['id', 'title', 'order', 'summary', 'command', 'machine', 'date', 'seedColumn', 'views', 'claims']);
+  r.known(t, '', ['id', 'title', 'order', 'summary', 'command', 'machine', 'date', 'seedColumn', 'experiments', 'views', 'claims']);
   const views = (Array.isArray(t.views) ? t.views : r.fail('views', `expected a list of views, found ${JSON.stringify(t.views)}`)).map((v, i) => {
     const key = `views[${i}]`;
     const vt = r.obj(v, key);
@@ -220,6 +224,8 @@ export function parseMeta(text: string, file: string, run: Tree = {}): TableMeta
     machine: r.str(t, 'machine', '', [fromRun('machine'), wall && `${wall} s wall`, cpu && `${cpu} s CPU`].filter(Boolean).join(', ') || 'not recorded'),
     date: r.str(t, 'date', '', fromRun('date') ?? 'not recorded'),
     seedColumn: r.str(t, 'seedColumn', '', 'seed'),
+    experiments: t.experiments === undefined ? [] : r.strList(t, 'experiments', ''),
+    missing: Array.isArray(run.missing) ? run.missing.map(String) : [],
     views,
     claims,
   };
@@ -444,6 +450,8 @@ export function renderResults(tables: readonly LoadedTable[], root: string): str
       '',
       ...(meta.summary ? [meta.summary.trim(), ''] : []),
       `Source: \`${src}/\`${meta.command ? ` (\`${meta.command}\`)` : ''}. Run: ${meta.date}; ${meta.machine}.`,
+      ...(meta.experiments.length > 0 ? ['', `Configs: ${meta.experiments.map((e) => `\`configs/experiments/${e}.yaml\``).join(', ')}.`] : []),
+      ...(meta.missing.length > 0 ? ['', `**Not all runs are in:** ${meta.missing.length} unit(s) missing (${meta.missing.join(', ')}); the numbers below are from the units that finished.`] : []),
       '',
       ...meta.views.flatMap((v) => [renderView(table, v), '']),
       ...(results.length > 0 ? ['Claims:', '', ...results.map((r) => `- **${r.verdict}** — ${r.text} Measured: ${r.evidence}.`), ''] : []),
