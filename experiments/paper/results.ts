@@ -221,7 +221,8 @@ export function parseMeta(text: string, file: string, run: Tree = {}): TableMeta
     order: r.num(t, 'order', '', 1000),
     summary: r.str(t, 'summary', '', ''),
     command: r.str(t, 'command', '', fromRun('command') ?? ''),
-    machine: r.str(t, 'machine', '', [fromRun('machine'), wall && `${wall} s wall`, cpu && `${cpu} s CPU`].filter(Boolean).join(', ') || 'not recorded'),
+    // meta.yaml's machine (when the table ran on more than one) replaces run.json's; the measured times stay.
+    machine: [r.str(t, 'machine', '', fromRun('machine') ?? ''), wall && `${wall} s wall`, cpu && `${cpu} s CPU`].filter(Boolean).join(', ') || 'not recorded',
     date: r.str(t, 'date', '', fromRun('date') ?? 'not recorded'),
     seedColumn: r.str(t, 'seedColumn', '', 'seed'),
     experiments: t.experiments === undefined ? [] : r.strList(t, 'experiments', ''),
