@@ -82,6 +82,7 @@ async function main(): Promise<number> {
     .option('max-epoch', { type: 'number', default: Infinity, describe: 'keep epochs ≤ this (a run stopped early)' })
     .option('machine', { type: 'string', describe: 'where the results were produced (default: this machine)' })
     .option('date', { type: 'string', describe: 'when (default: today)' })
+    .option('wall', { type: 'number', describe: 'with --collect-only: the wall seconds the runs took where they ran' })
     .option('set', { type: 'array', string: true, default: [] as string[], describe: 'key=value overrides for every experiment (e.g. train.epochs=1)' })
     .parse();
   const table = String(args.table);
@@ -128,7 +129,7 @@ async function main(): Promise<number> {
   const run = {
     date: args.date ?? new Date().toISOString().slice(0, 10),
     machine: args.machine ?? machineDescription(),
-    ...(args['collect-only'] ? {} : { wall_seconds: Math.round(wall) }),
+    ...(args['collect-only'] ? (args.wall === undefined ? {} : { wall_seconds: Math.round(args.wall) }) : { wall_seconds: Math.round(wall) }),
     // Each unit trains in one single-threaded process, so the summed unit time is the table's CPU cost.
     cpu_seconds: Math.round(unitSeconds),
     command: `npx nx run experiments:paper-${table}`,
