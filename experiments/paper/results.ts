@@ -13,6 +13,10 @@
  *   bound      every row's measured ≤ bound: reproduced, else not reproduced.
  *   growth     p = least-squares slope of log(seed-mean y) on log x over x ≥ from;
  *              at-most e: reproduced if p ≤ e + tol, not reproduced if p > e + 2·tol; at-least e mirrored.
+ *   ratio      r = the worst (smallest) or the median of a ratio column over the selected groups (each group's
+ *              mean), t = the threshold (a number or one cell of a CSV, e.g. the paper's reported speed-up):
+ *              reproduced if r ≥ t − tol, not reproduced if r < t − 2·tol, else inconclusive. For measurements
+ *              without seeds (kernel timings); tol is the run-to-run spread of the ratio.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -44,11 +48,19 @@ export interface ViewSpec extends RowSelection {
   columns: ColumnSpec[];
 }
 
+/** One number from a CSV of the table: the single row matching `where`, its `column`. */
+export interface CsvLookup {
+  csv: string;
+  where: Record<string, Cell[]>;
+  column: string;
+}
+
 export type ClaimTest =
   | { test: 'compare'; metric: string; direction: 'higher' | 'lower'; variantColumn: string; baseline: string; candidate: string; expect: 'at-least' | 'match' | 'better'; digits: number; scale: number }
   | { test: 'tolerance'; measured: string; predicted: string; tolerance: number; groupBy: string[] }
   | { test: 'bound'; measured: string; bound: string }
-  | { test: 'growth'; x: string; y: string; from: number; atMost: number | null; atLeast: number | null; tolerance: number };
+  | { test: 'growth'; x: string; y: string; from: number; atMost: number | null; atLeast: number | null; tolerance: number }
+  | { test: 'ratio'; ratio: string; groupBy: string[]; over: 'worst' | 'median'; atLeast: number | CsvLookup; tolerance: number; digits: number };
 
 export type ClaimSpec = RowSelection & { text: string } & ClaimTest;
 
@@ -161,6 +173,7 @@ const CLAIM_KEYS: Record<ClaimTest['test'], readonly string[]> = {
   tolerance: ['measured', 'predicted', 'tolerance', 'groupBy'],
   bound: ['measured', 'bound'],
   growth: ['x', 'y', 'from', 'atMost', 'atLeast', 'tolerance'],
+  ratio: ['ratio', 'groupBy', 'over', 'atLeast', 'tolerance', 'digits'],
 };
 
 export function parseMeta(text: string, file: string, run: Tree = {}): TableMeta {
@@ -182,7 +195,7 @@ export function parseMeta(text: string, file: string, run: Tree = {}): TableMeta
   const claims = (t.claims === undefined ? [] : Array.isArray(t.claims) ? t.claims : r.fail('claims', 'expected a list')).map((c, i): ClaimSpec => {
     const key = `claims[${i}]`;
     const ct = r.obj(c, key);
-    const test = r.oneOf(ct, 'test', `${key}.`, ['compare', 'tolerance', 'bound', 'growth'] as const);
+    const test = r.oneOf(ct, 'test', `${key}.`, ['compare', 'tolerance', 'bound', 'growth', 'ratio'] as const);
     r.known(ct, key, ['text', 'test', 'csv', 'where', 'final', ...CLAIM_KEYS[test]]);
     const base = { ...r.selection(ct, `${key}.`), text: r.str(ct, 'text', `${key}.`) };
     const k = `${key}.`;
@@ -209,6 +222,26 @@ export function parseMeta(text: string, file: string, run: Tree = {}): TableMeta
         const atLeast = ct.atLeast === undefined ? null : r.num(ct, 'atLeast', k);
         if ((atMost === null) === (atLeast === null)) r.fail(`${key}`, 'a growth claim needs exactly one of atMost and atLeast (the power-law exponent)');
         return { ...base, test, x: r.str(ct, 'x', k), y: r.str(ct, 'y', k), from: r.num(ct, 'from', k, -Infinity), atMost, atLeast, tolerance: r.num(ct, 'tolerance', k) };
+      }
+      case 'ratio': {
+        let atLeast: number | CsvLookup;
+        if (typeof ct.atLeast === 'number') atLeast = r.num(ct, 'atLeast', k);
+        else {
+          const lt = r.obj(ct.atLeast, `${k}atLeast`);
+          r.known(lt, `${k}atLeast`, ['csv', 'where', 'column']);
+          const sel = r.selection(lt, `${k}atLeast.`);
+          atLeast = { csv: sel.csv, where: sel.where, column: r.str(lt, 'column', `${k}atLeast.`) };
+        }
+        return {
+          ...base,
+          test,
+          ratio: r.str(ct, 'ratio', k),
+          groupBy: r.strList(ct, 'groupBy', k),
+          over: r.oneOf(ct, 'over', k, ['worst', 'median'] as const),
+          atLeast,
+          tolerance: r.num(ct, 'tolerance', k),
+          digits: r.num(ct, 'digits', k, 3),
+        };
       }
     }
   });
@@ -253,8 +286,25 @@ function checkColumns(table: LoadedTable): void {
     if (c.test === 'tolerance') cols.push(c.measured, c.predicted, ...c.groupBy);
     if (c.test === 'bound') cols.push(c.measured, c.bound);
     if (c.test === 'growth') cols.push(c.x, c.y);
+    if (c.test === 'ratio') cols.push(c.ratio, ...c.groupBy);
     check(c.csv, `claims[${i}]`, cols);
+    if (c.test === 'ratio' && typeof c.atLeast !== 'number') {
+      const at = c.atLeast;
+      check(at.csv, `claims[${i}].atLeast`, [...Object.keys(at.where), at.column]);
+      const matches = selectRows(table.csvs[at.csv], { ...at, final: null }, [], '');
+      if (matches.length !== 1 || typeof matches[0][at.column] !== 'number') {
+        throw new ConfigError(`${file}: claims[${i}].atLeast: expected exactly one row of ${at.csv} with a number in ${at.column} where ${JSON.stringify(at.where)}, found ${matches.length} row(s); make where pick one row`);
+      }
+    }
   });
+}
+
+/** The threshold of a ratio claim: the number, or the one CSV cell it names (checkColumns made sure there is one). */
+function ratioThreshold(table: LoadedTable, atLeast: number | CsvLookup): { value: number; source: string } {
+  if (typeof atLeast === 'number') return { value: atLeast, source: '' };
+  const row = selectRows(table.csvs[atLeast.csv], { ...atLeast, final: null }, [], '')[0];
+  const where = Object.entries(atLeast.where).map(([c, v]) => `${c} = ${v.join(' | ')}`);
+  return { value: Number(row[atLeast.column]), source: ` = ${atLeast.csv} ${atLeast.column}${where.length > 0 ? ` where ${where.join(', ')}` : ''}` };
 }
 
 /** Read one table folder: meta.yaml, the CSVs it names, and run.json (machine, date, wall time) if present. */
@@ -264,7 +314,11 @@ export function loadTable(dir: string): LoadedTable {
   const run = existsSync(runFile) ? (JSON.parse(readFileSync(runFile, 'utf8')) as Tree) : {};
   const meta = parseMeta(readFileSync(metaFile, 'utf8'), metaFile, run);
   const csvs: Record<string, CsvRow[]> = {};
-  const selections = [...meta.views.map((v, i) => [`views[${i}]`, v.csv] as const), ...meta.claims.map((c, i) => [`claims[${i}]`, c.csv] as const)];
+  const selections = [
+    ...meta.views.map((v, i) => [`views[${i}]`, v.csv] as const),
+    ...meta.claims.map((c, i) => [`claims[${i}]`, c.csv] as const),
+    ...meta.claims.flatMap((c, i) => (c.test === 'ratio' && typeof c.atLeast !== 'number' ? [[`claims[${i}].atLeast`, c.atLeast.csv] as const] : [])),
+  ];
   for (const [key, csv] of selections) {
     if (csv in csvs) continue;
     const path = join(dir, csv);
@@ -419,6 +473,25 @@ export function evaluateClaim(table: LoadedTable, claim: ClaimSpec): ClaimResult
       const atLeast = claim.atLeast as number;
       return done(slope >= atLeast - tol ? 'reproduced' : slope < atLeast - 2 * tol ? 'not reproduced' : 'inconclusive', evidence);
     }
+    case 'ratio': {
+      const rows = selectRows(all, claim, claim.groupBy, seedColumn);
+      const groups = groupRows(rows, claim.groupBy)
+        .map((g) => ({ name: claim.groupBy.map((c) => `${c} = ${g[0][c]}`).join(', '), r: meanStd(numbers(g, claim.ratio)).mean }))
+        .filter((g) => Number.isFinite(g.r));
+      if (groups.length === 0) return done('inconclusive', `no rows with a number in ${claim.ratio} selected from ${claim.csv}`);
+      const sorted = [...groups].sort((a, b) => a.r - b.r);
+      const mid = sorted.length / 2;
+      const med = sorted.length % 2 === 1 ? sorted[Math.floor(mid)].r : (sorted[mid - 1].r + sorted[mid].r) / 2;
+      const r = claim.over === 'worst' ? sorted[0].r : med;
+      const t = ratioThreshold(table, claim.atLeast);
+      const tol = claim.tolerance;
+      const d = claim.digits;
+      const meeting = groups.filter((g) => g.r >= t.value).length;
+      const evidence =
+        `${claim.ratio} over ${groups.length} (${claim.groupBy.join(', ')}) groups: worst ${fix(sorted[0].r, d)} (${sorted[0].name}), median ${fix(med, d)}, best ${fix(sorted[sorted.length - 1].r, d)}; ` +
+        `≥ ${fix(t.value, d)} in ${meeting} of ${groups.length}; judged on the ${claim.over} against ${fix(t.value, d)}${t.source}, tolerance ${fix(tol, d)}`;
+      return done(r >= t.value - tol ? 'reproduced' : r < t.value - 2 * tol ? 'not reproduced' : 'inconclusive', evidence);
+    }
   }
 }
 
@@ -436,6 +509,7 @@ export const VERDICT_RULES = [
   '| tolerance (measured vs formula) | worst \\|measured/predicted − 1\\| ≤ tol | > 2·tol | inconclusive |',
   '| bound | measured ≤ bound in every row | any row above | — |',
   '| growth (log–log exponent p) | p ≤ e + tol (at most e) | p > e + 2·tol | inconclusive |',
+  '| ratio (r = worst or median over the rows, threshold t) | r ≥ t − tol | r < t − 2·tol | inconclusive |',
   '',
   'A comparison with fewer than 2 seeds on either side is inconclusive.',
 ].join('\n');

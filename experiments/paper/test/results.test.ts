@@ -114,6 +114,37 @@ claims:
     expect(evaluateClaim(table, table.meta.claims[5]).evidence).toContain('x^2.00');
   });
 
+  it('ratio claims: worst or median of the per-group ratio against t − tol / t − 2·tol, t a number or one CSV cell', () => {
+    // Five points; the ratio is the mean of two rows per point: 0.95, 0.97, 1.00, 1.04, 1.10 (median 1.00).
+    const ratios = [0.95, 0.97, 1.0, 1.04, 1.1];
+    const rows = ratios.flatMap((r, i) => [{ n: 2 ** (i + 9), seed: 0, r: r - 0.01 }, { n: 2 ** (i + 9), seed: 1, r: r + 0.01 }]);
+    const reported = [{ source: 'paper, H100', pass: 'fwd', speedup: 1.17 }, { source: 'paper, H100', pass: 'bwd', speedup: 1.03 }];
+    const claim = (over: string, atLeast: string, tol: number) => `  - { text: x, test: ratio, csv: speed.csv, groupBy: [n], ratio: r, over: ${over}, atLeast: ${atLeast}, tolerance: ${tol} }`;
+    const meta = `id: T8\ntitle: Speed\nviews: [{ csv: speed.csv, groupBy: [n], columns: [r] }]\nclaims:\n${[
+      claim('worst', '1', 0.03), // 0.95 < 0.97, ≥ 0.94 → inconclusive
+      claim('worst', '1', 0.06), // 0.95 ≥ 0.94 → reproduced
+      claim('worst', '1', 0.02), // 0.95 < 0.96 → not reproduced
+      claim('median', '1', 0.005), // 1.00 ≥ 0.995 → reproduced
+      claim('median', '{ csv: paper.csv, where: { pass: bwd }, column: speedup }', 0.02), // 0.99 ≤ 1.00 < 1.01 → inconclusive
+      claim('median', '{ csv: paper.csv, where: { pass: fwd }, column: speedup }', 0.05), // 1.00 < 1.17 − 2·0.05 → not reproduced
+      claim('median', '{ csv: paper.csv, where: { pass: bwd }, column: speedup }', 0.04), // 1.00 ≥ 1.03 − 0.04 → reproduced
+      claim('median', '1', 0.01).replace('groupBy', 'where: { n: [512, 1024, 2048, 4096] }, groupBy'), // even count: median (0.97 + 1.00)/2 = 0.985 → inconclusive
+    ].join('\n')}\n`;
+    const table = loadTable(writeTable('t8', meta, { 'speed.csv': rows, 'paper.csv': reported }));
+    const results = table.meta.claims.map((c) => evaluateClaim(table, c));
+    expect(results.map((r) => r.verdict)).toEqual(['inconclusive', 'reproduced', 'not reproduced', 'reproduced', 'inconclusive', 'not reproduced', 'reproduced', 'inconclusive']);
+    expect(results[7].evidence).toContain('median 0.985');
+    expect(results[0].evidence).toContain('worst 0.950 (n = 512), median 1.000, best 1.100; ≥ 1.000 in 3 of 5');
+    expect(results[4].evidence).toContain('against 1.030 = paper.csv speedup where pass = bwd, tolerance 0.020');
+
+    const bad = (name: string, atLeast: string) => () => loadTable(writeTable(name, meta.replace(/claims:[\s\S]*/, `claims:\n${claim('median', atLeast, 0.02)}\n`), { 'speed.csv': rows, 'paper.csv': reported }));
+    expect(bad('two-rows', '{ csv: paper.csv, column: speedup }')).toThrow(/two-rows\/meta\.yaml: claims\[0\]\.atLeast: expected exactly one row of paper\.csv with a number in speedup where \{\}, found 2 row\(s\)/);
+    expect(bad('no-col', '{ csv: paper.csv, where: { pass: fwd }, column: speed }')).toThrow(/claims\[0\]\.atLeast: column "speed" is not in paper\.csv .*did you mean speedup\?/);
+    expect(bad('no-csv', '{ csv: reported.csv, where: { pass: fwd }, column: speedup }')).toThrow(/claims\[0\]\.atLeast\.csv: reported\.csv not found/);
+    expect(bad('key', '{ csv: paper.csv, where: { pass: fwd }, colum: speedup }')).toThrow(/claims\[0\]\.atLeast\.colum: unknown key \(did you mean column\?\)/);
+    expect(() => parseMeta(meta.replace('over: worst', 'over: min'), 'm.yaml')).toThrow('m.yaml: claims[0].over: expected one of worst | median, found "min"');
+  });
+
   it('orders tables by `order`, then id', () => {
     const t = (id: string, order: string) => `id: ${id}\ntitle: ${id}\n${order}views: [{ csv: a.csv, columns: [v] }]\n`;
     writeTable('b', t('T2', ''), { 'a.csv': [{ v: 1 }] });
