@@ -77,6 +77,9 @@ export interface TableMeta {
   experiments: string[];
   /** Units the table's configs define whose results are not in the CSVs yet (run.json's `missing`). */
   missing: string[];
+  /** run.json's measured cost: summed unit (CPU) seconds and wall seconds, where recorded. */
+  cpuSeconds: number | null;
+  wallSeconds: number | null;
   views: ViewSpec[];
   claims: ClaimSpec[];
 }
@@ -260,6 +263,8 @@ export function parseMeta(text: string, file: string, run: Tree = {}): TableMeta
     seedColumn: r.str(t, 'seedColumn', '', 'seed'),
     experiments: t.experiments === undefined ? [] : r.strList(t, 'experiments', ''),
     missing: Array.isArray(run.missing) ? run.missing.map(String) : [],
+    cpuSeconds: cpu === undefined ? null : Number(cpu),
+    wallSeconds: wall === undefined ? null : Number(wall),
     views,
     claims,
   };
@@ -514,6 +519,24 @@ export const VERDICT_RULES = [
   'A comparison with fewer than 2 seeds on either side is inconclusive.',
 ].join('\n');
 
+/** What each table cost (run.json's summed unit time and wall time), with the total. */
+function costTable(tables: readonly LoadedTable[]): string {
+  const hours = (sec: number | null) => (sec === null ? 'not recorded' : (sec / 3600).toFixed(2));
+  const rows = tables.map(({ meta }) => [meta.id, hours(meta.cpuSeconds), meta.wallSeconds === null ? 'not recorded' : `${(meta.wallSeconds / 60).toFixed(1)} min`, meta.missing.length > 0 ? `${meta.missing.length} unit(s) missing` : 'complete']);
+  const total = tables.reduce((sum, { meta }) => sum + (meta.cpuSeconds ?? 0), 0);
+  rows.push(['all', `${hours(total)}`, '', '']);
+  return [
+    '## Cost',
+    '',
+    'CPU hours = the summed time of every unit as recorded in the CSVs (each unit trains in one single-threaded wasm',
+    'process, so this is roughly what the table costs on one core of similar speed; T6 records its process CPU time);',
+    'wall = the recorded run on the machine the table names (not recorded where the runs were collected from elsewhere',
+    'without it). The GPU benchmark of T8 is not counted.',
+    '',
+    markdownTable(['table', 'CPU hours', 'wall', 'runs'], rows, ['l', 'r', 'r', 'l']),
+  ].join('\n');
+}
+
 export function renderResults(tables: readonly LoadedTable[], root: string): string {
   const evaluated = tables.map((t) => ({ table: t, results: t.meta.claims.map((c) => evaluateClaim(t, c)) }));
   const summary = evaluated.flatMap(({ table, results }) => results.map((r) => [table.meta.id, r.text, `**${r.verdict}**`]));
@@ -542,6 +565,8 @@ export function renderResults(tables: readonly LoadedTable[], root: string): str
     '## Summary',
     '',
     summary.length > 0 ? markdownTable(['table', 'claim', 'verdict'], summary) : 'No claims yet.',
+    '',
+    costTable(tables),
     '',
     ...sections,
   ].join('\n').replace(/\n{3,}/g, '\n\n');
