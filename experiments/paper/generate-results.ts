@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { cli, runMain, writeFileAtomic } from '@sigattn/common';
-import { loadTables, renderResults } from './results.js';
+import { loadTables, renderPlots, renderResults } from './results.js';
 
 async function main(): Promise<number> {
   const args = await cli('results')
@@ -16,14 +16,16 @@ async function main(): Promise<number> {
     .parse();
   const tables = loadTables(args.paper);
   const text = renderResults(tables, resolve('.'));
+  const plots = renderPlots(tables);
   if (args.check) {
-    const current = existsSync(args.out) ? readFileSync(args.out, 'utf8') : '';
-    if (current === text) return 0;
-    console.error(`${args.out} is out of date with ${args.paper}/*/ (CSV or meta.yaml changed); run npx nx run experiments:results`);
+    const stale = [{ path: args.out, svg: text }, ...plots].filter((f) => (existsSync(f.path) ? readFileSync(f.path, 'utf8') : '') !== f.svg).map((f) => f.path);
+    if (stale.length === 0) return 0;
+    console.error(`${stale.join(', ')} out of date with ${args.paper}/*/ (CSV or meta.yaml changed); run npx nx run experiments:results`);
     return 1;
   }
+  for (const plot of plots) writeFileAtomic(plot.path, plot.svg);
   writeFileAtomic(args.out, text);
-  console.log(`wrote ${args.out} (${tables.length} tables)`);
+  console.log(`wrote ${args.out} (${tables.length} tables) and ${plots.length} plots`);
   return 0;
 }
 

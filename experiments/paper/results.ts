@@ -21,7 +21,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { closestName, ConfigError, markdownTable, meanStd, readCsv } from '@sigattn/common';
+import { closestName, ConfigError, lineChartSvg, markdownTable, meanStd, readCsv, type ChartSeries } from '@sigattn/common';
 
 export type Cell = string | number;
 export type CsvRow = Record<string, Cell>;
@@ -55,6 +55,28 @@ export interface CsvLookup {
   column: string;
 }
 
+/** One panel of a plot: y = `column` against the row's `x` column, or against fixed x values of several columns. */
+export interface PlotPanelSpec {
+  label: string;
+  xLabel: string;
+  logX: boolean;
+  scale: number;
+  /** Either a column giving x per row (e.g. epoch) and the y column … */
+  x: string | null;
+  column: string | null;
+  /** … or one point per listed column at its fixed x (e.g. perplexity at ×1, ×2, ×4, ×8). */
+  points: { x: number; column: string }[];
+}
+
+export interface PlotSpec extends RowSelection {
+  /** The SVG's file name in the table folder. */
+  file: string;
+  title: string;
+  /** One line per group (mean over seeds and any other rows of the group at the same x). */
+  groupBy: string[];
+  panels: PlotPanelSpec[];
+}
+
 export type ClaimTest =
   | { test: 'compare'; metric: string; direction: 'higher' | 'lower'; variantColumn: string; baseline: string; candidate: string; expect: 'at-least' | 'match' | 'better'; digits: number; scale: number }
   | { test: 'tolerance'; measured: string; predicted: string; tolerance: number; groupBy: string[] }
@@ -80,6 +102,7 @@ export interface TableMeta {
   /** run.json's measured cost: summed unit (CPU) seconds and wall seconds, where recorded. */
   cpuSeconds: number | null;
   wallSeconds: number | null;
+  plots: PlotSpec[];
   views: ViewSpec[];
   claims: ClaimSpec[];
 }
@@ -171,6 +194,31 @@ class MetaReader {
   }
 }
 
+function readPlot(r: MetaReader, v: unknown, key: string): PlotSpec {
+  const t = r.obj(v, key);
+  r.known(t, key, ['file', 'title', 'csv', 'where', 'final', 'groupBy', 'panels']);
+  const file = r.str(t, 'file', `${key}.`);
+  if (!/^[a-z0-9][a-z0-9-]*\.svg$/.test(file)) r.fail(`${key}.file`, `expected a plain file name ending in .svg (lower-case, digits, dashes), found ${JSON.stringify(file)}`);
+  const panels = (Array.isArray(t.panels) && t.panels.length > 0 ? t.panels : r.fail(`${key}.panels`, `expected a non-empty list of panels, found ${JSON.stringify(t.panels)}`)).map((pv, i) => {
+    const at = `${key}.panels[${i}]`;
+    const pt = r.obj(pv, at);
+    r.known(pt, at, ['label', 'xLabel', 'logX', 'scale', 'x', 'column', 'points']);
+    const points = pt.points === undefined ? [] : (Array.isArray(pt.points) ? pt.points : r.fail(`${at}.points`, 'expected a list of { x, column }')).map((q, j) => {
+      const qt = r.obj(q, `${at}.points[${j}]`);
+      r.known(qt, `${at}.points[${j}]`, ['x', 'column']);
+      return { x: r.num(qt, 'x', `${at}.points[${j}].`), column: r.str(qt, 'column', `${at}.points[${j}].`) };
+    });
+    const x = pt.x === undefined ? null : r.str(pt, 'x', `${at}.`);
+    const column = pt.column === undefined ? null : r.str(pt, 'column', `${at}.`);
+    if ((points.length > 0) === (x !== null || column !== null) || (points.length === 0 && (x === null || column === null))) {
+      r.fail(at, 'a panel needs either x and column (a column of x values and the y column) or points (a list of { x, column })');
+    }
+    const logX = pt.logX === undefined ? false : pt.logX === true ? true : pt.logX === false ? false : r.fail(`${at}.logX`, `expected true or false, found ${JSON.stringify(pt.logX)}`);
+    return { label: r.str(pt, 'label', `${at}.`), xLabel: r.str(pt, 'xLabel', `${at}.`, x ?? 'x'), logX, scale: r.num(pt, 'scale', `${at}.`, 1), x, column, points };
+  });
+  return { ...r.selection(t, `${key}.`), file, title: r.str(t, 'title', `${key}.`), groupBy: r.strList(t, 'groupBy', `${key}.`), panels };
+}
+
 const CLAIM_KEYS: Record<ClaimTest['test'], readonly string[]> = {
   compare: ['metric', 'direction', 'variantColumn', 'baseline', 'candidate', 'expect', 'digits', 'scale'],
   tolerance: ['measured', 'predicted', 'tolerance', 'groupBy'],
@@ -188,7 +236,7 @@ export function parseMeta(text: string, file: string, run: Tree = {}): TableMeta
     throw new ConfigError(`${file}: invalid YAML: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`);
   }
   const t = r.obj(data, '(top level)');
-  r.known(t, '', ['id', 'title', 'order', 'summary', 'command', 'machine', 'date', 'seedColumn', 'experiments', 'views', 'claims']);
+  r.known(t, '', ['id', 'title', 'order', 'summary', 'command', 'machine', 'date', 'seedColumn', 'experiments', 'views', 'plots', 'claims']);
   const views = (Array.isArray(t.views) ? t.views : r.fail('views', `expected a list of views, found ${JSON.stringify(t.views)}`)).map((v, i) => {
     const key = `views[${i}]`;
     const vt = r.obj(v, key);
@@ -263,6 +311,7 @@ export function parseMeta(text: string, file: string, run: Tree = {}): TableMeta
     seedColumn: r.str(t, 'seedColumn', '', 'seed'),
     experiments: t.experiments === undefined ? [] : r.strList(t, 'experiments', ''),
     missing: Array.isArray(run.missing) ? run.missing.map(String) : [],
+    plots: (t.plots === undefined ? [] : Array.isArray(t.plots) ? t.plots : r.fail('plots', 'expected a list')).map((p, i) => readPlot(r, p, `plots[${i}]`)),
     cpuSeconds: cpu === undefined ? null : Number(cpu),
     wallSeconds: wall === undefined ? null : Number(wall),
     views,
@@ -284,6 +333,9 @@ function checkColumns(table: LoadedTable): void {
   };
   table.meta.views.forEach((v, i) =>
     check(v.csv, `views[${i}]`, [...Object.keys(v.where), v.final, ...v.groupBy, ...v.columns.map((c) => c.column)]),
+  );
+  table.meta.plots.forEach((p, i) =>
+    check(p.csv, `plots[${i}]`, [...Object.keys(p.where), p.final, ...p.groupBy, ...p.panels.flatMap((q) => [q.x, q.column, ...q.points.map((pt) => pt.column)])]),
   );
   table.meta.claims.forEach((c, i) => {
     const cols: (string | null)[] = [...Object.keys(c.where), c.final];
@@ -322,6 +374,7 @@ export function loadTable(dir: string): LoadedTable {
   const selections = [
     ...meta.views.map((v, i) => [`views[${i}]`, v.csv] as const),
     ...meta.claims.map((c, i) => [`claims[${i}]`, c.csv] as const),
+    ...meta.plots.map((p, i) => [`plots[${i}]`, p.csv] as const),
     ...meta.claims.flatMap((c, i) => (c.test === 'ratio' && typeof c.atLeast !== 'number' ? [[`claims[${i}].atLeast`, c.atLeast.csv] as const] : [])),
   ];
   for (const [key, csv] of selections) {
@@ -384,6 +437,9 @@ export function groupRows(rows: readonly CsvRow[], groupBy: readonly string[]): 
 function numbers(rows: readonly CsvRow[], column: string): number[] {
   return rows.map((r) => r[column]).filter((v): v is number => typeof v === 'number');
 }
+
+/** A numeric cell's value; NaN for text and empty cells (readCsv parses numbers). */
+const cellNumber = (v: Cell | undefined): number => (typeof v === 'number' ? v : NaN);
 
 function formatCell(rows: readonly CsvRow[], col: ColumnSpec): string {
   const values = numbers(rows, col.column);
@@ -537,6 +593,33 @@ function costTable(tables: readonly LoadedTable[]): string {
   ].join('\n');
 }
 
+/** One plot as SVG: per panel, one line per group, the mean of its selected rows at each x. */
+export function renderPlot(table: LoadedTable, plot: PlotSpec): string {
+  const rows = selectRows(table.csvs[plot.csv], plot, plot.groupBy, table.meta.seedColumn);
+  const groups = groupRows(rows, plot.groupBy);
+  const panels = plot.panels.map((panel) => {
+    const series: ChartSeries[] = groups.map((g) => {
+      const byX = new Map<number, number[]>();
+      const add = (x: number, y: number) => {
+        if (!Number.isFinite(x) || !Number.isFinite(y)) return;
+        byX.set(x, [...(byX.get(x) ?? []), y * panel.scale]);
+      };
+      for (const row of g) {
+        if (panel.x !== null && panel.column !== null) add(Number(row[panel.x]), cellNumber(row[panel.column]));
+        for (const pt of panel.points) add(pt.x, cellNumber(row[pt.column]));
+      }
+      return { name: plot.groupBy.map((c) => String(g[0][c])).join(' '), points: [...byX].map(([x, ys]): [number, number] => [x, meanStd(ys).mean]) };
+    });
+    return { title: panel.label, xLabel: panel.xLabel, logX: panel.logX, series };
+  });
+  return lineChartSvg(panels, `${table.meta.id}: ${plot.title} (mean over seeds)`);
+}
+
+/** Every table's plots: the file each goes to and its SVG text. */
+export function renderPlots(tables: readonly LoadedTable[]): { path: string; svg: string }[] {
+  return tables.flatMap((t) => t.meta.plots.map((p) => ({ path: join(t.dir, p.file), svg: renderPlot(t, p) })));
+}
+
 export function renderResults(tables: readonly LoadedTable[], root: string): string {
   const evaluated = tables.map((t) => ({ table: t, results: t.meta.claims.map((c) => evaluateClaim(t, c)) }));
   const summary = evaluated.flatMap(({ table, results }) => results.map((r) => [table.meta.id, r.text, `**${r.verdict}**`]));
@@ -552,6 +635,7 @@ export function renderResults(tables: readonly LoadedTable[], root: string): str
       ...(meta.missing.length > 0 ? ['', `**Not all runs are in:** ${meta.missing.length} unit(s) missing (${meta.missing.join(', ')}); the numbers below are from the units that finished.`] : []),
       '',
       ...meta.views.flatMap((v) => [renderView(table, v), '']),
+      ...meta.plots.flatMap((p) => [`![${p.title}](${src}/${p.file})`, '']),
       ...(results.length > 0 ? ['Claims:', '', ...results.map((r) => `- **${r.verdict}** — ${r.text} Measured: ${r.evidence}.`), ''] : []),
     ].join('\n');
   });

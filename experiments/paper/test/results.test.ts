@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir, toCsv, type Row } from '@sigattn/common';
-import { evaluateClaim, loadTable, loadTables, parseMeta, renderResults } from '../results.js';
+import { evaluateClaim, loadTable, loadTables, parseMeta, renderPlot, renderPlots, renderResults } from '../results.js';
 
 let tmp: { path: string; remove: () => void };
 
@@ -143,6 +143,42 @@ claims:
     expect(bad('no-csv', '{ csv: reported.csv, where: { pass: fwd }, column: speedup }')).toThrow(/claims\[0\]\.atLeast\.csv: reported\.csv not found/);
     expect(bad('key', '{ csv: paper.csv, where: { pass: fwd }, colum: speedup }')).toThrow(/claims\[0\]\.atLeast\.colum: unknown key \(did you mean column\?\)/);
     expect(() => parseMeta(meta.replace('over: worst', 'over: min'), 'm.yaml')).toThrow('m.yaml: claims[0].over: expected one of worst | median, found "min"');
+  });
+
+  it('plots: one line per group at the mean over seeds, from an x column or from fixed x per column; bad specs fail in one line', () => {
+    const rows = trainingRows({ softmax: [0.8, 0.82, 0.81], sigmoid: [0.81, 0.83, 0.82] });
+    const plots = `plots:
+  - file: curves.svg
+    title: accuracy
+    csv: metrics.csv
+    groupBy: [variant]
+    panels:
+      - { label: test accuracy (%), x: epoch, column: test_accuracy, scale: 100 }
+  - file: final.svg
+    title: final
+    csv: metrics.csv
+    final: epoch
+    groupBy: [variant]
+    panels:
+      - { label: final, logX: true, points: [{ x: 1, column: test_accuracy }, { x: 4, column: train_loss }] }
+`;
+    const dir = writeTable('t1', compareMeta('at-least').replace('claims:', `${plots}claims:`), { 'metrics.csv': rows });
+    const table = loadTable(dir);
+    const line = (svg: string, i: number) => [...svg.matchAll(/<polyline [^>]*points="([^"]+)"/g)][i][1].split(' ').map((p) => p.split(',').map(Number));
+    const curves = renderPlot(table, table.meta.plots[0]);
+    // softmax: epoch means 61, 71, 81 (%) → three equally spaced x, y falling on screen as accuracy rises.
+    const soft = line(curves, 0);
+    expect(soft).toHaveLength(3);
+    expect(soft[1][0] - soft[0][0]).toBeCloseTo(soft[2][0] - soft[1][0], 5);
+    expect(soft[0][1]).toBeGreaterThan(soft[2][1]);
+    const fin = renderPlot(table, table.meta.plots[1]);
+    expect(line(fin, 0)).toHaveLength(2);
+    expect(renderResults([table], tmp.path)).toContain('![accuracy](t1/curves.svg)');
+    expect(renderPlots([table]).map((p) => p.path)).toEqual([join(dir, 'curves.svg'), join(dir, 'final.svg')]);
+    const bad = (name: string, text: string) => () => loadTable(writeTable(name, compareMeta('at-least').replace('claims:', `${text}claims:`), { 'metrics.csv': rows }));
+    expect(bad('p1', plots.replace('x: epoch, column: test_accuracy', 'x: epoch'))).toThrow(/p1\/meta\.yaml: plots\[0\]\.panels\[0\]: a panel needs either x and column/);
+    expect(bad('p2', plots.replace('column: test_accuracy, scale', 'column: test_acc, scale'))).toThrow(/p2\/meta\.yaml: plots\[0\]: column "test_acc" is not in metrics\.csv/);
+    expect(bad('p3', plots.replace('file: curves.svg', 'file: ../curves.svg'))).toThrow(/plots\[0\]\.file: expected a plain file name ending in \.svg/);
   });
 
   it('orders tables by `order`, then id', () => {

@@ -1,10 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '@sigattn/common';
 import { loadPlan } from '@sigattn/training-runner';
 import { collectExperiment } from '../run-table.js';
-import { loadTables, renderResults, type CsvRow } from '../results.js';
+import { loadTables, renderPlots, renderResults, type CsvRow } from '../results.js';
 
 let tmp: { path: string; remove: () => void };
 beforeEach(() => {
@@ -66,8 +66,10 @@ describe('collectExperiment', () => {
 });
 
 describe('RESULTS.md', () => {
-  it('is what the generator makes from the committed tables (regenerate with npx nx run experiments:results)', () => {
-    const expected = renderResults(loadTables('experiments/paper'), resolve('.'));
-    expect(readFileSync('RESULTS.md', 'utf8') === expected, 'RESULTS.md is stale: run npx nx run experiments:results and commit it').toBe(true);
+  it('and its plots are what the generator makes from the committed tables (regenerate with npx nx run experiments:results)', () => {
+    const tables = loadTables('experiments/paper');
+    const expected = [{ path: 'RESULTS.md', svg: renderResults(tables, resolve('.')) }, ...renderPlots(tables)];
+    const stale = expected.filter((f) => !existsSync(f.path) || readFileSync(f.path, 'utf8') !== f.svg).map((f) => f.path);
+    expect(stale, 'stale: run npx nx run experiments:results and commit the files').toEqual([]);
   });
 });

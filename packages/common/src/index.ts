@@ -4,3 +4,4 @@ export { Rng, permutation, deriveSeed } from './rng.js';
 export { toCsv, writeCsv, parseCsv, readCsv, markdownTable, meanStd, formatMeanStd, type Row } from './table.js';
 export { timeIt, median, attentionTflops, type Timing, type TimingOptions } from './bench.js';
 export { cli } from './cli.js';
+export { lineChartSvg, type ChartPanel, type ChartSeries } from './chart.js';

@@ -10,6 +10,7 @@ import {
   deriveSeed,
   editDistance,
   explainWasmAbort,
+  lineChartSvg,
   formatMeanStd,
   makeTempDir,
   markdownTable,
@@ -134,5 +135,42 @@ describe('cli', () => {
   it('parses nx-style --key=value', async () => {
     const argv = await cli('demo', ['--n=3']).option('n', { type: 'number', describe: 'count' }).parse();
     expect(argv.n).toBe(3);
+  });
+});
+
+describe('lineChartSvg', () => {
+  const panel = (logX = false) => ({
+    title: 'perplexity',
+    xLabel: '× training length',
+    logX,
+    series: [
+      { name: 'softmax', points: [[4, 30], [1, 25], [2, 27]] as [number, number][] },
+      { name: 'sigmoid', points: [[1, 26], [2, Number.NaN], [4, 31]] as [number, number][] },
+    ],
+  });
+
+  it('draws one line per series with its finite points, in x order, deterministically', () => {
+    const svg = lineChartSvg([panel()], 'demo');
+    expect(svg).toBe(lineChartSvg([panel()], 'demo'));
+    const lines = [...svg.matchAll(/<polyline [^>]*points="([^"]+)"/g)].map((m) => m[1].split(' ').map((p) => p.split(',').map(Number)));
+    expect(lines.map((l) => l.length)).toEqual([3, 2]);
+    const xs = lines[0].map(([x]) => x);
+    expect([...xs].sort((a, b) => a - b)).toEqual(xs);
+    expect(svg).toContain('× training length');
+  });
+
+  it('spaces a log x axis evenly over doublings', () => {
+    const [line] = [...lineChartSvg([panel(true)], 'demo').matchAll(/<polyline [^>]*points="([^"]+)"/g)].map((m) => m[1].split(' ').map((p) => Number(p.split(',')[0])));
+    expect(line[1] - line[0]).toBeCloseTo(line[2] - line[1], 0);
+  });
+
+  it('keeps a series colour across panels and wraps a long legend', () => {
+    const many = Array.from({ length: 12 }, (_, i) => ({ name: `v${i}`, points: [[1, i], [2, i + 1]] as [number, number][] }));
+    const svg = lineChartSvg([{ title: 'a', xLabel: 'x', series: many }, { title: 'b', xLabel: 'x', series: [...many].reverse() }], 'demo');
+    const colours = [...svg.matchAll(/<polyline fill="none" stroke="(#[0-9a-f]+)" stroke-width="2"( stroke-dasharray="[^"]+")?/g)].map((m) => m[1] + (m[2] ?? ''));
+    expect(colours.slice(0, 12)).toEqual(colours.slice(12).reverse());
+    expect(new Set(colours.slice(0, 12)).size).toBe(12);
+    const legendYs = new Set([...svg.matchAll(/<line x1="\d+" y1="(\d+)"/g)].map((m) => m[1]));
+    expect(legendYs.size).toBeGreaterThan(1);
   });
 });
