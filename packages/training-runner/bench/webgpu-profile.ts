@@ -52,13 +52,26 @@ export interface KernelTally {
   ms: number;
   /** API calls made while this kernel was the innermost one running. */
   api: Partial<Record<ApiCall, number>>;
+  /** Their bytes, as ApiTally.bytes. */
+  bytes: Partial<Record<ApiCall, number>>;
+}
+
+/** What a stage of the step (forward, optimizer, …) did: its kernels and their API calls. */
+export interface StageTally {
+  kernels: number;
+  api: Partial<Record<ApiCall, number>>;
+  bytes: Partial<Record<ApiCall, number>>;
 }
 
 /** What one interval (a training step) did. Kernel `OUTSIDE_KERNELS` holds calls made outside any kernel. */
 export interface Tallies {
   api: Record<ApiCall, ApiTally>;
   kernels: Record<string, KernelTally>;
+  stages: Record<string, StageTally>;
 }
+
+/** The stage calls belong to unless `inStage` says otherwise. */
+export const DEFAULT_STAGE = 'other';
 
 export const OUTSIDE_KERNELS = '(outside kernels)';
 
@@ -87,6 +100,8 @@ function globalClass(name: string): { prototype: Record<string, unknown> } {
 export class WebGPUCallCounter {
   private api = emptyApi();
   private kernels = new Map<string, KernelTally>();
+  private stages = new Map<string, StageTally>();
+  private stage = DEFAULT_STAGE;
   private readonly stack: { name: string; t0: number; childMs: number }[] = [];
   private readonly patches: Patch[] = [];
   private static installed = false;
@@ -114,19 +129,42 @@ export class WebGPUCallCounter {
   reset(): void {
     this.api = emptyApi();
     this.kernels = new Map();
+    this.stages = new Map();
+  }
+
+  /** Runs `f` (synchronous) with its calls and kernels attributed to stage `name`. */
+  inStage<T>(name: string, f: () => T): T {
+    const outer = this.stage;
+    this.stage = name;
+    try {
+      return f();
+    } finally {
+      this.stage = outer;
+    }
   }
 
   /** A copy of the tallies since the last reset. */
   tallies(): Tallies {
     const kernels: Record<string, KernelTally> = {};
-    for (const [name, k] of this.kernels) kernels[name] = { calls: k.calls, ms: k.ms, api: { ...k.api } };
-    return { api: structuredClone(this.api), kernels };
+    for (const [name, k] of this.kernels) kernels[name] = { calls: k.calls, ms: k.ms, api: { ...k.api }, bytes: { ...k.bytes } };
+    const stages: Record<string, StageTally> = {};
+    for (const [name, t] of this.stages) stages[name] = { kernels: t.kernels, api: { ...t.api }, bytes: { ...t.bytes } };
+    return { api: structuredClone(this.api), kernels, stages };
+  }
+
+  private stageTally(): StageTally {
+    let t = this.stages.get(this.stage);
+    if (t === undefined) {
+      t = { kernels: 0, api: {}, bytes: {} };
+      this.stages.set(this.stage, t);
+    }
+    return t;
   }
 
   private kernel(name: string): KernelTally {
     let k = this.kernels.get(name);
     if (k === undefined) {
-      k = { calls: 0, ms: 0, api: {} };
+      k = { calls: 0, ms: 0, api: {}, bytes: {} };
       this.kernels.set(name, k);
     }
     return k;
@@ -139,7 +177,11 @@ export class WebGPUCallCounter {
     t.bytes += bytes;
     t.workgroups += workgroups;
     const owner = this.kernel(this.stack.length > 0 ? this.stack[this.stack.length - 1].name : OUTSIDE_KERNELS);
-    owner.api[call] = (owner.api[call] ?? 0) + 1;
+    const stage = this.stageTally();
+    for (const tally of [owner, stage]) {
+      tally.api[call] = (tally.api[call] ?? 0) + 1;
+      if (bytes !== 0) tally.bytes[call] = (tally.bytes[call] ?? 0) + bytes;
+    }
   }
 
   private wrap(target: Record<string, unknown>, name: string, onCall: (args: unknown[], ms: number, result: unknown, self: unknown) => void): void {
@@ -223,6 +265,7 @@ export class WebGPUCallCounter {
       const total = performance.now() - frame.t0;
       const k = this.kernel(frame.name);
       k.calls++;
+      this.stageTally().kernels++;
       k.ms += total - frame.childMs;
       if (this.stack.length > 0) this.stack[this.stack.length - 1].childMs += total;
     };
@@ -307,28 +350,52 @@ export async function profileTrainingSteps(
   const total = o.warmup + o.steps;
   const schedule = { peak: o.lr ?? 0.003, warmupSteps: Math.max(1, Math.floor(total / 2)), totalSteps: total, finalFraction: 0.1 };
   const records: StepRecord[] = [];
-  for (let step = 0; step < total; step++) {
-    counter.reset();
-    const t0 = performance.now();
-    const batch = makeBatch(step);
-    let loss: number;
-    try {
-      loss = await trainStep(model, batch, optimizer, { step, totalSteps: total, lr: warmupCosine(schedule, step), clip: o.clip });
-    } finally {
-      tf.dispose(batch as tf.TensorContainer);
+  // Attribute the forward pass (the model's batchLoss) and the update (the optimiser's step); the rest of
+  // trainStep is the backward pass, the loss read-back and disposal.
+  const restore = [
+    inStageWhileCalled(counter, model as unknown as Record<string, unknown>, 'batchLoss', STAGES.forward),
+    inStageWhileCalled(counter, optimizer as unknown as Record<string, unknown>, 'step', STAGES.optimizer),
+  ];
+  try {
+    for (let step = 0; step < total; step++) {
+      counter.reset();
+      const t0 = performance.now();
+      const batch = makeBatch(step);
+      let loss: number;
+      try {
+        loss = await trainStep(model, batch, optimizer, { step, totalSteps: total, lr: warmupCosine(schedule, step), clip: o.clip });
+      } finally {
+        tf.dispose(batch as tf.TensorContainer);
+      }
+      const wallMs = performance.now() - t0;
+      records.push({
+        phase: step < o.warmup ? 'warmup' : 'profiled',
+        wallMs,
+        loss,
+        tallies: counter.tallies(),
+        backend: webgpuBackendState(),
+        numTensors: tf.memory().numTensors,
+      });
     }
-    const wallMs = performance.now() - t0;
-    records.push({
-      phase: step < o.warmup ? 'warmup' : 'profiled',
-      wallMs,
-      loss,
-      tallies: counter.tallies(),
-      backend: webgpuBackendState(),
-      numTensors: tf.memory().numTensors,
-    });
+  } finally {
+    restore.forEach((undo) => undo());
   }
   return records;
 }
+
+/** Make `obj[method]` (synchronous) run in `stage`; returns the undo. */
+function inStageWhileCalled(counter: WebGPUCallCounter, obj: Record<string, unknown>, method: string, stage: string): () => void {
+  const own = Object.getOwnPropertyDescriptor(obj, method);
+  const original = obj[method] as Method;
+  obj[method] = (...args: unknown[]) => counter.inStage(stage, () => original.apply(obj, args));
+  return () => {
+    if (own !== undefined) Object.defineProperty(obj, method, own);
+    else delete obj[method];
+  };
+}
+
+/** The stages profileTrainingSteps attributes; everything else in a step lands in DEFAULT_STAGE. */
+export const STAGES = { forward: 'forward (batchLoss)', optimizer: 'optimizer step' } as const;
 
 /** GPU time of one tfjs kernel name over a `tf.profile`d step. */
 export interface KernelTime {

@@ -22,7 +22,7 @@ import { ConfigError, RunError, Rng, cli, closestName, markdownTable, runMain, w
 import { initBackend } from '@sigattn/kernel-core';
 import { AdamW, createModel, trainStep, type Batch } from '@sigattn/model-zoo';
 import {
-  API_CALLS, OUTSIDE_KERNELS, WebGPUCallCounter, profileKernelTimes, profileTrainingSteps, webgpuFlags, type ApiCall, type StepRecord,
+  API_CALLS, DEFAULT_STAGE, OUTSIDE_KERNELS, STAGES, WebGPUCallCounter, profileKernelTimes, profileTrainingSteps, webgpuFlags, type ApiCall, type StepRecord,
 } from './webgpu-profile.js';
 
 const KINDS = ['sigmoid', 'softmax'] as const;
@@ -81,13 +81,15 @@ const COUNTERS: Counter[] = [
   ...API_CALLS.map((c): Counter => ({ section: 'api', name: c, unit: 'calls', value: api(c) })),
   { section: 'api', name: 'workgroups launched', unit: 'workgroups', value: (r) => r.tallies.api.dispatchWorkgroups.workgroups },
   { section: 'api', name: 'buffers created (both kinds)', unit: 'calls', value: createdBuffers },
-  { section: 'api', name: 'bytes allocated (createBuffer)', unit: 'bytes', value: (r) => r.tallies.api.createBuffer.bytes + r.tallies.api['createBuffer(mapped)'].bytes },
+  { section: 'api', name: 'bytes allocated for the buffer pool (createBuffer)', unit: 'bytes', value: (r) => r.tallies.api.createBuffer.bytes },
+  { section: 'api', name: 'bytes staged for uploads (createBuffer(mapped))', unit: 'bytes', value: (r) => r.tallies.api['createBuffer(mapped)'].bytes },
   { section: 'api', name: 'bytes uploaded (writeBuffer)', unit: 'bytes', value: (r) => r.tallies.api.writeBuffer.bytes },
   { section: 'api', name: 'bytes read back (mapAsync)', unit: 'bytes', value: (r) => r.tallies.api.mapAsync.bytes },
   { section: 'api', name: 'dispatches per submit', unit: 'ratio', value: (r) => r.tallies.api.dispatchWorkgroups.calls / Math.max(1, r.tallies.api.submit.calls) },
   { section: 'host', name: 'ms inside tfjs kernel functions (exclusive)', unit: 'ms', value: (r) => Object.entries(r.tallies.kernels).reduce((s, [n, k]) => s + (n === OUTSIDE_KERNELS ? 0 : k.ms), 0) },
   { section: 'host', name: 'ms inside WebGPU calls (mapAsync excluded)', unit: 'ms', value: (r) => API_CALLS.filter((c) => c !== 'mapAsync').reduce((s, c) => s + r.tallies.api[c].ms, 0) },
   { section: 'host', name: 'ms waiting in mapAsync', unit: 'ms', value: (r) => r.tallies.api.mapAsync.ms },
+  { section: 'host', name: 'ms recording the step (wall − mapAsync wait)', unit: 'ms', value: (r) => r.wallMs - r.tallies.api.mapAsync.ms },
   { section: 'host', name: 'ms inside submit', unit: 'ms', value: (r) => r.tallies.api.submit.ms },
   { section: 'backend', name: 'program cache size (after the step)', unit: 'programs', value: (r) => r.backend.programCache },
   { section: 'backend', name: 'numBytesInGPU (after)', unit: 'bytes', value: (r) => r.backend.numBytesInGPU },
@@ -98,11 +100,13 @@ const COUNTERS: Counter[] = [
 ];
 
 /** Columns of the per-kernel table: the API calls that say what a kernel costs. */
-const KERNEL_COLUMNS: { header: string; value: (api: Partial<Record<ApiCall, number>>) => number }[] = [
+type PerCall = Partial<Record<ApiCall, number>>;
+const KERNEL_COLUMNS: { header: string; value: (api: PerCall, bytes: PerCall) => number }[] = [
   { header: 'dispatches', value: (a) => a.dispatchWorkgroups ?? 0 },
   { header: 'bind groups', value: (a) => a.createBindGroup ?? 0 },
   { header: 'uniform writes', value: (a) => a.writeBuffer ?? 0 },
   { header: 'buffers created', value: (a) => (a.createBuffer ?? 0) + (a['createBuffer(mapped)'] ?? 0) },
+  { header: 'MB staged (mapped uploads)', value: (_a, b) => (b['createBuffer(mapped)'] ?? 0) / 2 ** 20 },
   { header: 'destroyed', value: (a) => a.destroy ?? 0 },
   { header: 'copies', value: (a) => a.copyBufferToBuffer ?? 0 },
   { header: 'submits', value: (a) => a.submit ?? 0 },
@@ -116,7 +120,7 @@ function fmt(v: number): string {
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(2);
 }
 
-interface KernelRow { name: string; calls: number; ms: number; api: Partial<Record<ApiCall, number>> }
+interface KernelRow { name: string; calls: number; ms: number; api: PerCall; bytes: PerCall }
 
 /** Per-kernel means over the profiled steps, most calls first. */
 function kernelRows(records: StepRecord[]): KernelRow[] {
@@ -124,14 +128,34 @@ function kernelRows(records: StepRecord[]): KernelRow[] {
   const byName = new Map<string, KernelRow>();
   for (const r of steady) {
     for (const [name, k] of Object.entries(r.tallies.kernels)) {
-      const row = byName.get(name) ?? { name, calls: 0, ms: 0, api: {} };
+      const row = byName.get(name) ?? { name, calls: 0, ms: 0, api: {}, bytes: {} };
       row.calls += k.calls / steady.length;
       row.ms += k.ms / steady.length;
       for (const [c, n] of Object.entries(k.api) as [ApiCall, number][]) row.api[c] = (row.api[c] ?? 0) + n / steady.length;
+      for (const [c, n] of Object.entries(k.bytes) as [ApiCall, number][]) row.bytes[c] = (row.bytes[c] ?? 0) + n / steady.length;
       byName.set(name, row);
     }
   }
   return [...byName.values()].sort((a, b) => b.calls - a.calls || a.name.localeCompare(b.name));
+}
+
+interface StageRow { name: string; kernels: number; api: PerCall; bytes: PerCall }
+
+/** Per-stage means over the profiled steps (forward, backward + rest, optimizer). */
+function stageRows(records: StepRecord[]): StageRow[] {
+  const steady = records.filter((r) => r.phase === 'profiled');
+  const byName = new Map<string, StageRow>();
+  for (const r of steady) {
+    for (const [name, t] of Object.entries(r.tallies.stages)) {
+      const row = byName.get(name) ?? { name, kernels: 0, api: {}, bytes: {} };
+      row.kernels += t.kernels / steady.length;
+      for (const [c, n] of Object.entries(t.api) as [ApiCall, number][]) row.api[c] = (row.api[c] ?? 0) + n / steady.length;
+      for (const [c, n] of Object.entries(t.bytes) as [ApiCall, number][]) row.bytes[c] = (row.bytes[c] ?? 0) + n / steady.length;
+      byName.set(name, row);
+    }
+  }
+  const order = [STAGES.forward, DEFAULT_STAGE, STAGES.optimizer] as string[];
+  return [...byName.values()].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
 }
 
 runMain(async () => {
@@ -218,16 +242,27 @@ runMain(async () => {
         csv.push({ ...ids, section: c.section, name: c.name, metric: c.unit, warmup_first: s.first, mean: s.mean, min: s.min, max: s.max });
         return [c.section, c.name, c.unit, fmt(s.first), fmt(s.mean), fmt(s.min), fmt(s.max)];
       });
+      const apiMs = API_CALLS.filter((c) => c !== 'mapAsync').map((c) => {
+        const calls = stat(records, api(c)).mean;
+        const ms = stat(records, (r) => r.tallies.api[c].ms).mean;
+        csv.push({ ...ids, section: 'host', name: `ms in ${c}`, metric: 'ms', mean: ms });
+        return [c, fmt(calls), fmt(ms), calls > 0 ? fmt((1000 * ms) / calls) : '–'];
+      });
       const kernels = kernelRows(records);
       for (const k of kernels) {
         csv.push({ ...ids, section: 'kernel', name: k.name, metric: 'calls', mean: k.calls });
         csv.push({ ...ids, section: 'kernel', name: k.name, metric: 'host ms (exclusive)', mean: k.ms });
-        for (const col of KERNEL_COLUMNS) csv.push({ ...ids, section: 'kernel', name: k.name, metric: col.header, mean: col.value(k.api) });
+        for (const col of KERNEL_COLUMNS) csv.push({ ...ids, section: 'kernel', name: k.name, metric: col.header, mean: col.value(k.api, k.bytes) });
+      }
+      const stages = stageRows(records);
+      for (const st of stages) {
+        csv.push({ ...ids, section: 'stage', name: st.name, metric: 'tfjs kernels', mean: st.kernels });
+        for (const col of KERNEL_COLUMNS) csv.push({ ...ids, section: 'stage', name: st.name, metric: col.header, mean: col.value(st.api, st.bytes) });
       }
       const outside = kernels.find((k) => k.name === OUTSIDE_KERNELS);
       const listed = kernels.filter((k) => k.name !== OUTSIDE_KERNELS).slice(0, top);
       const kernelTable = [...listed, ...(outside !== undefined ? [outside] : [])].map((k) => [
-        k.name, fmt(k.calls), ...KERNEL_COLUMNS.map((c) => fmt(c.value(k.api))), fmt(k.ms),
+        k.name, fmt(k.calls), ...KERNEL_COLUMNS.map((c) => fmt(c.value(k.api, k.bytes))), fmt(k.ms),
       ]);
       const losses = records.map((r) => r.loss.toFixed(4)).join(', ');
       md.push(
@@ -236,6 +271,16 @@ runMain(async () => {
         `Losses by step: ${losses}.`,
         '',
         markdownTable(['section', 'counter', 'unit', 'warm-up step 1', 'per step (mean)', 'min', 'max'], summary, ['l', 'l', 'l', 'r', 'r', 'r', 'r']),
+        '',
+        'Host time inside each WebGPU call per step (this host and adapter; on lavapipe the Vulkan driver is CPU code):',
+        '',
+        markdownTable(['call', 'calls', 'ms', 'µs per call'], apiMs, ['l', 'r', 'r', 'r']),
+        '',
+        `By stage (${STAGES.forward}: the model's forward pass and loss; backward + rest: the gradients, the loss read-back, disposal; ${STAGES.optimizer}: AdamW):`,
+        '',
+        markdownTable(['stage', 'tfjs kernels', ...KERNEL_COLUMNS.map((c) => c.header)],
+          stages.map((st) => [st.name === DEFAULT_STAGE ? 'backward + rest' : st.name, fmt(st.kernels), ...KERNEL_COLUMNS.map((c) => fmt(c.value(st.api, st.bytes)))]),
+          ['l', 'r', ...KERNEL_COLUMNS.map(() => 'r' as const)]),
         '',
         `Top ${listed.length} tfjs kernels by calls per step (of ${kernels.length - (outside !== undefined ? 1 : 0)}), with the WebGPU calls each made, ` +
           `and the calls made outside any kernel (the loss read-back):`,

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@sigattn/common';
 import { initBackend } from '@sigattn/kernel-core';
 import { AdamW, createModel, type Batch } from '@sigattn/model-zoo';
-import { API_CALLS, OUTSIDE_KERNELS, WebGPUCallCounter, profileTrainingSteps, webgpuFlags } from '../bench/webgpu-profile.js';
+import { API_CALLS, DEFAULT_STAGE, OUTSIDE_KERNELS, STAGES, WebGPUCallCounter, profileTrainingSteps, webgpuFlags } from '../bench/webgpu-profile.js';
 
 let missingReason = '';
 try {
@@ -81,6 +81,16 @@ describe.skipIf(skip)('WebGPUCallCounter (webgpu backend)', () => {
       const attributed = Object.values(s1.tallies.kernels).reduce((s, k) => s + (k.api[c] ?? 0), 0);
       expect(attributed, c).toBe(s1.tallies.api[c].calls);
     }
+    // Stages: the forward pass and AdamW are told apart from the rest, and they add up too.
+    const stages = s1.tallies.stages;
+    expect(Object.keys(stages).sort()).toEqual([DEFAULT_STAGE, STAGES.forward, STAGES.optimizer].sort());
+    const kernelCalls = Object.entries(s1.tallies.kernels).reduce((s, [n, k]) => s + (n === OUTSIDE_KERNELS ? 0 : k.calls), 0);
+    expect(Object.values(stages).reduce((s, t) => s + t.kernels, 0)).toBe(kernelCalls);
+    expect(Object.values(stages).reduce((s, t) => s + (t.api.dispatchWorkgroups ?? 0), 0)).toBe(s1.tallies.api.dispatchWorkgroups.calls);
+    expect(stages[STAGES.optimizer].api.dispatchWorkgroups).toBeGreaterThan(0);
+    expect(stages[STAGES.optimizer].api.mapAsync ?? 0).toBe(0);
+    // The methods wrapped for the stages are the model's and optimiser's own again.
+    expect(Object.prototype.hasOwnProperty.call(model, 'batchLoss') || Object.prototype.hasOwnProperty.call(optimizer, 'step')).toBe(false);
     // A training step dispatches work through tfjs kernels and reads the loss back.
     expect(s1.tallies.kernels.BatchMatMul.calls).toBeGreaterThan(0);
     expect(s1.tallies.api.dispatchWorkgroups.calls).toBeGreaterThan(s1.tallies.kernels.BatchMatMul.calls);
