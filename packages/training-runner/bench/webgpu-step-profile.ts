@@ -203,7 +203,8 @@ runMain(async () => {
       `${warmup} warm-up + ${steps} profiled steps; tfjs ${tf.version.tfjs}; adapter ${adapterName}.`,
     '',
     'Counts are per step and do not depend on the adapter. Milliseconds are host times on this adapter: ' +
-      'on a CPU adapter (lavapipe) they say nothing about a GPU.',
+      'on a CPU adapter (lavapipe) they say nothing about a GPU.' +
+      (kinds.length > 1 ? ' The kinds run in one process, so the second finds the tfjs programs of the first compiled.' : ''),
     '',
   ];
 
