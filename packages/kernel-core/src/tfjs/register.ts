@@ -1,13 +1,15 @@
 /**
  * Every tfjs registration of the attention op, in one place (as tfjs-backend-cpu's
  * register_all_kernels.ts): the gradient (one for all backends), the TypeScript kernels of the cpu and
- * wasm backends, the WGSL kernels of the webgpu backend, and which specs each backend's kernels cover.
+ * wasm backends, the WGSL kernels of the webgpu backend, and which specs each backend's kernels cover;
+ * also the Mean and Sum gradients that replace tfjs-core's (reduce-gradients.ts: no host-side ones()).
  * Nothing registers on import: initBackend() and attention() call registerAttentionKernels(), so
  * every path into the op has its kernels. Idempotent.
  */
 import * as tf from '@tensorflow/tfjs';
 import { attentionGradConfig } from './attention-grad.js';
 import { registerKernelSupport } from './kernel-support.js';
+import { meanGradConfig, sumGradConfig } from './reduce-gradients.js';
 import { attentionFwdCpuConfig } from './kernels/attention-fwd-cpu.js';
 import { attentionBwdCpuConfig } from './kernels/attention-bwd-cpu.js';
 import { attentionFwdWasmConfig } from './kernels/attention-fwd-wasm.js';
@@ -29,6 +31,9 @@ export function registerAttentionKernels(): void {
     if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
   }
   if (tf.getGradient(attentionGradConfig.kernelName) === undefined) tf.registerGradient(attentionGradConfig);
+  // These two replace tfjs-core's own (registered when tfjs loads), so they are registered unconditionally.
+  tf.registerGradient(meanGradConfig);
+  tf.registerGradient(sumGradConfig);
   registerKernelSupport('webgpu', webgpuUnsupportedReason);
   registered = true;
 }
