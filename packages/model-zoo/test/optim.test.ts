@@ -9,6 +9,35 @@ beforeAll(setup);
 const arr = (t: tf.Tensor) => Array.from(t.dataSync());
 
 describe('AdamW', () => {
+  it('is bit-identical to the same update written with number operands (its scalars are made once, not per use)', () => {
+    const shapes = [[4, 3], [3], [2, 5]];
+    const params = shapes.map((sh, i) => tf.variable(randn(sh, 40 + i), true, `adamw-bits-${i}`));
+    const twins = params.map((p) => tf.variable(p.clone(), false));
+    const opt = new AdamW(params.map((p, i): [string, tf.Variable] => [`l${i}.${i === 1 ? 'b' : 'w'}`, p]), { lr: 0.003, weightDecay: 0.05 });
+    const m = twins.map((t) => tf.variable(tf.zerosLike(t), false));
+    const s = twins.map((t) => tf.variable(tf.zerosLike(t), false));
+    for (let t = 1; t <= 4; t++) {
+      const grads = params.map((p, i) => randn(p.shape, 100 * t + i));
+      opt.lr = 0.003 * t;
+      opt.step(Object.fromEntries(params.map((p, i) => [p.name, grads[i]])));
+      tf.tidy(() => {
+        twins.forEach((w, i) => {
+          const wd = i === 1 ? 0 : 0.05; // the 1-D parameter is in the no-decay group
+          m[i].assign(tf.add(tf.mul(m[i], 0.9), tf.mul(grads[i], 1 - 0.9)));
+          s[i].assign(tf.add(tf.mul(s[i], 0.999), tf.mul(tf.square(grads[i]), 1 - 0.999)));
+          let update = tf.div(tf.div(m[i], 1 - 0.9 ** t), tf.add(tf.sqrt(tf.div(s[i], 1 - 0.999 ** t)), 1e-8));
+          if (wd > 0) update = tf.add(update, tf.mul(w, wd));
+          w.assign(tf.sub(w, tf.mul(update, 0.003 * t)));
+        });
+      });
+    }
+    params.forEach((p, i) => expect(arr(p)).toEqual(arr(twins[i])));
+    const before = tf.memory().numTensors;
+    opt.dispose();
+    expect(tf.memory().numTensors).toBe(before - 2 * params.length - 5); // the moments and the 5 kept scalars
+    tf.dispose([...twins, ...m, ...s, ...params]);
+  });
+
   it('matches the decoupled-weight-decay update; no decay on 1-D parameters', () => {
     const w = tf.variable(randn([3, 2], 1), true, 'adamw-w');
     const b = tf.variable(randn([2], 2), true, 'adamw-b');

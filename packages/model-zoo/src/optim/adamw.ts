@@ -16,6 +16,14 @@ export interface AdamWOptions {
   weightDecay?: number;
 }
 
+interface AdamWConstants {
+  beta1: tf.Scalar;
+  oneMinusBeta1: tf.Scalar;
+  beta2: tf.Scalar;
+  oneMinusBeta2: tf.Scalar;
+  eps: tf.Scalar;
+}
+
 interface Slot {
   v: tf.Variable;
   m: tf.Variable;
@@ -29,6 +37,7 @@ export class AdamW implements Optimizer {
   private readonly beta2: number;
   private readonly eps: number;
   private readonly slots: Slot[] = [];
+  private fixed: AdamWConstants | null = null;
   /** Number of updates applied so far (drives the bias correction; saved in checkpoints). */
   stepCount = 0;
 
@@ -46,19 +55,37 @@ export class AdamW implements Optimizer {
 
   step(grads: tf.NamedTensorMap): void {
     this.stepCount++;
-    const bc1 = 1 - this.beta1 ** this.stepCount;
-    const bc2 = 1 - this.beta2 ** this.stepCount;
+    const k = this.constants();
     tf.tidy(() => {
+      // One scalar tensor per value and step, not one per use: a number operand becomes a fresh tensor
+      // each time, which on webgpu is an upload per parameter and value (858 per ViT step).
+      const bc1 = tf.scalar(1 - this.beta1 ** this.stepCount);
+      const bc2 = tf.scalar(1 - this.beta2 ** this.stepCount);
+      const lr = tf.scalar(this.lr);
+      const decay = new Map<number, tf.Scalar>();
       for (const { v, m, s, wd } of this.slots) {
         const g = grads[v.name];
         if (g === undefined) continue;
-        m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)));
-        s.assign(tf.add(tf.mul(s, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)));
-        let update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(s, bc2)), this.eps));
-        if (wd > 0) update = tf.add(update, tf.mul(v, wd));
-        v.assign(tf.sub(v, tf.mul(update, this.lr)));
+        m.assign(tf.add(tf.mul(m, k.beta1), tf.mul(g, k.oneMinusBeta1)));
+        s.assign(tf.add(tf.mul(s, k.beta2), tf.mul(tf.square(g), k.oneMinusBeta2)));
+        let update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(s, bc2)), k.eps));
+        if (wd > 0) {
+          if (!decay.has(wd)) decay.set(wd, tf.scalar(wd));
+          update = tf.add(update, tf.mul(v, decay.get(wd) as tf.Scalar));
+        }
+        v.assign(tf.sub(v, tf.mul(update, lr)));
       }
     });
+  }
+
+  /** The step's fixed scalars, made once and kept until dispose(). */
+  private constants(): AdamWConstants {
+    this.fixed ??= tf.tidy(() => {
+      const c = { beta1: tf.scalar(this.beta1), oneMinusBeta1: tf.scalar(1 - this.beta1), beta2: tf.scalar(this.beta2), oneMinusBeta2: tf.scalar(1 - this.beta2), eps: tf.scalar(this.eps) };
+      for (const t of Object.values(c)) tf.keep(t);
+      return c;
+    });
+    return this.fixed;
   }
 
   /** The moment estimates, in parameter order, named `<i>.m` / `<i>.s` (for checkpoints). */
@@ -71,5 +98,7 @@ export class AdamW implements Optimizer {
       m.dispose();
       s.dispose();
     }
+    if (this.fixed !== null) tf.dispose(Object.values(this.fixed));
+    this.fixed = null;
   }
 }
