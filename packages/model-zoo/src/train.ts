@@ -23,7 +23,8 @@ export async function trainStep(model: ZooModel, batch: Batch, opt: Optimizer, o
   if (o.lr !== undefined) opt.lr = o.lr;
   const vars = model.trainableEntries().map(([, v]) => v);
   const { value, grads: raw } = tf.variableGrads(() => model.batchLoss(batch, o.training ?? true), vars);
-  const { grads } = o.clip === undefined ? { grads: raw } : clipByGlobalNorm(raw, o.clip);
+  const { grads, norm } = o.clip === undefined ? { grads: raw, norm: null } : clipByGlobalNorm(raw, o.clip);
+  norm?.dispose();
   opt.step(grads);
   const loss = (await value.data())[0];
   value.dispose();
