@@ -89,8 +89,23 @@ function parsePass(v: string | number, at: string): Pass {
   throw new DataError(`${at}: pass = ${JSON.stringify(v)}; expected fwd or bwd`);
 }
 
-/** The measurement with TFLOP/s recomputed from its time; the CSV's own value must agree (it is rounded to 0.1). */
-function measurement(m: Omit<Measurement, 'tflops'>, stated: number): Measurement {
+/**
+ * One benchmark row as a measurement, TFLOP/s recomputed from its time; the CSV's own value must agree (it
+ * is rounded to 0.1). `passColumn` names the pass column, which the two benchmarks spell differently.
+ */
+function measurementOf(row: CsvRow, where: string, id: Pick<Measurement, 'backend' | 'card' | 'date' | 'impl'>, passColumn: string): Measurement {
+  const m = {
+    ...id,
+    pass: parsePass(row[passColumn], where),
+    D: positive(row, 'D', where),
+    causal: parseCausal(row.causal, where),
+    N: positive(row, 'N', where),
+    B: positive(row, 'B', where),
+    H: positive(row, 'H', where),
+    ms: positive(row, 'ms', where),
+    where,
+  };
+  const stated = positive(row, 'tflops', where);
   const tflops = attentionTflops({ batch: m.B, heads: m.H, n: m.N, d: m.D, causal: m.causal }, m.ms, m.pass);
   if (Math.abs(tflops - stated) > Math.max(0.06, 0.005 * tflops)) {
     throw new DataError(
@@ -116,21 +131,7 @@ export function readCudaCsv(file: string, date: string): Measurement[] {
     const where = `${file}:${i + 2}`;
     const impl = CUDA_IMPLS[String(row.impl)];
     if (impl === undefined) return [];
-    const m = {
-      backend: 'cuda' as const,
-      card: String(row.card),
-      date,
-      impl,
-      pass: parsePass(row.pass_, where),
-      D: positive(row, 'D', where),
-      causal: parseCausal(row.causal, where),
-      N: positive(row, 'N', where),
-      B: positive(row, 'B', where),
-      H: positive(row, 'H', where),
-      ms: positive(row, 'ms', where),
-      where,
-    };
-    return [measurement(m, positive(row, 'tflops', where))];
+    return [measurementOf(row, where, { backend: 'cuda', card: String(row.card), date, impl }, 'pass_')];
   });
 }
 
@@ -144,21 +145,7 @@ export function readWebgpuCsv(file: string, hidden: number): Measurement[] {
     if (row.row !== 'flash' || impl === undefined || row.hidden !== hidden) return [];
     const date = DATE.exec(String(row.date));
     if (date === null) throw new DataError(`${where}: date = ${JSON.stringify(row.date)}; expected an ISO timestamp`);
-    const m = {
-      backend: 'webgpu' as const,
-      card: String(row.adapter),
-      date: date[1],
-      impl,
-      pass: parsePass(row.pass, where),
-      D: positive(row, 'D', where),
-      causal: parseCausal(row.causal, where),
-      N: positive(row, 'N', where),
-      B: positive(row, 'B', where),
-      H: positive(row, 'H', where),
-      ms: positive(row, 'ms', where),
-      where,
-    };
-    return [measurement(m, positive(row, 'tflops', where))];
+    return [measurementOf(row, where, { backend: 'webgpu', card: String(row.adapter), date: date[1], impl }, 'pass')];
   });
 }
 
