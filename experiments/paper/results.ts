@@ -21,7 +21,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { closestName, ConfigError, lineChartSvg, markdownTable, meanStd, readCsv, type ChartSeries } from '@sigattn/common';
+import { closestName, ConfigError, lineChartSvg, markdownTable, meanStd, median, readCsv, type ChartSeries } from '@sigattn/common';
 
 export type Cell = string | number;
 export type CsvRow = Record<string, Cell>;
@@ -210,7 +210,9 @@ function readPlot(r: MetaReader, v: unknown, key: string): PlotSpec {
     });
     const x = pt.x === undefined ? null : r.str(pt, 'x', `${at}.`);
     const column = pt.column === undefined ? null : r.str(pt, 'column', `${at}.`);
-    if ((points.length > 0) === (x !== null || column !== null) || (points.length === 0 && (x === null || column === null))) {
+    const byColumn = x !== null && column !== null && points.length === 0;
+    const byPoints = x === null && column === null && points.length > 0;
+    if (!byColumn && !byPoints) {
       r.fail(at, 'a panel needs either x and column (a column of x values and the y column) or points (a list of { x, column })');
     }
     const logX = pt.logX === undefined ? false : pt.logX === true ? true : pt.logX === false ? false : r.fail(`${at}.logX`, `expected true or false, found ${JSON.stringify(pt.logX)}`);
@@ -541,8 +543,7 @@ export function evaluateClaim(table: LoadedTable, claim: ClaimSpec): ClaimResult
         .filter((g) => Number.isFinite(g.r));
       if (groups.length === 0) return done('inconclusive', `no rows with a number in ${claim.ratio} selected from ${claim.csv}`);
       const sorted = [...groups].sort((a, b) => a.r - b.r);
-      const mid = sorted.length / 2;
-      const med = sorted.length % 2 === 1 ? sorted[Math.floor(mid)].r : (sorted[mid - 1].r + sorted[mid].r) / 2;
+      const med = median(groups.map((g) => g.r));
       const r = claim.over === 'worst' ? sorted[0].r : med;
       const t = ratioThreshold(table, claim.atLeast);
       const tol = claim.tolerance;
