@@ -19,6 +19,7 @@
  *              without seeds (kernel timings); tol is the run-to-run spread of the ratio.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { closestName, ConfigError, lineChartSvg, markdownTable, meanStd, median, readCsv, type ChartSeries } from '@sigattn/common';
@@ -117,6 +118,12 @@ export interface ClaimResult {
   text: string;
   verdict: Verdict;
   evidence: string;
+}
+
+/** This machine, as run.json's `machine` records it: core count × CPU model, Node version, platform. */
+export function machineDescription(): string {
+  const cpu = cpus();
+  return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ${process.platform}`;
 }
 
 // ───────────────────────────── meta.yaml reading, with one-line errors ─────────────────────────────

@@ -13,12 +13,11 @@
  * keeps the table's other rows: that is how a variant is added to a finished table. `--max-epoch k` keeps
  * epochs ≤ k (a run stopped early, reported as such in the table's summary).
  */
-import { cpus } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cli, ConfigError, DataError, readCsv, runMain, writeCsv, writeFileAtomic } from '@sigattn/common';
 import { collectRows, loadPlan, runExperiment, selectUnits, unitConfig, type ExperimentPlan } from '@sigattn/training-runner';
-import { parseMeta, type CsvRow } from './results.js';
+import { machineDescription, parseMeta, type CsvRow } from './results.js';
 
 const PAPER_DIR = 'experiments/paper';
 const CONFIG_DIR = 'configs/experiments';
@@ -63,11 +62,6 @@ export function collectExperiment(
     return 0;
   });
   return { rows, missing };
-}
-
-function machineDescription(): string {
-  const cpu = cpus();
-  return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ${process.platform}`;
 }
 
 async function main(): Promise<number> {

@@ -3,9 +3,9 @@
  * Deterministic (fixed seeds); writes row-mass.csv, jacobian.csv, run.json (machine, date, wall time)
  * and tables.md to --out (default: this folder, where they are committed) and prints the tables.
  */
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { cli, meanStd, runMain, writeCsv, writeFileAtomic } from '@sigattn/common';
+import { machineDescription } from '../results.js';
 import { growthLines, jacobianMarkdown, rowMassMarkdown } from './report.js';
 import { jacobianStudy, JACOBIAN_DEFAULTS, rowMassStudy, ROW_MASS_DEFAULTS } from './theory.js';
 
@@ -41,10 +41,9 @@ async function main(): Promise<void> {
   const cpuSeconds = (cpuUsed.user + cpuUsed.system) / 1e6;
   writeCsv(join(args.out, 'row-mass.csv'), rowMass);
   writeCsv(join(args.out, 'jacobian.csv'), jacobian);
-  const cpu = cpus();
   const run = {
     date: new Date().toISOString().slice(0, 10),
-    machine: `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ${process.platform}`,
+    machine: machineDescription(),
     wall_seconds: Math.round(wallSeconds * 10) / 10,
     // CPU time too: on a shared machine the wall time says more about the neighbours than about the script.
     cpu_seconds: Math.round(cpuSeconds * 10) / 10,
