@@ -18,7 +18,7 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, RunError, Rng, cli, closestName, markdownTable, runMain, writeCsv, writeFileAtomic, type Row } from '@sigattn/common';
+import { ConfigError, RunError, Rng, cli, closestName, markdownTable, meanStd, runMain, writeCsv, writeFileAtomic, type Row } from '@sigattn/common';
 import { initBackend } from '@sigattn/kernel-core';
 import { AdamW, createModel, trainStep, type Batch } from '@sigattn/model-zoo';
 import {
@@ -61,7 +61,7 @@ function stat(records: StepRecord[], value: (r: StepRecord) => number): Stat {
   const steady = records.filter((r) => r.phase === 'profiled').map(value);
   return {
     first: warm.length > 0 ? value(warm[0]) : NaN,
-    mean: steady.reduce((a, b) => a + b, 0) / steady.length,
+    mean: meanStd(steady).mean,
     min: Math.min(...steady),
     max: Math.max(...steady),
   };
