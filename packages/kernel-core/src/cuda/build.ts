@@ -77,11 +77,11 @@ export async function findNvcc(): Promise<{ nvcc: string; version: string } | nu
   return null;
 }
 
-async function nvccTo(nvcc: string, args: string[], out: string): Promise<string> {
+async function nvccTo(nvcc: string, args: string[], out: string, cwd: string): Promise<string> {
   // nvcc writes the file itself, so write-file-atomic cannot; the same temp-then-rename, with common's temp name.
   const tmp = tempPathFor(out);
   try {
-    const { stderr } = await run(nvcc, [...args, '-o', tmp], { cwd: CUDA_SOURCE_DIR, maxBuffer: 16 << 20 });
+    const { stderr } = await run(nvcc, [...args, '-o', tmp], { cwd, maxBuffer: 16 << 20 });
     await rename(tmp, out);
     return stderr;
   } catch (err) {
@@ -97,25 +97,34 @@ export interface CudaBuildResult {
   resources: KernelResources[];
 }
 
+/** What to compile: `.cu` files of one folder (other packages' kernels build with the same rules). */
+export interface CudaSourceSet {
+  sources: readonly string[];
+  sourceDir: string;
+}
+
 /** Build every source for every arch (in parallel) into outDir; writes ptxas-report.txt and manifest.json (files, their sha256, resources). */
-export async function buildCuda(outDir: string = CUDA_BUILD_DIR): Promise<CudaBuildResult> {
+export async function buildCuda(
+  outDir: string = CUDA_BUILD_DIR,
+  { sources, sourceDir }: CudaSourceSet = { sources: CUDA_SOURCES, sourceDir: CUDA_SOURCE_DIR },
+): Promise<CudaBuildResult> {
   const found = await findNvcc();
   if (found === null) {
     throw new CudaBuildError('nvcc not found: looked at $NVCC, $CUDA_HOME/bin/nvcc, PATH and /usr/local/cuda/bin; install the CUDA toolkit (12.x or 13.x) or set NVCC');
   }
-  const common = ['-O3', '-std=c++17', '--use_fast_math', '-I', CUDA_SOURCE_DIR];
+  const common = ['-O3', '-std=c++17', '--use_fast_math', '-I', sourceDir];
   const jobs: Promise<string>[] = [];
   for (const arch of CUDA_ARCHS) {
     await mkdir(path.join(outDir, arch), { recursive: true });
-    for (const src of CUDA_SOURCES) {
+    for (const src of sources) {
       const out = path.join(outDir, arch, src.replace(/\.cu$/, '.cubin'));
-      jobs.push(nvccTo(found.nvcc, [...common, '-cubin', `-arch=${arch}`, '-Xptxas', '-v', src], out));
+      jobs.push(nvccTo(found.nvcc, [...common, '-cubin', `-arch=${arch}`, '-Xptxas', '-v', src], out, sourceDir));
     }
   }
   await mkdir(path.join(outDir, 'ptx'), { recursive: true });
-  for (const src of CUDA_SOURCES) {
+  for (const src of sources) {
     const out = path.join(outDir, 'ptx', src.replace(/\.cu$/, '.ptx'));
-    jobs.push(nvccTo(found.nvcc, [...common, '-ptx', `-arch=${PTX_ARCH}`, src], out));
+    jobs.push(nvccTo(found.nvcc, [...common, '-ptx', `-arch=${PTX_ARCH}`, src], out, sourceDir));
   }
   const report = (await Promise.all(jobs)).join('');
   const resources = parsePtxasReport(report);
@@ -136,4 +145,23 @@ export async function buildCuda(outDir: string = CUDA_BUILD_DIR): Promise<CudaBu
 /** Kernels whose ptxas report shows spills (the shipped variants must have none). */
 export function spilledKernels(resources: readonly KernelResources[]): KernelResources[] {
   return resources.filter((r) => r.spillStoreBytes > 0 || r.spillLoadBytes > 0);
+}
+
+/** Build, print the ptxas resource table and return the exit code: 1 when a kernel spills (the build targets' rule). */
+export async function buildAndReport(outDir: string, set?: CudaSourceSet): Promise<number> {
+  const result = await buildCuda(outDir, set);
+  console.log(`nvcc ${result.nvccVersion} → ${result.buildDir}`);
+  console.log('kernel                              arch    regs  stack  spill-st  spill-ld');
+  for (const r of result.resources) {
+    console.log(
+      `${r.kernel.padEnd(36)}${r.arch.padEnd(8)}${String(r.registers).padStart(4)}${String(r.stackBytes).padStart(7)}` +
+        `${String(r.spillStoreBytes).padStart(10)}${String(r.spillLoadBytes).padStart(10)}`,
+    );
+  }
+  const spills = spilledKernels(result.resources);
+  if (spills.length > 0) {
+    console.error(`register spills in: ${spills.map((r) => `${r.kernel}@${r.arch}`).join(', ')}; shrink the tile config in ${set?.sourceDir ?? CUDA_SOURCE_DIR}`);
+    return 1;
+  }
+  return 0;
 }
