@@ -27,8 +27,10 @@ export {
 export { attention } from './tfjs/attention.js';
 export { composedAttention, attentionWeights } from './tfjs/composed-attention.js';
 export { ATTENTION_FWD, ATTENTION_BWD, type AttentionAttrs } from './tfjs/kernel-names.js';
+export { ADAMW_UPDATE, type AdamWAttrs } from './tfjs/adamw-names.js';
 export { attrsFromResolved, resolvedFromAttrs } from './tfjs/attrs.js';
 export { registerAttentionKernels } from './tfjs/register.js';
+export { registerKernelSupport, type KernelSupportCheck } from './tfjs/kernel-support.js';
 export { initBackend, BACKENDS, type BackendName } from './tfjs/backend.js';
 export { CudaDriver, CudaError, NoCudaDriverError, cudaDriver, cudaUnavailableReason, type CuPtr, type DeviceInfo } from './cuda/driver.js';
 export { DeviceTensor, type CudaDtype } from './cuda/tensor.js';

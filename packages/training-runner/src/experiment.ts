@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, DataError, RunError, formatMeanStd, markdownTable, readCsv, writeCsv, writeFileAtomic } from '@sigattn/common';
 import { initBackend } from '@sigattn/kernel-core';
+import { registerCudaBackend } from '@sigattn/tfjs-backend-cuda';
 import { loadPlan, selectUnits, unitConfig, unitDir, type ExperimentPlan, type UnitId } from './config/plan.js';
 import type { RunConfig } from './config/run-config.js';
 import { openInitCheckpoint, readCheckpointState } from './checkpoint.js';
@@ -123,6 +124,7 @@ async function runUnit(plan: ExperimentPlan, up: UnitPlan, log: (line: string) =
   for (const { stage, cfg, task } of up.stages) {
     const dir = unitDir(plan, up.unit, stage);
     const label = unitLabel(plan, up.unit, stage);
+    if (cfg.backend === 'cuda') registerCudaBackend();
     await initBackend(cfg.backend);
     const init = cfg.init.from === '' ? null : openInit(resolveInitDir(plan, up.unit, cfg.init.from));
     const dataKey = `${task.name} ${JSON.stringify(cfg.data)}`;

@@ -35,6 +35,7 @@ export const CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 export const CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 export const CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
 const CUDA_ERROR_NO_DEVICE = 100;
+const CUDA_ERROR_NOT_READY = 600;
 
 type Fn = (...args: unknown[]) => number;
 
@@ -60,6 +61,9 @@ const PROTOTYPES = {
   cuMemFree: 'int cuMemFree_v2(uint64_t dptr)',
   cuMemcpyHtoD: 'int cuMemcpyHtoD_v2(uint64_t dst, const void *src, size_t bytes)',
   cuMemcpyDtoH: 'int cuMemcpyDtoH_v2(_Out_ void *dst, uint64_t src, size_t bytes)',
+  cuMemcpyHtoDAsync: 'int cuMemcpyHtoDAsync_v2(uint64_t dst, const void *src, size_t bytes, void *stream)',
+  cuMemcpyDtoDAsync: 'int cuMemcpyDtoDAsync_v2(uint64_t dst, uint64_t src, size_t bytes, void *stream)',
+  cuMemGetInfo: 'int cuMemGetInfo_v2(_Out_ size_t *free, _Out_ size_t *total)',
   cuMemsetD16: 'int cuMemsetD16_v2(uint64_t dst, uint16_t value, size_t count)',
   cuMemsetD32: 'int cuMemsetD32_v2(uint64_t dst, uint32_t value, size_t count)',
   cuLaunchKernel:
@@ -71,6 +75,7 @@ const PROTOTYPES = {
   cuEventCreate: 'int cuEventCreate(_Out_ void **event, unsigned int flags)',
   cuEventRecord: 'int cuEventRecord(void *event, void *stream)',
   cuEventSynchronize: 'int cuEventSynchronize(void *event)',
+  cuEventQuery: 'int cuEventQuery(void *event)',
   cuEventElapsedTime: 'int cuEventElapsedTime(_Out_ float *ms, void *start, void *end)',
   cuEventDestroy: 'int cuEventDestroy_v2(void *event)',
 } as const;
@@ -215,6 +220,26 @@ export class CudaDriver {
     this.check('cuMemcpyDtoH', this.api.cuMemcpyDtoH(dst, src, bytes));
   }
 
+  /**
+   * Stream-ordered upload. From pageable memory the driver stages `src` before returning, so the caller
+   * may reuse it at once; no device-wide synchronisation happens (unlike cuMemcpyHtoD).
+   */
+  copyHtoDAsync(dst: CuPtr, src: ArrayBufferView, bytes: number, stream: CuPtr): void {
+    this.check('cuMemcpyHtoDAsync', this.api.cuMemcpyHtoDAsync(dst, src, bytes, stream));
+  }
+
+  copyDtoDAsync(dst: CuPtr, src: CuPtr, bytes: number, stream: CuPtr): void {
+    this.check('cuMemcpyDtoDAsync', this.api.cuMemcpyDtoDAsync(dst, src, bytes, stream));
+  }
+
+  /** Free and total device memory in bytes. */
+  memInfo(): { free: number; total: number } {
+    const free: (number | bigint | null)[] = [null];
+    const total: (number | bigint | null)[] = [null];
+    this.check('cuMemGetInfo', this.api.cuMemGetInfo(free, total));
+    return { free: Number(free[0]), total: Number(total[0]) };
+  }
+
   fill16(dst: CuPtr, value: number, count: number): void {
     this.check('cuMemsetD16', this.api.cuMemsetD16(dst, value, count));
   }
@@ -232,6 +257,15 @@ export class CudaDriver {
       `cuLaunchKernel(${name}, grid [${grid.join(', ')}], block ${block}, smem ${smem})`,
       this.api.cuLaunchKernel(fn, grid[0], grid[1], grid[2], block, 1, 1, smem, stream, args, null),
     );
+  }
+
+  /**
+   * The launch of the hot path (a tfjs kernel per op): `params` holds one pointer per kernel argument's
+   * bytes; the error message is built only on failure.
+   */
+  launchFast(fn: CuPtr, gx: number, gy: number, gz: number, block: number, smem: number, params: Uint8Array[], stream: CuPtr, name: string): void {
+    const rc = this.api.cuLaunchKernel(fn, gx, gy, gz, block, 1, 1, smem, stream, params, null);
+    if (rc !== 0) this.check(`cuLaunchKernel(${name}, grid [${gx}, ${gy}, ${gz}], block ${block}, smem ${smem})`, rc);
   }
 
   createStream(): CuPtr {
@@ -264,6 +298,14 @@ export class CudaDriver {
     const box: (number | null)[] = [null];
     this.check('cuEventElapsedTime', this.api.cuEventElapsedTime(box, start, end));
     return box[0] as number;
+  }
+
+  /** Whether all work captured by `event` has finished (cuEventQuery; never blocks). */
+  eventDone(event: CuPtr): boolean {
+    const rc = this.api.cuEventQuery(event);
+    if (rc === CUDA_ERROR_NOT_READY) return false;
+    this.check('cuEventQuery', rc);
+    return true;
   }
 
   destroyEvent(event: CuPtr): void {

@@ -10,9 +10,10 @@ import '@tensorflow/tfjs-backend-wasm';
 import { patchWasmBatchMatMul } from './wasm-matmul-patch.js';
 import { registerAttentionKernels } from './register.js';
 import { dawnGpu } from '../webgpu/device.js';
+import { cudaUnavailableReason } from '../cuda/driver.js';
 
-export type BackendName = 'wasm' | 'cpu' | 'webgpu';
-export const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'webgpu'];
+export type BackendName = 'wasm' | 'cpu' | 'webgpu' | 'cuda';
+export const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'webgpu', 'cuda'];
 
 let webgpuImported = false;
 
@@ -50,11 +51,17 @@ export async function initBackend(name: BackendName): Promise<string> {
     await installDawn();
     tf.env().set('WEBGPU_CPU_FORWARD', false);
   }
+  if (name === 'cuda' && tf.findBackendFactory('cuda') === null) {
+    // kernel-core cannot import the backend package (it depends on kernel-core); its caller does.
+    throw new Error("tfjs backend 'cuda' is not registered: import { registerCudaBackend } from '@sigattn/tfjs-backend-cuda' and call it first");
+  }
   const ok = await tf.setBackend(name);
   if (!ok) {
     const hint = name === 'webgpu'
       ? ' (no WebGPU adapter: on a CPU host run tools/setup.sh for Mesa lavapipe ≥ 25; on a GPU host set VK_DRIVER_FILES)'
-      : '';
+      : name === 'cuda'
+        ? ` (${cudaUnavailableReason() ?? 'the backend factory threw; see the warning above'})`
+        : '';
     throw new Error(`tfjs backend '${name}' failed to initialise${hint}`);
   }
   await tf.ready();

@@ -45,7 +45,7 @@ export const runConfigSchema = obj({
   seed: withDefault(int({ min: 0 }), 0),
   /** Sweep: one unit per (variant, seed); empty = just `seed`. */
   seeds: withDefault(list(int({ min: 0 })), [] as number[]),
-  backend: withDefault(oneOf(['wasm', 'cpu', 'webgpu'] as const), 'wasm' as 'wasm' | 'cpu' | 'webgpu'),
+  backend: withDefault(oneOf(['wasm', 'cpu', 'webgpu', 'cuda'] as const), 'wasm' as 'wasm' | 'cpu' | 'webgpu' | 'cuda'),
   output: withDefault(str(), 'results'),
   data: dataSchema,
   model: modelSchema,

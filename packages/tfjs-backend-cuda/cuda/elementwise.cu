@@ -1,0 +1,2 @@
+// elementwise kernels of the tfjs cuda backend (see src/kernels/elementwise.ts).
+#include "common.cuh"

@@ -1,0 +1,2 @@
+// optimizer kernels of the tfjs cuda backend (see src/kernels/optimizer.ts).
+#include "common.cuh"

@@ -1,0 +1,69 @@
+/**
+ * Kernel arguments as the bytes of one C struct passed by value (cuLaunchKernel's kernelParams then holds
+ * a single pointer). Each field is written at its natural alignment, so the TS writer and the struct in
+ * the `.cu` file match field for field when declared in the same order:
+ *
+ *   struct UnaryParams { float* out; const float* x; long long n; float alpha; };      // .cu
+ *   new KernelParams().ptr(out).ptr(x).i64(n).f32(alpha)                              // .ts
+ *
+ * Fixed-length arrays (`int shape[6]`) are written with `i32s(values, 6)` (padding with 0).
+ */
+import type { CuPtr } from '@sigattn/kernel-core';
+
+/** CUDA's limit on the kernel parameter block for the architectures we build (sm_80/sm_90). */
+const MAX_PARAM_BYTES = 4096;
+
+export class KernelParams {
+  private readonly buf = new ArrayBuffer(MAX_PARAM_BYTES);
+  private readonly view = new DataView(this.buf);
+  private offset = 0;
+  private maxAlign = 1;
+
+  private at(align: number, size: number): number {
+    this.maxAlign = Math.max(this.maxAlign, align);
+    const o = Math.ceil(this.offset / align) * align;
+    if (o + size > MAX_PARAM_BYTES) throw new RangeError(`kernel parameters exceed ${MAX_PARAM_BYTES} bytes`);
+    this.offset = o + size;
+    return o;
+  }
+
+  ptr(p: CuPtr): this {
+    this.view.setBigUint64(this.at(8, 8), p, true);
+    return this;
+  }
+
+  i64(x: number): this {
+    this.view.setBigInt64(this.at(8, 8), BigInt(x), true);
+    return this;
+  }
+
+  i32(x: number): this {
+    this.view.setInt32(this.at(4, 4), x, true);
+    return this;
+  }
+
+  f32(x: number): this {
+    this.view.setFloat32(this.at(4, 4), x, true);
+    return this;
+  }
+
+  /** `int field[length]`, padded with `pad`. */
+  i32s(values: readonly number[], length: number, pad = 0): this {
+    if (values.length > length) throw new RangeError(`kernel parameters: ${values.length} values for an int[${length}] field`);
+    for (let i = 0; i < length; i++) this.i32(i < values.length ? values[i] : pad);
+    return this;
+  }
+
+  /** `long long field[length]`, padded with `pad`. */
+  i64s(values: readonly number[], length: number, pad = 0): this {
+    if (values.length > length) throw new RangeError(`kernel parameters: ${values.length} values for a long long[${length}] field`);
+    for (let i = 0; i < length; i++) this.i64(i < values.length ? values[i] : pad);
+    return this;
+  }
+
+  /** The struct's bytes, padded to its alignment as C pads sizeof(struct). */
+  bytes(): Uint8Array {
+    const size = Math.ceil(this.offset / this.maxAlign) * this.maxAlign;
+    return new Uint8Array(this.buf, 0, Math.max(size, 1));
+  }
+}

@@ -1,0 +1,3 @@
+import type { OpCase } from '../op-check.js';
+
+export const attentionCases: OpCase[] = [];

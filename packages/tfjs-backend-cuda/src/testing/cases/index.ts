@@ -1,0 +1,10 @@
+/** Every op case, by kernel family (one file each, owned with its kernels). */
+import type { OpCase } from '../op-check.js';
+import { elementwiseCases } from './elementwise.js';
+import { reduceCases } from './reduce.js';
+import { movementCases } from './movement.js';
+import { matmulCases } from './matmul.js';
+import { attentionCases } from './attention.js';
+import { optimizerCases } from './optimizer.js';
+
+export const OP_CASES: readonly OpCase[] = [...elementwiseCases, ...reduceCases, ...movementCases, ...matmulCases, ...attentionCases, ...optimizerCases];

@@ -1,0 +1,3 @@
+/** Test harnesses of the cuda backend (`@sigattn/tfjs-backend-cuda/testing`). */
+export { runOpCases, type OpCase, type OpResult, type InputSpec } from './op-check.js';
+export { OP_CASES } from './cases/index.js';
