@@ -2,6 +2,7 @@
  * Every tfjs registration of the attention op, in one place (as tfjs-backend-cpu's
  * register_all_kernels.ts): the gradient (one for all backends), the TypeScript kernels of the cpu and
  * wasm backends, the WGSL kernels of the webgpu backend, and which specs each backend's kernels cover;
+ * the fused AdamW update's kernels (adamw-names.ts; no gradient);
  * also the Mean and Sum gradients that replace tfjs-core's (reduce-gradients.ts: no host-side ones()).
  * Nothing registers on import: initBackend() and attention() call registerAttentionKernels(), so
  * every path into the op has its kernels. Idempotent.
@@ -15,11 +16,15 @@ import { attentionBwdCpuConfig } from './kernels/attention-bwd-cpu.js';
 import { attentionFwdWasmConfig } from './kernels/attention-fwd-wasm.js';
 import { attentionBwdWasmConfig } from './kernels/attention-bwd-wasm.js';
 import { attentionBwdWebGPUConfig, attentionFwdWebGPUConfig, webgpuUnsupportedReason } from '../webgpu/tfjs-kernels.js';
+import { adamwCpuConfig } from './kernels/adamw-cpu.js';
+import { adamwWasmConfig } from './kernels/adamw-wasm.js';
+import { adamwWebGPUConfig } from '../webgpu/adamw.js';
 
 const KERNELS: readonly tf.KernelConfig[] = [
   attentionFwdCpuConfig, attentionBwdCpuConfig,
   attentionFwdWasmConfig, attentionBwdWasmConfig,
   attentionFwdWebGPUConfig, attentionBwdWebGPUConfig,
+  adamwCpuConfig, adamwWasmConfig, adamwWebGPUConfig,
 ];
 
 let registered = false;
