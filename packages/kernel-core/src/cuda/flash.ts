@@ -204,7 +204,11 @@ export class CudaFlashAttention {
     v: DeviceTensor,
     dout: DeviceTensor,
     spec: AttentionSpec,
-    opts: { o?: DeviceTensor; lse?: DeviceTensor; dq?: DeviceTensor; dk?: DeviceTensor; dv?: DeviceTensor; stream?: CuPtr } = {},
+    opts: {
+      o?: DeviceTensor; lse?: DeviceTensor; dq?: DeviceTensor; dk?: DeviceTensor; dv?: DeviceTensor; stream?: CuPtr;
+      /** f32 gradient buffers to accumulate into directly (no conversion to the input dtype): a float32 caller's outputs. */
+      f32Grads?: { dq: DeviceTensor; dk: DeviceTensor; dv: DeviceTensor };
+    } = {},
   ): { dq: DeviceTensor; dk: DeviceTensor; dv: DeviceTensor } {
     const r = this.validate(q, k, v, spec);
     if (dout.dtype !== q.dtype || dout.shape.join() !== q.shape.join()) {
@@ -216,7 +220,11 @@ export class CudaFlashAttention {
     const stream = opts.stream ?? 0n;
     const rowsQ = r.B * r.H * r.Nq;
     const nQ = rowsQ * r.D, nK = r.B * r.Hkv * r.Nk * r.D;
-    const dqAcc = this.scratchF32('dq', nQ), dkAcc = this.scratchF32('dk', nK), dvAcc = this.scratchF32('dv', nK);
+    const f32 = opts.f32Grads;
+    if (f32 && ([[f32.dq, nQ], [f32.dk, nK], [f32.dv, nK]] as const).some(([t, n]) => t.dtype !== 'f32' || t.size !== n)) {
+      throw new TypeError(`cuda attention backward: f32Grads must be f32 with ${nQ}, ${nK} and ${nK} elements`);
+    }
+    const dqAcc = f32?.dq ?? this.scratchF32('dq', nQ), dkAcc = f32?.dk ?? this.scratchF32('dk', nK), dvAcc = f32?.dv ?? this.scratchF32('dv', nK);
     for (const [t, n] of [[dqAcc, nQ], [dkAcc, nK], [dvAcc, nK]] as const) this.driver.fill32(t.ptr, 0, n);
     let delta: DeviceTensor | null = null;
     if (r.kind === 'softmax') {
@@ -238,6 +246,7 @@ export class CudaFlashAttention {
       r,
     );
     this.driver.launch(kern.fn, kern.name, [Math.ceil(r.Nk / kern.blockN), r.H, r.B], kern.threads, kern.smem, [params], stream);
+    if (f32) return f32;
     const out = {
       dq: opts.dq ?? DeviceTensor.empty(this.driver, q.dtype, q.shape),
       dk: opts.dk ?? DeviceTensor.empty(this.driver, k.dtype, k.shape),

@@ -43,6 +43,13 @@ export class DeviceTensor {
     return t;
   }
 
+  /** A tensor over memory another owner manages (the cuda backend's allocator): free() leaves it alone. */
+  static wrap(driver: CudaDriver, ptr: CuPtr, dtype: CudaDtype, shape: readonly number[]): DeviceTensor {
+    const t = new DeviceTensor(driver, ptr, dtype, [...shape]);
+    t.freed = true;
+    return t;
+  }
+
   /** Same memory, another shape with the same element count (no copy; the view must not be freed). */
   view(shape: readonly number[]): DeviceTensor {
     const size = shape.reduce((a, b) => a * b, 1);
