@@ -1,19 +1,30 @@
-/** AdamW, LARS, schedule, clipping, EMA and parameter groups against formulas written out in float64. */
+/**
+ * AdamW, LARS, schedule, clipping, EMA and parameter groups against formulas written out in float64; AdamW's
+ * fused kernel against its composed ops, bit for bit (the wasm backend, helpers.ts).
+ */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
+import { ADAMW_UPDATE } from '@sigattn/kernel-core';
 import { AdamW, clipByGlobalNorm, cosineEmaDecay, Ema, globalNorm, isNoDecay, Lars, paramGroups, Vit, warmupCosine } from '../src/index.js';
 import { randn, setup } from './helpers.js';
 
 beforeAll(setup);
 
 const arr = (t: tf.Tensor) => Array.from(t.dataSync());
+/** The float32 bit patterns (toEqual on numbers would let 0 and −0 pass as equal). */
+const bits = (t: tf.Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
 
 describe('AdamW', () => {
-  it('is bit-identical to the same update written with number operands (its scalars are made once, not per use)', () => {
+  it.each([
+    ['fused kernel', true, 0],
+    ['composed ops', false, 5],
+  ] as const)('(%s) is bit-identical to the same update written with number operands', (_label, fused, keptScalars) => {
+    expect(tf.getKernel(ADAMW_UPDATE, tf.getBackend())).toBeDefined(); // so `fused` really selects the kernel
     const shapes = [[4, 3], [3], [2, 5]];
-    const params = shapes.map((sh, i) => tf.variable(randn(sh, 40 + i), true, `adamw-bits-${i}`));
+    const params = shapes.map((sh, i) => tf.variable(randn(sh, 40 + i), true, `adamw-bits-${+fused}-${i}`));
     const twins = params.map((p) => tf.variable(p.clone(), false));
-    const opt = new AdamW(params.map((p, i): [string, tf.Variable] => [`l${i}.${i === 1 ? 'b' : 'w'}`, p]), { lr: 0.003, weightDecay: 0.05 });
+    const entries = params.map((p, i): [string, tf.Variable] => [`l${i}.${i === 1 ? 'b' : 'w'}`, p]);
+    const opt = new AdamW(entries, { lr: 0.003, weightDecay: 0.05, fused });
     const m = twins.map((t) => tf.variable(tf.zerosLike(t), false));
     const s = twins.map((t) => tf.variable(tf.zerosLike(t), false));
     for (let t = 1; t <= 4; t++) {
@@ -30,12 +41,39 @@ describe('AdamW', () => {
           w.assign(tf.sub(w, tf.mul(update, 0.003 * t)));
         });
       });
+      tf.dispose(grads);
     }
-    params.forEach((p, i) => expect(arr(p)).toEqual(arr(twins[i])));
+    params.forEach((p, i) => expect(bits(p), `parameter ${i}`).toEqual(bits(twins[i])));
+    const slots = opt.slotEntries();
+    expect(slots.map(([name]) => name)).toEqual(['0.m', '0.s', '1.m', '1.s', '2.m', '2.s']); // the checkpoint names
+    // Slots follow the parameter groups' order (decayed first), not the entries'.
+    const order = paramGroups(entries, 0.05).flatMap((g) => g.entries.map(([, v]) => params.indexOf(v)));
+    slots.forEach(([name, slot], k) => expect(bits(slot), name).toEqual(bits((k % 2 === 0 ? m : s)[order[k >> 1]])));
     const before = tf.memory().numTensors;
     opt.dispose();
-    expect(tf.memory().numTensors).toBe(before - 2 * params.length - 5); // the moments and the 5 kept scalars
+    expect(tf.memory().numTensors).toBe(before - 2 * params.length - keptScalars); // the moments and the composed path's kept scalars
     tf.dispose([...twins, ...m, ...s, ...params]);
+  });
+
+  it('the fused kernel gives the composed path\'s weights and moments bit for bit over a ViT\'s parameters, and leaks nothing', () => {
+    const model = () => new Vit({ imageSize: 8, channels: 1, patchSize: 4, dim: 8, depth: 1, heads: 2, mlpRatio: 2, classes: 3, attention: { kind: 'sigmoid', bias: 'negLogN', qkNorm: 'layernorm', causal: false }, layerScale: 1e-4 }, 7);
+    expect(tf.getKernel(ADAMW_UPDATE, tf.getBackend())).toBeDefined();
+    const [a, b] = [model(), model()]; // the same seed: the same initial weights
+    const [optA, optB] = [a, b].map((mdl, k) => new AdamW(mdl.trainableEntries(), { lr: 0.01, weightDecay: 0.1, beta2: 0.99, fused: k === 0 }));
+    const entries = [a.trainableEntries(), b.trainableEntries()];
+    expect(entries[0].length).toBeGreaterThan(5);
+    for (let t = 1; t <= 3; t++) {
+      const grads = entries[0].map(([, v], i) => randn(v.shape, 1000 * t + i));
+      const before = tf.memory().numTensors;
+      optA.step(Object.fromEntries(entries[0].map(([, v], i) => [v.name, grads[i]])));
+      expect(tf.memory().numTensors, 'tensors left by a fused step').toBe(before);
+      optB.step(Object.fromEntries(entries[1].map(([, v], i) => [v.name, grads[i]])));
+      tf.dispose(grads);
+    }
+    entries[0].forEach(([name, v], i) => expect(bits(v), name).toEqual(bits(entries[1][i][1])));
+    const slotsB = optB.slotEntries();
+    optA.slotEntries().forEach(([name, slot], i) => expect(bits(slot), name).toEqual(bits(slotsB[i][1])));
+    [optA, optB, a, b].forEach((x) => x.dispose());
   });
 
   it('matches the decoupled-weight-decay update; no decay on 1-D parameters', () => {
