@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@sigattn/common';
-import { ATTENTION_BWD, ATTENTION_FWD, initBackend } from '@sigattn/kernel-core';
+import { ADAMW_UPDATE, ATTENTION_BWD, ATTENTION_FWD, initBackend } from '@sigattn/kernel-core';
 import { AdamW, Lars, createModelFromSpec, trainStep, type Batch, type Optimizer } from '@sigattn/model-zoo';
 import { withKernelListener } from './recorder.js';
 import { ZOO_VARIANTS, type ZooVariant } from './zoo-variants.js';
@@ -23,12 +23,12 @@ export interface KernelInventory {
   variants: string[];
   /** tfjs's own kernels (tfjs-core's kernel names), sorted by name. */
   kernels: Record<string, KernelUse>;
-  /** Kernels this repository registers: kernel-core's fused attention, forward and backward. */
+  /** Kernels this repository registers: kernel-core's fused attention (forward, backward) and fused AdamW update. */
   custom: Record<string, KernelUse>;
 }
 
 /** The kernels this repository registers itself; a cuda backend implements them directly. */
-export const CUSTOM_KERNELS: readonly string[] = [ATTENTION_FWD, ATTENTION_BWD];
+export const CUSTOM_KERNELS: readonly string[] = [ATTENTION_FWD, ATTENTION_BWD, ADAMW_UPDATE];
 
 const SEED = 1;
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
