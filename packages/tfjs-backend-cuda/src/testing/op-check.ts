@@ -125,7 +125,9 @@ export async function runOpCases(cases: readonly OpCase[], backend: string, { re
       rows.push({ name: c.name, what: 'run', maxErr: Infinity, tol: 0, pass: false, detail: (err as Error).message.split('\n')[0] });
       continue;
     }
-    const labels = want.map((_, i) => (i < want.length - (c.grad ? c.inputs.filter((s) => (s.dtype ?? 'float32') === 'float32').length : 0) ? `out${i}` : `grad${i}`));
+    const nGrads = c.grad ? c.inputs.filter((s) => (s.dtype ?? 'float32') === 'float32').length : 0;
+    const nOuts = want.length - nGrads;
+    const labels = want.map((_, i) => (i < nOuts ? `out${i}` : `grad${i - nOuts}`));
     want.forEach((w, i) => rows.push(compare(c.name, labels[i], got[i], w, c.tol ?? 1e-5)));
   }
   return rows;
