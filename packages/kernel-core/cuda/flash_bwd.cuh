@@ -4,7 +4,8 @@
 // CTA walks the query blocks (Q and dO double-buffered with cp.async) and, per block:
 //   S = Q K^T and dP = dO V^T        (warp w owns query rows 16w..16w+15)
 //   sigmoid: P = σ(S'),  dS = P(1−P)·dP               (no LSE, no D = rowsum(dO∘O) pass)
-//   softmax: P = exp(S' − LSE), dS = P(dP − D)         (D from flash_bwd_delta)
+//   softmax: P = exp(S' − LSE), dS = P(dP − D)         (D = Σ P·dP in-block for rows whose keys
+//            all lie in key block 0, else rowsum(dO∘O) from flash_bwd_delta)
 //   dQ += scale·dS K  → fp32 atomics into dq_acc (many key blocks add to the same rows)
 //   P, dS → shared memory; dV += P^T dO, dK += scale·dS^T Q   (warp w owns keys 16w..16w+15)
 // dK/dV are added into fp32 [B, Hkv, Nk, D] buffers at the end (atomics sum the GQA group);
@@ -18,7 +19,7 @@ struct BwdParams {
   const void* v;         // [B, Hkv, Nk, D]
   const void* dout;      // [B, H, Nq, D]
   const float* lse;      // [B, H, Nq] natural log (softmax only)
-  const float* delta;    // [B, H, Nq] rowsum(dO∘O) (softmax only)
+  const float* delta;    // [B, H, Nq] rowsum(dO∘O) (softmax only; may be null when Nk <= BN)
   float* dq_acc;         // [B, H, Nq, D] fp32, zeroed by the host
   float* dk_acc;         // [B, Hkv, Nk, D] fp32, zeroed
   float* dv_acc;         // [B, Hkv, Nk, D] fp32, zeroed
@@ -91,7 +92,7 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
 
   const float slope = p.alibi ? p.alibi[h] : 0.f;
   const float s_init = SIGMOID ? p.bias / p.scale : 0.f;
-  const float half_scale = 0.5f * p.scale;
+  const Sigmoid<T> sigmoid(p.scale);
   const float alibi_acc = slope / p.scale;
   const float scale_log2 = p.scale * 1.4426950408889634f;
   const float alibi_log2 = slope * 1.4426950408889634f;
@@ -133,14 +134,21 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
       }
     }
 
-    // Element-wise: P and dS (dS already carries the logit scale).
+    // Element-wise: P and dS (dS already carries the logit scale). Pass 1 packs P (16-bit, as the
+    // dV GEMM reads it); pass 2 forms dS.
+    //   softmax: dS = P16·(dP − Drow) with Drow = Σ_j P16·dP over the row's keys when they all lie in
+    //   this block (n0 = 0, at most BN visible keys: a quad shuffle away), so a row that sees one key
+    //   (P16 = 1) gets dS = dP − dP = 0 exactly, as the exact gradient; longer rows take Drow =
+    //   rowsum(dO∘O) from flash_bwd_delta (equal in exact arithmetic).
     int lim[2];
     float dist0[2], lse2[2], dlt[2];
+    bool local[2];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       const int i = m0 + warp * 16 + lane / 4 + r * 8;
       const int visible_end = i >= p.Nq ? 0 : p.causal ? min(kv_len, i + offset + 1) : kv_len;
       lim[r] = visible_end - n0 - c0;
+      local[r] = n0 == 0 && visible_end <= BN;
       dist0[r] = static_cast<float>(i + offset - n0 - c0);
       lse2[r] = 0.f;
       dlt[r] = 0.f;
@@ -149,14 +157,15 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
           const float l = p.lse[qh + i];
           // A fully masked row has LSE = -inf; +inf makes every exp2 below 0 instead of inf.
           lse2[r] = l == -INFINITY ? INFINITY : l * 1.4426950408889634f;
-          dlt[r] = p.delta[qh + i];
+          if (!local[r]) dlt[r] = p.delta[qh + i];
         }
       }
     }
-    uint32_t dsf[BN / 16][4];
+    uint32_t pp[NS][2];
+    float rowdot[2] = {0.f, 0.f};
 #pragma unroll
     for (int ns = 0; ns < NS; ++ns) {
-      float pv[4], dsv[4];
+      float pv[4];
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int r = e >> 1, dc = ns * 8 + (e & 1);
@@ -164,25 +173,51 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
         if constexpr (SIGMOID) {
           float x = s[ns][e];
           if (p.alibi) x -= alibi_acc * fabsf(dist0[r] - static_cast<float>(dc));
-          y = fmaf(0.5f, tanh_approx(half_scale * x), 0.5f);
-          dsv[e] = y * (1.f - y) * dp[ns][e] * p.scale;
+          y = sigmoid(x);
+          s[ns][e] = y;  // dS below uses the f32 σ
         } else {
           float x = s[ns][e] * scale_log2 - lse2[r];
           if (p.alibi) x -= alibi_log2 * fabsf(dist0[r] - static_cast<float>(dc));
           y = exp2_approx(x);
+        }
+        pv[e] = dc < lim[r] ? y : 0.f;
+      }
+      pp[ns][0] = Pack2<T>::from(pv[0], pv[1]);
+      pp[ns][1] = Pack2<T>::from(pv[2], pv[3]);
+      if constexpr (!SIGMOID) {
+        rowdot[0] += Unpack2<T>::lo(pp[ns][0]) * dp[ns][0] + Unpack2<T>::hi(pp[ns][0]) * dp[ns][1];
+        rowdot[1] += Unpack2<T>::lo(pp[ns][1]) * dp[ns][2] + Unpack2<T>::hi(pp[ns][1]) * dp[ns][3];
+      }
+    }
+    if constexpr (!SIGMOID) {
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        rowdot[r] += __shfl_xor_sync(0xffffffffu, rowdot[r], 1);
+        rowdot[r] += __shfl_xor_sync(0xffffffffu, rowdot[r], 2);
+        if (local[r]) dlt[r] = rowdot[r];
+      }
+    }
+    uint32_t dsf[BN / 16][4];
+#pragma unroll
+    for (int ns = 0; ns < NS; ++ns) {
+      float dsv[4];
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int r = e >> 1, dc = ns * 8 + (e & 1);
+        if constexpr (SIGMOID) {
+          const float y = s[ns][e];
+          dsv[e] = dc < lim[r] ? y * (1.f - y) * dp[ns][e] * p.scale : 0.f;
+        } else {
+          const float y = (e & 1) ? Unpack2<T>::hi(pp[ns][r]) : Unpack2<T>::lo(pp[ns][r]);  // 0 where masked
           dsv[e] = y * (dp[ns][e] - dlt[r]) * p.scale;
         }
-        const bool vis = dc < lim[r];
-        pv[e] = vis ? y : 0.f;
-        dsv[e] = vis ? dsv[e] : 0.f;
       }
       // Row-major BM x BN tiles in shared memory: this thread's pairs (row g, g+8; cols c0, c0+1).
       const int rl = warp * 16 + lane / 4;
       const uint32_t col_bytes = (ns * 8 + c0) * 2;
-      const uint32_t p0 = Pack2<T>::from(pv[0], pv[1]), p1 = Pack2<T>::from(pv[2], pv[3]);
       const uint32_t d0 = Pack2<T>::from(dsv[0], dsv[1]), d1 = Pack2<T>::from(dsv[2], dsv[3]);
-      asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sP + rl * PB + col_bytes), "r"(p0));
-      asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sP + (rl + 8) * PB + col_bytes), "r"(p1));
+      asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sP + rl * PB + col_bytes), "r"(pp[ns][0]));
+      asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sP + (rl + 8) * PB + col_bytes), "r"(pp[ns][1]));
       asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sdS + rl * PB + col_bytes), "r"(d0));
       asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sdS + (rl + 8) * PB + col_bytes), "r"(d1));
       // dS (this warp's rows) as A fragments for dQ = dS K.

@@ -9,7 +9,8 @@
 // into the P A-fragments of the second mma without a round trip through shared memory.
 //
 // The only difference between the twins is the element-wise step (if constexpr on SIGMOID):
-//   sigmoid: acc starts at bias/scale, p = 0.5*tanh(0.5*scale*acc) + 0.5  (1 MUFU, no row state)
+//   sigmoid: acc starts at bias/scale, p = Sigmoid<T>(acc) (flash_common.cuh: tanh for bf16, 1 MUFU;
+//            ex2 + rcp for fp16, whose resolution needs it; no row state)
 //   softmax: online max/sum with exp2, O rescaled per tile, O /= l and LSE at the end.
 #pragma once
 #include "flash_common.cuh"
@@ -88,9 +89,9 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
 
   const float slope = p.alibi ? p.alibi[h] : 0.f;
   // Sigmoid folds the bias into the accumulator start: acc = q.k + bias/scale, so the MUFU input
-  // is one FMUL away: tanh(0.5*scale*acc). The host rejects scale == 0.
+  // is one FMUL away (tanh(0.5*scale*acc) or ex2(-scale*log2e*acc)). The host rejects scale == 0.
   const float s_init = SIGMOID ? p.bias / p.scale : 0.f;
-  const float half_scale = 0.5f * p.scale;
+  const Sigmoid<T> sigmoid(p.scale);
   const float alibi_acc = slope / p.scale;                // ALiBi in accumulator units (sigmoid)
   const float scale_log2 = p.scale * 1.4426950408889634f;  // softmax works in log2 units
   const float alibi_log2 = slope * 1.4426950408889634f;
@@ -158,8 +159,7 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
             const int r = e >> 1, dc = ns * 8 + (e & 1);
             float x = s[mt][ns][e];
             if (p.alibi) x -= alibi_acc * fabsf(dist0[r] - static_cast<float>(dc));
-            const float y = fmaf(0.5f, tanh_approx(half_scale * x), 0.5f);
-            s[mt][ns][e] = dc < lim[r] ? y : 0.f;
+            s[mt][ns][e] = dc < lim[r] ? sigmoid(x) : 0.f;
           }
       } else {
         float mx[2] = {-INFINITY, -INFINITY};

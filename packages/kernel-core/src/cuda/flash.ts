@@ -226,14 +226,16 @@ export class CudaFlashAttention {
     }
     const dqAcc = f32?.dq ?? this.scratchF32('dq', nQ), dkAcc = f32?.dk ?? this.scratchF32('dk', nK), dvAcc = f32?.dv ?? this.scratchF32('dv', nK);
     for (const [t, n] of [[dqAcc, nQ], [dkAcc, nK], [dvAcc, nK]] as const) this.driver.fill32(t.ptr, 0, n);
+    const kern = this.kernel(r.kind, q.dtype, r.D, 'bwd');
     let delta: DeviceTensor | null = null;
-    if (r.kind === 'softmax') {
+    // Rows whose keys all fit in the first key block take Drow = Σ P·dP inside the kernel; the
+    // rowsum(dO∘O) pre-pass is only needed for longer rows.
+    if (r.kind === 'softmax' && r.Nk > kern.blockN) {
       delta = this.scratchF32('delta', rowsQ);
       const name = `flash_bwd_delta_${q.dtype}`;
       this.driver.launch(this.auxKernel(name), name, [Math.ceil((rowsQ * 32) / 256), 1, 1], 256, 0,
         [u64(opts.o!.ptr), u64(dout.ptr), u64(delta.ptr), i64(rowsQ), i32(r.D)], stream);
     }
-    const kern = this.kernel(r.kind, q.dtype, r.D, 'bwd');
     const params = packBwdParams(
       {
         q: q.ptr, k: k.ptr, v: v.ptr, dout: dout.ptr,
