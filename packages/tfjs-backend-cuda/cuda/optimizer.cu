@@ -1,2 +1,30 @@
-// optimizer kernels of the tfjs cuda backend (see src/kernels/optimizer.ts).
+// The fused AdamW update (kernel-core's SigattnAdamW contract; src/kernels/optimizer.ts): one launch per
+// parameter instead of ~15 elementwise ops. Every operation uses an explicitly rounded intrinsic, in the
+// order of the composed ops, so the result matches the other backends bit for bit (the build's
+// --use_fast_math would otherwise contract to FMA and approximate the division and square root).
 #include "common.cuh"
+
+struct AdamWParams {
+  float* new_param;
+  float* new_m;
+  float* new_v;
+  const float* param;
+  const float* grad;
+  const float* m;
+  const float* v;
+  long long n;
+  float beta1, one_minus_beta1, beta2, one_minus_beta2, eps, bc1, bc2, lr, wd;
+};
+
+extern "C" __global__ void adamw_f32(AdamWParams p) {
+  GRID_STRIDE(i, p.n) {
+    const float g = p.grad[i], w = p.param[i];
+    const float m = __fadd_rn(__fmul_rn(p.m[i], p.beta1), __fmul_rn(g, p.one_minus_beta1));
+    const float v = __fadd_rn(__fmul_rn(p.v[i], p.beta2), __fmul_rn(__fmul_rn(g, g), p.one_minus_beta2));
+    float u = __fdiv_rn(__fdiv_rn(m, p.bc1), __fadd_rn(__fsqrt_rn(__fdiv_rn(v, p.bc2)), p.eps));
+    if (p.wd > 0.f) u = __fadd_rn(u, __fmul_rn(w, p.wd));
+    p.new_param[i] = __fsub_rn(w, __fmul_rn(u, p.lr));
+    p.new_m[i] = m;
+    p.new_v[i] = v;
+  }
+}
