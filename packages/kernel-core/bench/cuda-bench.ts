@@ -3,6 +3,8 @@
  * hidden 2048 → D 64 × 32 heads or D 128 × 16 heads, N 512…16k, causal and not), CUDA events around
  * each pass, median of --reps after --warmup. TFLOP/s by the standard count (4·B·H·N²·D, backward
  * 2.5×, causal halves). The output O stands in for dO in the backward pass (random, never zeros).
+ * On a Hopper GPU the sm_90a forward kernels are timed too (impl ours-hopper-<kind>; ours-<kind> is
+ * the FA2-class kernels; SIGATTN_CUDA_HOPPER=0 leaves them out).
  * Writes <out>/cuda_bench.csv and <out>/cuda_bench.md, which also holds <out>/sdpa_bench.csv
  * (tools/sdpa_bench.py, run first in the same call on the same card) side by side.
  *   tsx packages/kernel-core/bench/cuda-bench.ts [--out DIR] [--reps 30] [--warmup 5] [--report-only]   (--help lists the options)
@@ -34,7 +36,12 @@ runMain(async () => {
 
   const driver = cudaDriver();
   const card = driver.info.name;
-  const flash = new CudaFlashAttention(driver);
+  // ours-<kind>: the FA2-class kernels (every device); ours-hopper-<kind>: the sm_90a wgmma forward
+  // kernels, timed in the same run where the device is 9.x and SIGATTN_CUDA_HOPPER is not 0.
+  const flash = new CudaFlashAttention(driver, undefined, { hopper: false });
+  const hopper = new CudaFlashAttention(driver);
+  const hopperKinds = CUDA_KINDS.filter((k) => hopper.forwardImpl(k) === 'hopper');
+  console.log(`Hopper forward kernels: ${hopperKinds.length > 0 ? hopperKinds.join(', ') : 'none (not a 9.x device, not built, or SIGATTN_CUDA_HOPPER=0)'}`);
   const TOTAL = 16384 * 2048; // batch·N·hidden: the same element count for every sweep point
 
   // 1M random bf16 values tiled over the buffer: realistic values without generating 100M in JS.
@@ -73,18 +80,21 @@ runMain(async () => {
         const shape = [B, H, N, D];
         const [q, k, v, o] = [qBuf, kBuf, vBuf, oBuf].map((t) => t.view(shape));
         const [dq, dk, dv] = [dqBuf, dkBuf, dvBuf].map((t) => t.view(shape));
-        const record = (kind: string, pass: 'fwd' | 'bwd', ms: number) => {
+        const record = (impl: string, pass: 'fwd' | 'bwd', ms: number) => {
           const tflops = attentionFlops({ B, H, Hkv: H, Nq: N, Nk: N, D }, causal, pass) / ms / 1e9;
-          rows.push({ card, impl: `ours-${kind}`, pass_: pass, D, causal: String(causal), N, B, H, ms: +ms.toFixed(4), tflops: +tflops.toFixed(1) });
+          rows.push({ card, impl, pass_: pass, D, causal: String(causal), N, B, H, ms: +ms.toFixed(4), tflops: +tflops.toFixed(1) });
           console.log(JSON.stringify(rows[rows.length - 1]));
         };
         const lse = lseBuf.view([B, H, N]);
         for (const kind of CUDA_KINDS) {
           const spec = kind === 'sigmoid' ? { kind, causal, bias: { negLogN: N } } : { kind, causal };
-          record(kind, 'fwd', gpuMedianMs(() => flash.forward(q, k, v, spec, { out: o, lse: kind === 'softmax' ? lse : undefined })));
+          record(`ours-${kind}`, 'fwd', gpuMedianMs(() => flash.forward(q, k, v, spec, { out: o, lse: kind === 'softmax' ? lse : undefined })));
+          if (hopperKinds.includes(kind)) {
+            record(`ours-hopper-${kind}`, 'fwd', gpuMedianMs(() => hopper.forward(q, k, v, spec, { out: o, lse: kind === 'softmax' ? lse : undefined })));
+          }
           // Backward: the whole pass (zeroing the fp32 accumulators, softmax's D pre-pass, the kernel,
           // the dtype conversions), as PyTorch's backward time includes its own pre/post-processing.
-          record(kind, 'bwd', gpuMedianMs(() => flash.backward(q, k, v, o, spec, { o, lse: kind === 'softmax' ? lse : undefined, dq, dk, dv })));
+          record(`ours-${kind}`, 'bwd', gpuMedianMs(() => flash.backward(q, k, v, o, spec, { o, lse: kind === 'softmax' ? lse : undefined, dq, dk, dv })));
         }
       }
     }
@@ -92,6 +102,7 @@ runMain(async () => {
   }
 
   flash.dispose();
+  hopper.dispose();
   writeCsv(path.join(args.out, 'cuda_bench.csv'), rows, ['card', 'impl', 'pass_', 'D', 'causal', 'N', 'B', 'H', 'ms', 'tflops']);
   const md = writeReport(args.out, `bf16, batch·N = 16k, hidden 2048; median of ${reps} after ${warmup} warm-up; ${new Date().toISOString().slice(0, 10)}`);
   console.log(`wrote ${md}`);

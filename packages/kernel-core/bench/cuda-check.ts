@@ -2,13 +2,15 @@
  * GPU correctness run (forward + backward) without vitest (for the offline GPU bundle, `run.sh
  * cuda-check`): the cases of test/cuda-attention.test.ts — per CUDA kind, --cases random cases of the
  * shared generator plus one long one per ten — under the accuracy rule. Prints one line per case and
- * `N passed, N failed`; exit 1 on failure.
+ * `N passed, N failed`; exit 1 on failure. On a Hopper GPU every case runs through both forward
+ * kernel families (sm_90a wgmma and FA2; ratios labelled `o@hopper`, `o@fa2`, ...);
+ * SIGATTN_CUDA_HOPPER=0 checks the FA2 kernels only.
  *   tsx packages/kernel-core/bench/cuda-check.ts [--seed 1] [--cases 100]   (--help lists the options)
  */
 import { cli, runMain } from '@sigattn/common';
 import { cudaDriver } from '../src/cuda/driver.js';
-import { cudaCheckCases, runCudaCheck } from '../src/cuda/check.js';
-import { CudaFlashAttention } from '../src/cuda/flash.js';
+import { cudaCheckCases, cudaCheckImplementations, runCudaCheck } from '../src/cuda/check.js';
+import { CUDA_KINDS } from '../src/cuda/flash.js';
 
 runMain(async () => {
   const args = await cli('cuda-check')
@@ -20,16 +22,18 @@ runMain(async () => {
     .parse();
   const driver = cudaDriver();
   console.log(`device: ${driver.info.name} (sm_${driver.info.computeCapability.join('')}, ${driver.info.smCount} SMs, driver ${driver.info.driverVersion})`);
-  const flash = new CudaFlashAttention(driver);
+  const flashes = cudaCheckImplementations(driver);
+  // Which forward kernels each case runs (the Hopper ones only on 9.x with their cubins built).
+  console.log(`forward implementations: ${flashes.map((f) => CUDA_KINDS.map((k) => `${k} ${f.forwardImpl(k)}`).join(', ')).join(' | ')}`);
   let passed = 0, failed = 0;
   for (const c of cudaCheckCases(args.seed, args.cases)) {
-    const r = runCudaCheck(driver, flash, c);
+    const r = runCudaCheck(driver, flashes, c);
     if (r.ok) passed++;
     else failed++;
     const ratios = r.comparisons.map((x) => `${x.output} ${x.ratio.toFixed(2)}`).join(', ');
     console.log(`${r.ok ? 'PASS' : 'FAIL'} ${c.title}: error / max(naive, floor) ${ratios}${r.ok ? '' : `\n  ${r.message}`}`);
   }
-  flash.dispose();
+  for (const f of flashes) f.dispose();
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
 });

@@ -40,6 +40,10 @@ export function benchMarkdown(rows: Row[], note: string): string {
       };
       ratio('ours-sigmoid fwd', 'sdpa-flash2 fwd', 'sigmoid fwd / FA2 fwd');
       ratio('ours-sigmoid fwd', 'ours-softmax fwd', 'sigmoid fwd / our softmax fwd');
+      ratio('ours-hopper-sigmoid fwd', 'sdpa-flash2 fwd', 'hopper sigmoid fwd / FA2 fwd');
+      ratio('ours-hopper-sigmoid fwd', 'sdpa-cudnn fwd', 'hopper sigmoid fwd / cuDNN fwd');
+      ratio('ours-hopper-sigmoid fwd', 'ours-hopper-softmax fwd', 'hopper sigmoid fwd / hopper softmax fwd');
+      ratio('ours-hopper-sigmoid fwd', 'ours-sigmoid fwd', 'hopper sigmoid fwd / our FA2-class sigmoid fwd');
       ratio('ours-sigmoid bwd', 'sdpa-flash2 bwd', 'sigmoid bwd / FA2 bwd');
       ratio('ours-sigmoid bwd', 'ours-softmax bwd', 'sigmoid bwd / our softmax bwd');
       out.push(`**D = ${D}, ${causal === 'true' ? 'causal' : 'non-causal'}**`, '');

@@ -4,8 +4,7 @@
 // hosts) a missing driver fails.
 import { afterAll, describe, expect, it } from 'vitest';
 import { cudaDriver, cudaUnavailableReason } from '../src/cuda/driver.js';
-import { CudaFlashAttention } from '../src/cuda/flash.js';
-import { cudaCheckCases, runCudaCheck, suiteSeed } from '@sigattn/kernel-core/testing';
+import { cudaCheckCases, cudaCheckImplementations, runCudaCheck, suiteSeed } from '@sigattn/kernel-core/testing';
 
 const reason = cudaUnavailableReason();
 const seed = suiteSeed(20261204);
@@ -18,12 +17,13 @@ if (reason !== null && process.env.SIGATTN_REQUIRE_CUDA) {
 }
 
 describe.skipIf(reason !== null)(title, () => {
-  const flash = reason === null ? new CudaFlashAttention() : null;
-  afterAll(() => flash?.dispose());
+  // On a Hopper GPU: the sm_90a forward kernels and the FA2 ones, each case through both.
+  const flashes = reason === null ? cudaCheckImplementations(cudaDriver()) : [];
+  afterAll(() => flashes.forEach((f) => f.dispose()));
 
   for (const c of cudaCheckCases(seed)) {
     it(c.title, () => {
-      expect(runCudaCheck(cudaDriver(), flash!, c).message).toBe('');
+      expect(runCudaCheck(cudaDriver(), flashes, c).message).toBe('');
     });
   }
 });

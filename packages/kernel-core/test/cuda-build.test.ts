@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildCuda, CUDA_ARCHS, findNvcc, spilledKernels, type CudaBuildResult } from '../src/cuda/build.js';
+import { buildCuda, CUDA_ARCHS, findNvcc, HOPPER_ARCH, HOPPER_SOURCES, spilledKernels, type CudaBuildResult } from '../src/cuda/build.js';
 
 const nvcc = await findNvcc();
 const title = nvcc ? `CUDA build (nvcc ${nvcc.version})` : 'CUDA build (skipped: nvcc not found on PATH, $NVCC or $CUDA_HOME)';
@@ -15,7 +15,7 @@ describe.skipIf(nvcc === null)(title, () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('compiles every kernel file for sm_80 and sm_90 plus PTX', async () => {
+  it('compiles every kernel file for sm_80 and sm_90 plus PTX, and the Hopper files for sm_90a', async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'sigattn-cuda-'));
     result = await buildCuda(dir);
     const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { files: string[] };
@@ -24,6 +24,7 @@ describe.skipIf(nvcc === null)(title, () => {
       expect(manifest.files).toContain(path.join(arch, 'flash_softmax_fwd.cubin'));
     }
     expect(manifest.files).toContain(path.join('ptx', 'flash_sigmoid_fwd.ptx'));
+    for (const src of HOPPER_SOURCES) expect(manifest.files).toContain(path.join(HOPPER_ARCH, src.replace(/\.cu$/, '.cubin')));
   }, 240_000);
 
   it('reports every shipped variant for both archs, with registers and no spills', () => {
@@ -40,5 +41,18 @@ describe.skipIf(nvcc === null)(title, () => {
       }
     }
     expect(spilledKernels(result.resources)).toEqual([]);
+  });
+
+  it('builds the Hopper (wgmma) forward kernels for sm_90a only, without spills', () => {
+    for (const kind of ['sigmoid', 'softmax']) {
+      for (const dt of ['bf16', 'fp16']) {
+        for (const d of [64, 128]) {
+          const rows = result.resources.filter((r) => r.kernel === `hopper_${kind}_fwd_${dt}_d${d}`);
+          expect(rows.map((r) => r.arch), `hopper_${kind}_fwd_${dt}_d${d}`).toEqual([HOPPER_ARCH]);
+          expect(rows[0].registers).toBeGreaterThan(0);
+          expect(rows[0].spillStoreBytes + rows[0].spillLoadBytes).toBe(0);
+        }
+      }
+    }
   });
 });

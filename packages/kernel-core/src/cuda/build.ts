@@ -1,6 +1,7 @@
 /**
  * Compile the CUDA kernels with nvcc (no GPU needed): one cubin per kernel file for sm_80 and
- * sm_90, plus compute_80 PTX that the driver can JIT on newer architectures. ptxas -v resource
+ * sm_90, plus compute_80 PTX that the driver can JIT on newer architectures, and the Hopper-only
+ * (wgmma) files for sm_90a. ptxas -v resource
  * reports are parsed so that callers (the build target, the CI test) can refuse register spills.
  */
 import { execFile } from 'node:child_process';
@@ -17,6 +18,12 @@ export const CUDA_SOURCES = ['flash_sigmoid_fwd.cu', 'flash_softmax_fwd.cu', 'fl
 /** Architectures with a shipped cubin; anything else loads the PTX. */
 export const CUDA_ARCHS = ['sm_80', 'sm_90'] as const;
 export const PTX_ARCH = 'compute_80';
+/**
+ * Hopper-only kernel files (wgmma needs the arch-specific sm_90a target): one cubin each in
+ * `<out>/sm_90a/`, no PTX fallback; the host picks them on compute capability 9.x (flash.ts).
+ */
+export const HOPPER_SOURCES = ['hopper_sigmoid_fwd.cu', 'hopper_softmax_fwd.cu'] as const;
+export const HOPPER_ARCH = 'sm_90a';
 
 export const CUDA_SOURCE_DIR = fileURLToPath(new URL('../../cuda/', import.meta.url));
 export const CUDA_BUILD_DIR = path.join(CUDA_SOURCE_DIR, 'build');
@@ -101,12 +108,14 @@ export interface CudaBuildResult {
 export interface CudaSourceSet {
   sources: readonly string[];
   sourceDir: string;
+  /** Files built for sm_90a only (HOPPER_ARCH); none unless given. */
+  hopperSources?: readonly string[];
 }
 
 /** Build every source for every arch (in parallel) into outDir; writes ptxas-report.txt and manifest.json (files, their sha256, resources). */
 export async function buildCuda(
   outDir: string = CUDA_BUILD_DIR,
-  { sources, sourceDir }: CudaSourceSet = { sources: CUDA_SOURCES, sourceDir: CUDA_SOURCE_DIR },
+  { sources, sourceDir, hopperSources = [] }: CudaSourceSet = { sources: CUDA_SOURCES, sourceDir: CUDA_SOURCE_DIR, hopperSources: HOPPER_SOURCES },
 ): Promise<CudaBuildResult> {
   const found = await findNvcc();
   if (found === null) {
@@ -120,6 +129,12 @@ export async function buildCuda(
       const out = path.join(outDir, arch, src.replace(/\.cu$/, '.cubin'));
       jobs.push(nvccTo(found.nvcc, [...common, '-cubin', `-arch=${arch}`, '-Xptxas', '-v', src], out, sourceDir));
     }
+  }
+  if (hopperSources.length > 0) await mkdir(path.join(outDir, HOPPER_ARCH), { recursive: true });
+  for (const src of hopperSources) {
+    // The -gencode form: nvcc 13.0's -arch=sm_90a shorthand also runs a plain sm_90 pass that rejects wgmma.
+    const out = path.join(outDir, HOPPER_ARCH, src.replace(/\.cu$/, '.cubin'));
+    jobs.push(nvccTo(found.nvcc, [...common, '-cubin', '-gencode=arch=compute_90a,code=sm_90a', '-Xptxas', '-v', src], out, sourceDir));
   }
   await mkdir(path.join(outDir, 'ptx'), { recursive: true });
   for (const src of sources) {
@@ -137,7 +152,7 @@ export async function buildCuda(
   const sha256 = Object.fromEntries(files.map((f) => [f, sha256File(path.join(outDir, f))]));
   writeFileAtomic(
     path.join(outDir, 'manifest.json'),
-    JSON.stringify({ nvcc: found.version, archs: CUDA_ARCHS, ptx: PTX_ARCH, files, sha256, resources }, null, 2),
+    JSON.stringify({ nvcc: found.version, archs: [...CUDA_ARCHS, ...(hopperSources.length > 0 ? [HOPPER_ARCH] : [])], ptx: PTX_ARCH, files, sha256, resources }, null, 2),
   );
   return { nvccVersion: found.version, buildDir: outDir, report, resources };
 }

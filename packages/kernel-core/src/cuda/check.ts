@@ -5,7 +5,8 @@
  * (randomAttentionCases, restricted to the CUDA kinds and head dims, inputs rounded to bf16/fp16), and
  * every output is judged by the project's one accuracy rule (compareToReference, src/testing/accuracy.ts)
  * with the unfused computation in the kernel's 16-bit dtype as the naive yardstick. Outputs are
- * poisoned with NaN before the launch.
+ * poisoned with NaN before the launch. On a Hopper device each case runs through both forward
+ * kernel families (cudaCheckImplementations: the sm_90a wgmma kernels and the FA2 ones).
  */
 import { referenceAttentionBackward, referenceAttentionForward } from '../reference/attention-ref64.js';
 import { alibiTerm, isVisible, type ResolvedAttention } from '../spec.js';
@@ -13,7 +14,7 @@ import { compareToReference, formatComparison, type Comparison } from '../testin
 import { deriveSeed } from '@sigattn/common';
 import { randomAttentionCase, roundedAttentionCase, type AttentionCase, type RandomCaseOptions } from '../testing/random-case.js';
 import type { CudaDriver } from './driver.js';
-import { CUDA_HEAD_DIMS, CUDA_KINDS, type CudaFlashAttention } from './flash.js';
+import { CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention, type CudaKind } from './flash.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from './half.js';
 import { DeviceTensor } from './tensor.js';
 
@@ -162,44 +163,71 @@ export function cudaCheckCase(d: CudaCheckCase): AttentionCase {
 
 export interface CudaCheckResult {
   label: string;
-  /** O, dQ, dK, dV under the accuracy rule. */
+  /** O, dQ, dK, dV under the accuracy rule, per implementation (names `o@hopper`, `dq@fa2`, ...). */
   comparisons: Comparison[];
   ok: boolean;
-  /** Softmax LSE rows left NaN (unwritten) — must be 0. */
+  /** Softmax LSE rows left NaN (unwritten), summed over the implementations — must be 0. */
   lseUnwritten: number;
   /** '' when the case passes, else the label and what failed. */
   message: string;
 }
 
-export function runCudaCheck(driver: CudaDriver, flash: CudaFlashAttention, check: CudaCheckCase): CudaCheckResult {
+/**
+ * The implementations a GPU check should cover on this device: the Hopper forward kernels (on a
+ * 9.x device with their sm_90a cubins, unless SIGATTN_CUDA_HOPPER=0) and always the FA2 ones.
+ */
+export function cudaCheckImplementations(driver: CudaDriver, buildDir?: string): CudaFlashAttention[] {
+  const fa2 = new CudaFlashAttention(driver, buildDir, { hopper: false });
+  const hopper = new CudaFlashAttention(driver, buildDir);
+  if (CUDA_KINDS.every((k) => hopper.forwardImpl(k) === 'hopper')) return [hopper, fa2];
+  hopper.dispose();
+  return [fa2];
+}
+
+/**
+ * One case through each implementation in `flashes` (forward, then backward from that forward's O
+ * and LSE); the float64 reference and the naive 16-bit yardstick are computed once.
+ */
+export function runCudaCheck(driver: CudaDriver, flashes: CudaFlashAttention | readonly CudaFlashAttention[], check: CudaCheckCase): CudaCheckResult {
   const { dtype } = check;
   const c = cudaCheckCase(check);
   const r = c.resolved;
   const { B, H, Hkv, Nq, Nk, D } = r;
   const round = ROUND[dtype];
+  const ref = { o: referenceAttentionForward(r, c.q, c.k, c.v).o, ...referenceAttentionBackward(r, c.q, c.k, c.v, c.dO) };
+  const naive = { o: naiveSamePrecision(r, c.q, c.k, c.v, round), ...naiveSamePrecisionBackward(r, c.q, c.k, c.v, c.dO, round) };
   const qd = DeviceTensor.fromHost(driver, c.q, c.qShape, dtype);
   const kd = DeviceTensor.fromHost(driver, c.k, c.kvShape, dtype);
   const vd = DeviceTensor.fromHost(driver, c.v, c.kvShape, dtype);
   const ddO = DeviceTensor.fromHost(driver, c.dO, c.qShape, dtype);
-  const out = DeviceTensor.empty(driver, dtype, [B, H, Nq, D]).poison();
-  const lse = DeviceTensor.empty(driver, 'f32', [B, H, Nq]).poison();
-  const grads = {
-    dq: DeviceTensor.empty(driver, dtype, [B, H, Nq, D]).poison(),
-    dk: DeviceTensor.empty(driver, dtype, [B, Hkv, Nk, D]).poison(),
-    dv: DeviceTensor.empty(driver, dtype, [B, Hkv, Nk, D]).poison(),
-  };
+  const comparisons: Comparison[] = [];
+  let lseUnwritten = 0;
   try {
-    flash.forward(qd, kd, vd, c.spec, { out, lse });
-    flash.backward(qd, kd, vd, ddO, c.spec, { o: out, lse, ...grads });
-    const ref = { o: referenceAttentionForward(r, c.q, c.k, c.v).o, ...referenceAttentionBackward(r, c.q, c.k, c.v, c.dO) };
-    const naive = { o: naiveSamePrecision(r, c.q, c.k, c.v, round), ...naiveSamePrecisionBackward(r, c.q, c.k, c.v, c.dO, round) };
-    const got = { o: out.toHost(), dq: grads.dq.toHost(), dk: grads.dk.toHost(), dv: grads.dv.toHost() };
-    const comparisons = (['o', 'dq', 'dk', 'dv'] as const).map((name) => compareToReference(name, got[name], ref[name], naive[name], dtype));
-    const lseUnwritten = r.kind === 'softmax' ? Array.from(lse.toHost()).filter(Number.isNaN).length : 0;
-    const ok = comparisons.every((x) => x.ok) && lseUnwritten === 0;
-    const failures = [...comparisons.filter((x) => !x.ok).map(formatComparison), ...(lseUnwritten > 0 ? [`${lseUnwritten} softmax LSE rows unwritten`] : [])];
-    return { label: c.label, comparisons, ok, lseUnwritten, message: ok ? '' : `${c.label}\n  ${failures.join('\n  ')}` };
+    for (const flash of Array.isArray(flashes) ? flashes : [flashes as CudaFlashAttention]) {
+      const impl = flash.forwardImpl(r.kind as CudaKind);
+      const out = DeviceTensor.empty(driver, dtype, [B, H, Nq, D]).poison();
+      const lse = DeviceTensor.empty(driver, 'f32', [B, H, Nq]).poison();
+      const grads = {
+        dq: DeviceTensor.empty(driver, dtype, [B, H, Nq, D]).poison(),
+        dk: DeviceTensor.empty(driver, dtype, [B, Hkv, Nk, D]).poison(),
+        dv: DeviceTensor.empty(driver, dtype, [B, Hkv, Nk, D]).poison(),
+      };
+      try {
+        flash.forward(qd, kd, vd, c.spec, { out, lse });
+        flash.backward(qd, kd, vd, ddO, c.spec, { o: out, lse, ...grads });
+        const got = { o: out.toHost(), dq: grads.dq.toHost(), dk: grads.dk.toHost(), dv: grads.dv.toHost() };
+        for (const name of ['o', 'dq', 'dk', 'dv'] as const) {
+          comparisons.push(compareToReference(`${name}@${impl}`, got[name], ref[name], naive[name], dtype));
+        }
+        if (r.kind === 'softmax') lseUnwritten += Array.from(lse.toHost()).filter(Number.isNaN).length;
+      } finally {
+        for (const t of [out, lse, grads.dq, grads.dk, grads.dv]) t.free();
+      }
+    }
   } finally {
-    for (const t of [qd, kd, vd, ddO, out, lse, grads.dq, grads.dk, grads.dv]) t.free();
+    for (const t of [qd, kd, vd, ddO]) t.free();
   }
+  const ok = comparisons.every((x) => x.ok) && lseUnwritten === 0;
+  const failures = [...comparisons.filter((x) => !x.ok).map(formatComparison), ...(lseUnwritten > 0 ? [`${lseUnwritten} softmax LSE rows unwritten`] : [])];
+  return { label: c.label, comparisons, ok, lseUnwritten, message: ok ? '' : `${c.label}\n  ${failures.join('\n  ')}` };
 }

@@ -74,7 +74,18 @@ const u64 = (x: bigint) => new Uint8Array(BigUint64Array.of(x).buffer);
 const i64 = (x: number) => new Uint8Array(BigInt64Array.of(BigInt(x)).buffer);
 const i32 = (x: number) => new Uint8Array(Int32Array.of(x).buffer);
 
-type Part = 'fwd' | 'bwd' | 'bwd_aux';
+type Part = 'fwd' | 'bwd' | 'bwd_aux' | 'hopper_fwd';
+
+/** Which forward kernel family runs: the Hopper wgmma kernels (sm_90a) or the FA2-class mma.sync ones. */
+export type CudaForwardImpl = 'hopper' | 'fa2';
+
+/**
+ * Whether the Hopper forward kernels may be used (on a 9.x device with their cubins built):
+ * `SIGATTN_CUDA_HOPPER=0` forces the FA2 kernels, so a benchmark can compare both.
+ */
+export function hopperEnabledByEnv(): boolean {
+  return process.env.SIGATTN_CUDA_HOPPER !== '0';
+}
 
 export class CudaFlashAttention {
   private readonly modules = new Map<string, CuPtr>();
@@ -82,35 +93,56 @@ export class CudaFlashAttention {
   /** Small per-option device buffers (ALiBi slopes, key lengths), keyed by content, freed by dispose(). */
   private readonly aux = new Map<string, DeviceTensor>();
 
+  /** Use the Hopper forward kernels where the device and build allow (see forwardImpl). */
+  readonly hopper: boolean;
+
   constructor(
     readonly driver: CudaDriver = cudaDriver(),
     readonly buildDir: string = cudaBuildDir(),
-  ) {}
+    options: { hopper?: boolean } = {},
+  ) {
+    this.hopper = options.hopper ?? hopperEnabledByEnv();
+  }
+
+  /**
+   * The forward kernel family this instance runs for `kind`: 'hopper' on a compute capability 9.x
+   * device when enabled and its sm_90a cubin is built, else 'fa2'. The Hopper kernels cover every
+   * spec the FA2 ones do (same element-wise code); the backward is FA2 on every device.
+   */
+  forwardImpl(kind: CudaKind): CudaForwardImpl {
+    if (!this.hopper || this.driver.info.computeCapability[0] !== 9) return 'fa2';
+    return existsSync(this.moduleFile(kind, 'hopper_fwd')) ? 'hopper' : 'fa2';
+  }
+
+  private moduleFile(kind: AttentionKind | null, part: Part): string {
+    if (part === 'hopper_fwd') return path.join(this.buildDir, 'sm_90a', `hopper_${kind}_fwd.cubin`);
+    const base = part === 'bwd_aux' ? 'flash_bwd_aux' : `flash_${kind}_${part}`;
+    const [major] = this.driver.info.computeCapability;
+    // sm_90 cubin on Hopper, sm_80 cubin on any Ampere/Ada part, PTX (driver JIT) elsewhere.
+    return major === 9 ? path.join(this.buildDir, 'sm_90', `${base}.cubin`)
+      : major === 8 ? path.join(this.buildDir, 'sm_80', `${base}.cubin`)
+      : path.join(this.buildDir, 'ptx', `${base}.ptx`);
+  }
 
   /** Scratch fp32 buffers for the backward pass, kept between calls (keyed by role). */
   private readonly scratch = new Map<string, DeviceTensor>();
 
   private module(kind: AttentionKind | null, part: Part): CuPtr {
-    const base = part === 'bwd_aux' ? 'flash_bwd_aux' : `flash_${kind}_${part}`;
-    const cached = this.modules.get(base);
+    const file = this.moduleFile(kind, part);
+    const cached = this.modules.get(file);
     if (cached !== undefined) return cached;
-    const [major] = this.driver.info.computeCapability;
-    // sm_90 cubin on Hopper, sm_80 cubin on any Ampere/Ada part, PTX (driver JIT) elsewhere.
-    const file = major === 9 ? path.join(this.buildDir, 'sm_90', `${base}.cubin`)
-      : major === 8 ? path.join(this.buildDir, 'sm_80', `${base}.cubin`)
-      : path.join(this.buildDir, 'ptx', `${base}.ptx`);
     if (!existsSync(file)) {
       throw new Error(`CUDA kernels not built: ${file} is missing; run \`npx nx run kernel-core:build-cuda\` (or set SIGATTN_CUDA_BUILD)`);
     }
     let image: Uint8Array = readFileSync(file);
     if (file.endsWith('.ptx')) image = Buffer.concat([image, Buffer.from([0])]); // the JIT wants a C string
     const mod = this.driver.loadModule(image, file);
-    this.modules.set(base, mod);
+    this.modules.set(file, mod);
     return mod;
   }
 
-  private kernel(kind: AttentionKind, dtype: CudaDtype, D: number, part: 'fwd' | 'bwd' = 'fwd'): Kernel {
-    const name = `flash_${kind}_${part}_${dtype}_d${D}`;
+  private kernel(kind: AttentionKind, dtype: CudaDtype, D: number, part: 'fwd' | 'bwd' | 'hopper_fwd' = 'fwd'): Kernel {
+    const name = part === 'hopper_fwd' ? `hopper_${kind}_fwd_${dtype}_d${D}` : `flash_${kind}_${part}_${dtype}_d${D}`;
     const cached = this.kernels.get(name);
     if (cached) return cached;
     const mod = this.module(kind, part);
@@ -156,7 +188,7 @@ export class CudaFlashAttention {
     if (opts.lse && (opts.lse.dtype !== 'f32' || opts.lse.size !== r.B * r.H * r.Nq)) {
       throw new TypeError(`cuda attention: lse must be f32 [${r.B}, ${r.H}, ${r.Nq}], got ${opts.lse.dtype} [${opts.lse.shape.join(', ')}]`);
     }
-    const kern = this.kernel(r.kind, q.dtype, r.D);
+    const kern = this.kernel(r.kind, q.dtype, r.D, this.forwardImpl(r.kind as CudaKind) === 'hopper' ? 'hopper_fwd' : 'fwd');
     const params = packFwdParams(
       {
         q: q.ptr,

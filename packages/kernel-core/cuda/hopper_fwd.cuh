@@ -1,0 +1,209 @@
+// Hopper (sm_90a) forward main loop shared by FlashSigmoid and FlashSoftmax: warpgroup MMA.
+//
+// CTA = NWG warpgroups (128 threads each) over a BM = 64·NWG query block; warpgroup g owns rows
+// 64g..64g+63. Q (once) and the K/V tiles (BN keys, double-buffered) stream into shared memory with
+// cp.async in the 128-byte swizzled layout that wgmma reads through matrix descriptors. Per key tile:
+//   S = Q K^T   wgmma m64nBNk16, A and B from shared memory (both K-major), D/16 k-steps
+//   P = σ(S) or the online-softmax exp2, masking, exactly the element-wise code of the FA2 kernels
+//               (flash_fwd.cuh): the wgmma accumulator layout per warp is the m16n8 C layout, so
+//               the same lane/row/column mapping applies
+//   O += P V    wgmma m64nDk16, P from registers (the S accumulators packed to 16-bit are the A
+//               fragments, no shared-memory round trip), V from shared memory read MN-major
+// Not yet: TMA + mbarrier producer warp, ping-pong between the consumer warpgroups, overlap of the
+// next tile's QK^T with this tile's nonlinearity. Loads are issued by every thread (as in the FA2
+// kernels), so the K(j+1)/V(j+1) copies overlap this tile's GEMMs through the double buffer.
+#pragma once
+#include "hopper_common.cuh"
+
+template <typename T, int D, int BN, int NWG, bool SIGMOID>
+__device__ __forceinline__ void hopper_fwd(const FwdParams& p) {
+  constexpr int BM = 64 * NWG;
+  constexpr int NT = 128 * NWG;
+  constexpr int NS = BN / 8;    // n8 blocks of S per warp
+  constexpr int DN = D / 8;     // n8 blocks of O per warp
+  constexpr int SREG = BN / 2;  // S accumulator floats per thread
+  constexpr int OREG = D / 2;   // O accumulator floats per thread
+  constexpr int KD = D / 16, KS = BN / 16;
+  static_assert(D % 64 == 0 && BN % 64 == 0 && BN <= 256, "tiles must be whole 128-byte swizzle sub-tiles");
+
+  extern __shared__ __align__(128) uint8_t smem_raw[];
+  // Swizzle atoms must sit on 1024-byte boundaries (descriptor base offset 0); the host adds 1 KB.
+  const uint32_t sQ = (smem_u32(smem_raw) + 1023u) & ~1023u;
+  const uint32_t sK = sQ + BM * D * 2;
+  const uint32_t sV = sK + 2 * BN * D * 2;
+
+  const int tid = threadIdx.x, wg = tid / 128, warp = (tid / 32) % 4, lane = tid % 32;
+  const int mblocks = (p.Nq + BM - 1) / BM;
+  const int mb = p.causal ? mblocks - 1 - static_cast<int>(blockIdx.x) : static_cast<int>(blockIdx.x);
+  const int h = blockIdx.y, b = blockIdx.z;
+  const int hk = h / (p.H / p.Hkv);
+  const int m0 = mb * BM;
+
+  const uint16_t* gq = static_cast<const uint16_t*>(p.q) + (static_cast<size_t>(b) * p.H + h) * p.Nq * D;
+  const uint16_t* gk = static_cast<const uint16_t*>(p.k) + (static_cast<size_t>(b) * p.Hkv + hk) * p.Nk * D;
+  const uint16_t* gv = static_cast<const uint16_t*>(p.v) + (static_cast<size_t>(b) * p.Hkv + hk) * p.Nk * D;
+  uint16_t* go = static_cast<uint16_t*>(p.o) + (static_cast<size_t>(b) * p.H + h) * p.Nq * D;
+
+  const KeyRange kr = key_range(p, b, m0, BM);
+  const int nblocks = (kr.n_end + BN - 1) / BN;
+
+  // Prologue: cp.async groups Q, K0, V0 (empty groups keep the wait counts uniform).
+  load_tile_sw128<BM, D, NT>(sQ, gq, m0, p.Nq, tid);
+  cp_async_commit();
+  if (nblocks > 0) load_tile_sw128<BN, D, NT>(sK, gk, 0, kr.kv_len, tid);
+  cp_async_commit();
+  if (nblocks > 0) load_tile_sw128<BN, D, NT>(sV, gv, 0, kr.kv_len, tid);
+  cp_async_commit();
+
+  float o[OREG];
+#pragma unroll
+  for (int i = 0; i < OREG; ++i) o[i] = 0.f;
+  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
+
+  const float slope = p.alibi ? p.alibi[h] : 0.f;
+  const float s_init = SIGMOID ? p.bias / p.scale : 0.f;
+  const Sigmoid<T> sigmoid(p.scale);
+  const float alibi_acc = slope / p.scale;
+  const float scale_log2 = p.scale * 1.4426950408889634f;
+  const float alibi_log2 = slope * 1.4426950408889634f;
+  const int row_base = m0 + wg * 64 + warp * 16 + lane / 4;  // + 8r
+  const uint32_t q_wg = sQ + wg * 64 * 128;                   // this warpgroup's 64 rows of each Q sub-tile
+
+  for (int j = 0; j < nblocks; ++j) {
+    const int n0 = j * BN;
+    cp_async_wait<1>();  // K(j) landed (and Q on the first pass); V(j) may still be in flight
+    fence_proxy_async();
+    __syncthreads();
+    if (j + 1 < nblocks) load_tile_sw128<BN, D, NT>(sK + ((j + 1) & 1) * BN * D * 2, gk, n0 + BN, kr.kv_len, tid);
+    cp_async_commit();
+
+    const uint32_t kbuf = sK + (j & 1) * BN * D * 2;
+    float s[SREG];
+#pragma unroll
+    for (int i = 0; i < SREG; ++i) s[i] = s_init;
+    reg_fence<SREG>(s);
+    wgmma_fence();
+#pragma unroll
+    for (int kd = 0; kd < KD; ++kd) wgmma_ss<T, BN>(s, desc_kmajor<BM>(q_wg, kd), desc_kmajor<BN>(kbuf, kd));
+    wgmma_commit();
+    wgmma_wait<0>();
+    reg_fence<SREG>(s);
+
+    const bool need_mask = n0 + BN > kr.kv_len || (p.causal && n0 + BN - 1 > m0 + kr.offset);
+    const int c0 = (lane % 4) * 2;
+    int lim[2];
+    float dist0[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int i = row_base + r * 8;
+      const int visible_end = p.causal ? min(kr.kv_len, i + kr.offset + 1) : kr.kv_len;
+      lim[r] = need_mask ? visible_end - n0 - c0 : BN;
+      dist0[r] = static_cast<float>(i + kr.offset - n0 - c0);
+    }
+    if constexpr (SIGMOID) {
+#pragma unroll
+      for (int ns = 0; ns < NS; ++ns)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int r = e >> 1, dc = ns * 8 + (e & 1);
+          float x = s[ns * 4 + e];
+          if (p.alibi) x -= alibi_acc * fabsf(dist0[r] - static_cast<float>(dc));
+          s[ns * 4 + e] = dc < lim[r] ? sigmoid(x) : 0.f;
+        }
+    } else {
+      float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+      for (int ns = 0; ns < NS; ++ns)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int r = e >> 1, dc = ns * 8 + (e & 1);
+          float x = s[ns * 4 + e] * scale_log2;
+          if (p.alibi) x -= alibi_log2 * fabsf(dist0[r] - static_cast<float>(dc));
+          x = dc < lim[r] ? x : -INFINITY;
+          s[ns * 4 + e] = x;
+          mx[r] = fmaxf(mx[r], x);
+        }
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+        mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+        const float m_new = fmaxf(row_max[r], mx[r]);
+        const float m_use = m_new == -INFINITY ? 0.f : m_new;
+        const float alpha = exp2_approx(row_max[r] - m_use);
+        row_max[r] = m_new;
+        row_sum[r] *= alpha;
+#pragma unroll
+        for (int dn = 0; dn < DN; ++dn) { o[dn * 4 + 2 * r] *= alpha; o[dn * 4 + 2 * r + 1] *= alpha; }
+        mx[r] = m_use;
+      }
+#pragma unroll
+      for (int ns = 0; ns < NS; ++ns)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const float y = exp2_approx(s[ns * 4 + e] - mx[e >> 1]);
+          row_sum[e >> 1] += y;
+          s[ns * 4 + e] = y;
+        }
+    }
+    // S accumulator layout == wgmma register-A layout: n8 blocks 2k and 2k+1 form k-step k.
+    uint32_t pf[KS][4];
+#pragma unroll
+    for (int ks = 0; ks < KS; ++ks) {
+      pf[ks][0] = Pack2<T>::from(s[8 * ks + 0], s[8 * ks + 1]);
+      pf[ks][1] = Pack2<T>::from(s[8 * ks + 2], s[8 * ks + 3]);
+      pf[ks][2] = Pack2<T>::from(s[8 * ks + 4], s[8 * ks + 5]);
+      pf[ks][3] = Pack2<T>::from(s[8 * ks + 6], s[8 * ks + 7]);
+    }
+
+    cp_async_wait<1>();  // V(j) landed; K(j+1) may still be in flight
+    fence_proxy_async();
+    __syncthreads();
+    const uint32_t vbuf = sV + (j & 1) * BN * D * 2;
+    reg_fence<OREG>(o);
+    wgmma_fence();
+#pragma unroll
+    for (int ks = 0; ks < KS; ++ks) wgmma_rs_tb<T, D>(o, pf[ks], desc_mnmajor<BN>(vbuf, ks));
+    wgmma_commit();
+    wgmma_wait<0>();
+    reg_fence<OREG>(o);
+    // The P registers are read asynchronously: keep them live (unreused) until the wait.
+#pragma unroll
+    for (int ks = 0; ks < KS; ++ks)
+      asm volatile("" :: "r"(pf[ks][0]), "r"(pf[ks][1]), "r"(pf[ks][2]), "r"(pf[ks][3]) : "memory");
+    if (j + 1 < nblocks) load_tile_sw128<BN, D, NT>(sV + ((j + 1) & 1) * BN * D * 2, gv, n0 + BN, kr.kv_len, tid);
+    cp_async_commit();
+  }
+  cp_async_wait<0>();
+
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int i = row_base + r * 8;
+    float inv = 1.f;
+    if constexpr (!SIGMOID) {
+      float l = row_sum[r];
+      l += __shfl_xor_sync(0xffffffffu, l, 1);
+      l += __shfl_xor_sync(0xffffffffu, l, 2);
+      inv = l > 0.f ? 1.f / l : 0.f;
+      if (p.lse && i < p.Nq && (lane % 4) == 0) {
+        const float m = row_max[r] == -INFINITY ? 0.f : row_max[r];
+        p.lse[(static_cast<size_t>(b) * p.H + h) * p.Nq + i] = l > 0.f ? (m + __log2f(l)) * 0.6931471805599453f : -INFINITY;
+      }
+    }
+    if (i < p.Nq) {
+#pragma unroll
+      for (int dn = 0; dn < DN; ++dn) {
+        const int col = dn * 8 + (lane % 4) * 2;
+        *reinterpret_cast<uint32_t*>(go + static_cast<size_t>(i) * D + col) =
+            Pack2<T>::from(o[dn * 4 + 2 * r] * inv, o[dn * 4 + 2 * r + 1] * inv);
+      }
+    }
+  }
+}
+
+// Entry + launch config {BM, BN, threads, dynamic smem bytes} as a device global, the convention of
+// the FA2 kernels (flash_fwd.cuh), so the host loads both families the same way.
+#define HOPPER_FWD_ENTRY(NAME, T, D, BN, NWG, SIGMOID)                                             \
+  extern "C" __global__ void __launch_bounds__((NWG) * 128, 1) NAME(const __grid_constant__ FwdParams p) { \
+    hopper_fwd<T, D, BN, NWG, SIGMOID>(p);                                                       \
+  }                                                                                              \
+  extern "C" __device__ const int NAME##_cfg[4] = {64 * (NWG), BN, (NWG) * 128, (64 * (NWG) + 4 * (BN)) * (D) * 2 + 1024};
