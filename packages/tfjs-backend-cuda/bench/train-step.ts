@@ -1,0 +1,157 @@
+/**
+ * Training-step benchmark of the zoo on a tfjs backend (issue #12): the ViT and the causal LM that
+ * tools/torch_train_bench.py times in PyTorch eager on the same GPU, same sizes, batch and optimiser.
+ *
+ *   vit  patch 4, dim 128, depth 6, 4 heads (head dim 32: the composed attention ops on cuda), MLP 256,
+ *        QK LayerNorm, 28×28×1 input (50 tokens), batch 256 → img/s
+ *   lm   dim 512, depth 6, 8 heads (head dim 64: the fused flash kernels on cuda), MLP 2048, RoPE, tied
+ *        embeddings, vocab 8192, n = 1024 (batch 8) and 4096 (batch 2) → tokens/s and peak memory
+ *
+ * Each config: 3 warm-up steps, then --steps timed steps as the runner's loop runs them (a fresh batch,
+ * trainStep, the loss read back). On cuda it also reports kernel launches per step, cpu-fallback calls,
+ * the allocator's peak, and — from one extra step under tf.profile — the summed GPU time of the step's
+ * kernels, so wall − GPU is the time the host spends in JavaScript and launches.
+ *
+ *   npx tsx packages/tfjs-backend-cuda/bench/train-step.ts --backend cuda --out bench-results/train
+ */
+import * as tf from '@tensorflow/tfjs';
+import { cli, runMain, writeCsv, markdownTable, Rng, type Row } from '@sigattn/common';
+import { initBackend, type BackendName } from '@sigattn/kernel-core';
+import { AdamW, createModelFromSpec, trainStep, type Batch } from '@sigattn/model-zoo';
+import { fallbackCounts, registerCudaBackend, resetFallbackCounts, type CudaBackend } from '../src/index.js';
+
+type Kind = 'softmax' | 'sigmoid';
+
+interface BenchConfig {
+  name: string;
+  items: 'img' | 'tokens';
+  itemsPerStep: number;
+  spec: Record<string, unknown> & { name: 'vit' | 'lm' };
+  batch: (rng: Rng) => Batch;
+}
+
+const LM_VOCAB = 8192;
+
+function vit(kind: Kind, B: number): BenchConfig {
+  return {
+    name: `vit-${kind}-b${B}`,
+    items: 'img',
+    itemsPerStep: B,
+    spec: {
+      name: 'vit', imageSize: 28, channels: 1, patchSize: 4, dim: 128, depth: 6, heads: 4, mlpRatio: 2, classes: 10,
+      attention: { kind, ...(kind === 'sigmoid' ? { bias: 'negLogN' } : {}), qkNorm: 'layernorm', causal: false },
+    },
+    batch: (rng) => ({
+      images: tf.tensor4d(rng.normalF32(B * 28 * 28), [B, 28, 28, 1]),
+      labels: tf.tensor1d(Array.from({ length: B }, () => rng.int(10)), 'int32'),
+    }),
+  };
+}
+
+function lm(kind: Kind, n: number, B: number): BenchConfig {
+  return {
+    name: `lm-${kind}-n${n}-b${B}`,
+    items: 'tokens',
+    itemsPerStep: B * n,
+    spec: {
+      name: 'lm', vocab: LM_VOCAB, contextLength: n, dim: 512, depth: 6, heads: 8, mlpRatio: 4,
+      attention: { kind, ...(kind === 'sigmoid' ? { bias: 'negLogN' } : {}), qkNorm: 'none', causal: true },
+      norm: 'pre', normKind: 'layernorm', mlp: 'gelu', positions: 'rope', tieEmbeddings: true, linearBias: false, dropout: 0,
+    },
+    batch: (rng) => ({ tokens: tf.tensor2d(Int32Array.from({ length: B * n }, () => rng.int(LM_VOCAB)), [B, n], 'int32') }),
+  };
+}
+
+export interface StepRow {
+  config: string;
+  impl: string;
+  backend: string;
+  ms_per_step: number;
+  items_per_s: number;
+  items: string;
+  peak_mib: number | '';
+  launches_per_step: number | '';
+  fallback_calls: number | '';
+  kernel_ms: number | '';
+  card: string;
+}
+
+function disposeBatch(batch: Batch): void {
+  for (const v of Object.values(batch)) if (v instanceof tf.Tensor) v.dispose();
+}
+
+async function benchConfig(c: BenchConfig, backend: string, steps: number, profile: boolean, card: string): Promise<StepRow> {
+  const rng = new Rng(0);
+  const model = createModelFromSpec(c.spec, 0, c.name);
+  const opt = new AdamW(model.trainableEntries(), { lr: 3e-3, weightDecay: 0.05 });
+  const be = backend === 'cuda' ? (tf.backend() as unknown as CudaBackend) : null;
+  const step = async (i: number) => {
+    const batch = c.batch(rng);
+    try {
+      return await trainStep(model, batch, opt, { step: i, totalSteps: steps + 4 });
+    } finally {
+      disposeBatch(batch);
+    }
+  };
+  try {
+    for (let i = 0; i < 3; i++) await step(i);
+    be?.device.allocator.resetPeak();
+    resetFallbackCounts();
+    const launches0 = be?.device.launches ?? 0;
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) await step(3 + i);
+    const ms = (performance.now() - t0) / steps;
+    const launches = be ? (be.device.launches - launches0) / steps : '';
+    const fallbacks = be ? [...fallbackCounts().values()].reduce((a, b) => a + b, 0) / steps : '';
+    const peak = be ? be.device.allocator.snapshot().peakBytesInUse / 2 ** 20 : '';
+    let kernelMs: number | '' = '';
+    if (profile) {
+      const info = await tf.profile(() => step(3 + steps));
+      kernelMs = info.kernels.reduce((a, k) => a + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0), 0);
+    }
+    return {
+      config: c.name, impl: `sigattn-tfjs-${backend}`, backend, ms_per_step: round(ms), items_per_s: round((c.itemsPerStep / ms) * 1e3, 1), items: c.items,
+      peak_mib: typeof peak === 'number' ? round(peak, 1) : '', launches_per_step: launches, fallback_calls: fallbacks,
+      kernel_ms: typeof kernelMs === 'number' ? round(kernelMs) : '', card,
+    };
+  } finally {
+    opt.dispose();
+    model.dispose();
+  }
+}
+
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+
+runMain(async () => {
+  const a = await cli('train-step')
+    .usage('$0 [options]: time zoo training steps (ViT, causal LM) on a tfjs backend; writes train_step.csv')
+    .option('backend', { type: 'string', default: 'cuda', describe: 'cuda | webgpu | wasm | cpu' })
+    .option('only', { type: 'string', default: 'vit,lm', describe: 'comma-separated: vit, lm, lm1024, lm4096' })
+    .option('kinds', { type: 'string', default: 'softmax,sigmoid', describe: 'attention kinds' })
+    .option('vit-batch', { type: 'number', default: 256, describe: 'ViT batch (the issue: 256)' })
+    .option('lm-batch-scale', { type: 'number', default: 1, describe: 'multiply the LM batches (8 at n=1024, 2 at n=4096) by this' })
+    .option('steps', { type: 'number', default: 10, describe: 'timed steps per config' })
+    .option('profile', { type: 'boolean', default: true, describe: 'one extra step under tf.profile for the kernels’ GPU time' })
+    .option('out', { type: 'string', default: 'bench-results/train', describe: 'output folder' })
+    .parse();
+  const backend = a.backend as BackendName;
+  if (backend === 'cuda') registerCudaBackend();
+  await initBackend(backend);
+  const card = backend === 'cuda' ? (tf.backend() as unknown as CudaBackend).device.driver.info.name : backend;
+  const only = a.only.split(',');
+  const configs: BenchConfig[] = [];
+  for (const kind of a.kinds.split(',') as Kind[]) {
+    if (only.includes('vit')) configs.push(vit(kind, a.vitBatch));
+    if (only.includes('lm') || only.includes('lm1024')) configs.push(lm(kind, 1024, Math.max(1, Math.round(8 * a.lmBatchScale))));
+    if (only.includes('lm') || only.includes('lm4096')) configs.push(lm(kind, 4096, Math.max(1, Math.round(2 * a.lmBatchScale))));
+  }
+  const rows: StepRow[] = [];
+  for (const c of configs) {
+    const row = await benchConfig(c, backend, a.steps, a.profile, card);
+    rows.push(row);
+    console.log(JSON.stringify(row));
+  }
+  writeCsv(`${a.out}/train_step_${backend}.csv`, rows as unknown as Row[]);
+  console.log(markdownTable(Object.keys(rows[0]), rows.map((r) => Object.values(r).map(String))));
+  return 0;
+});
