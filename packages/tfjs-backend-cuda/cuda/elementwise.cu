@@ -132,17 +132,19 @@ template <typename T> struct NotEqualOp { static __device__ int apply(T a, T b) 
 struct LogicalAndOp { static __device__ int apply(int a, int b) { return (a != 0 && b != 0) ? 1 : 0; } };
 struct LogicalOrOp { static __device__ int apply(int a, int b) { return (a != 0 || b != 0) ? 1 : 0; } };
 
-// Element offsets of output element i in a and b (row-major decomposition over p.shape).
-__device__ __forceinline__ void broadcast_offsets(const BinaryParams& p, long long i, long long& ia, long long& ib) {
+// Element offsets of output element i in a and b (row-major decomposition over p.shape). 32-bit
+// division: the host sends strided launches only for outputs of fewer than 2^31 elements.
+__device__ __forceinline__ void broadcast_offsets(const BinaryParams& p, long long index, long long& ia, long long& ib) {
+  unsigned i = (unsigned)index;
   ia = 0;
   ib = 0;
 #pragma unroll
   for (int d = SIGATTN_MAX_RANK - 1; d >= 0; d--) {
     if (d < p.rank) {
-      const long long c = i % p.shape[d];
-      i /= p.shape[d];
-      ia += c * p.aStrides[d];
-      ib += c * p.bStrides[d];
+      const unsigned c = i % (unsigned)p.shape[d];
+      i /= (unsigned)p.shape[d];
+      ia += (long long)c * p.aStrides[d];
+      ib += (long long)c * p.bStrides[d];
     }
   }
 }
