@@ -81,6 +81,27 @@ export function stridedSlicePlan(shape: readonly number[], begin: readonly numbe
   return collapseGather({ outShape: [...outShape], inStrides: strides.map((s, d) => s * step[d]), inOffset });
 }
 
+/**
+ * StridedSlice through tfjs's sliceInfo: the output shape, and the gather plan (null when the slice
+ * takes everything, so the output is a view). The dense spec has one begin/end/step per input dim; its
+ * extents, in input-dim order, hold the output's elements in order (shrunk dims have extent 1, new
+ * axes add only 1s to the output shape).
+ */
+export function stridedSliceSpec(shape: readonly number[], a: tf.StridedSliceAttrs): { plan: GatherPlan | null; outShape: number[] } {
+  const info = tf.slice_util.sliceInfo([...shape], a.begin, a.end, a.strides, a.beginMask, a.endMask, a.ellipsisMask, a.newAxisMask, a.shrinkAxisMask);
+  if (info.isIdentity) return { plan: null, outShape: info.finalShape };
+  const extents = shape.map((_, d) => {
+    const length = info.end[d] - info.begin[d];
+    const step = info.strides[d];
+    if (length === 0 || (length < 0) !== (step < 0)) return 0;
+    return Math.trunc(length / step) + (length % step !== 0 ? 1 : 0);
+  });
+  if (sizeOf(extents) !== sizeOf(info.finalShape)) {
+    throw new Error(`cuda backend: StridedSlice extents [${extents.join(', ')}] do not match the output shape [${info.finalShape.join(', ')}]`);
+  }
+  return { plan: stridedSlicePlan(shape, info.begin, info.strides, extents), outShape: info.finalShape };
+}
+
 /** Tile: each axis d as a repeat dim (reps[d], stride 0) outside an input dim (shape[d], its stride). */
 export function tilePlan(shape: readonly number[], reps: readonly number[]): GatherPlan {
   const strides = stridesOf(shape);
@@ -361,23 +382,9 @@ const slice = config(tf.Slice, ({ inputs, attrs }, be) => {
 
 const stridedSlice = config(tf.StridedSlice, ({ inputs, attrs }, be) => {
   const x = inputs.x as Info;
-  const a = attrs as Attrs;
   checkRank(x.shape, 'StridedSlice');
-  const info = tf.slice_util.sliceInfo(x.shape, a.begin as number[], a.end as number[], a.strides as number[],
-    a.beginMask as number, a.endMask as number, a.ellipsisMask as number, a.newAxisMask as number, a.shrinkAxisMask as number);
-  if (info.isIdentity) return be.view(x, info.finalShape);
-  // The dense spec has one begin/end/step per input dim; its extents, in input-dim order, hold the
-  // output's elements in order (shrunk dims are extent 1, new axes add only 1s).
-  const extents = x.shape.map((_, d) => {
-    const length = info.end[d] - info.begin[d];
-    const step = info.strides[d];
-    if (length === 0 || (length < 0) !== (step < 0)) return 0;
-    return Math.trunc(length / step) + (length % step !== 0 ? 1 : 0);
-  });
-  if (sizeOf(extents) !== sizeOf(info.finalShape)) {
-    throw new Error(`cuda backend: StridedSlice extents [${extents.join(', ')}] do not match the output shape [${info.finalShape.join(', ')}]`);
-  }
-  return gather(be, x, stridedSlicePlan(x.shape, info.begin, info.strides, extents), info.finalShape);
+  const { plan, outShape } = stridedSliceSpec(x.shape, attrs as unknown as tf.StridedSliceAttrs);
+  return plan === null ? be.view(x, outShape) : gather(be, x, plan, outShape);
 });
 
 const tile = config(tf.Tile, ({ inputs, attrs }, be) => {
