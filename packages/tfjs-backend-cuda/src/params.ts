@@ -14,8 +14,9 @@ import type { CuPtr } from '@sigattn/kernel-core';
 const MAX_PARAM_BYTES = 4096;
 
 export class KernelParams {
-  private readonly buf = new ArrayBuffer(MAX_PARAM_BYTES);
-  private readonly view = new DataView(this.buf);
+  // Most structs fit in 256 bytes; one is built per launch, so start small and grow on demand.
+  private buf = new ArrayBuffer(256);
+  private view = new DataView(this.buf);
   private offset = 0;
   private maxAlign = 1;
 
@@ -23,6 +24,12 @@ export class KernelParams {
     this.maxAlign = Math.max(this.maxAlign, align);
     const o = Math.ceil(this.offset / align) * align;
     if (o + size > MAX_PARAM_BYTES) throw new RangeError(`kernel parameters exceed ${MAX_PARAM_BYTES} bytes`);
+    if (o + size > this.buf.byteLength) {
+      const grown = new ArrayBuffer(Math.min(MAX_PARAM_BYTES, this.buf.byteLength * 4));
+      new Uint8Array(grown).set(new Uint8Array(this.buf));
+      this.buf = grown;
+      this.view = new DataView(grown);
+    }
     this.offset = o + size;
     return o;
   }

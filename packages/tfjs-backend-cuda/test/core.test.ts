@@ -88,3 +88,16 @@ describe('CachingAllocator', () => {
     expect(a.snapshot().bytesReserved).toBe(0);
   });
 });
+
+describe('KernelParams growth', () => {
+  it('keeps earlier fields when a large struct outgrows the first buffer', () => {
+    const p = new KernelParams().ptr(42n);
+    p.i64s(Array.from({ length: 60 }, (_, i) => i + 1), 60);
+    const b = p.bytes();
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    expect(b.byteLength).toBe(8 + 480);
+    expect(dv.getBigUint64(0, true)).toBe(42n);
+    expect(dv.getBigInt64(8 + 59 * 8, true)).toBe(60n);
+    expect(() => p.i64s(Array.from({ length: 600 }, () => 0), 600)).toThrow(/exceed 4096/);
+  });
+});
