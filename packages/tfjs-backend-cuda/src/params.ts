@@ -35,22 +35,26 @@ export class KernelParams {
   }
 
   ptr(p: CuPtr): this {
-    this.view.setBigUint64(this.at(8, 8), p, true);
+    const o = this.at(8, 8); // before reading this.view: at() may grow it
+    this.view.setBigUint64(o, p, true);
     return this;
   }
 
   i64(x: number): this {
-    this.view.setBigInt64(this.at(8, 8), BigInt(x), true);
+    const o = this.at(8, 8); // before reading this.view: at() may grow it
+    this.view.setBigInt64(o, BigInt(x), true);
     return this;
   }
 
   i32(x: number): this {
-    this.view.setInt32(this.at(4, 4), x, true);
+    const o = this.at(4, 4); // before reading this.view: at() may grow it
+    this.view.setInt32(o, x, true);
     return this;
   }
 
   f32(x: number): this {
-    this.view.setFloat32(this.at(4, 4), x, true);
+    const o = this.at(4, 4); // before reading this.view: at() may grow it
+    this.view.setFloat32(o, x, true);
     return this;
   }
 
