@@ -1,9 +1,11 @@
 // CI tests of the CUDA host code that need no GPU: the no-driver error, half conversions, param packing,
-// and the case list of the GPU check.
-import { Rng } from '@sigattn/common';
-import { describe, expect, it } from 'vitest';
+// the case list of the GPU check, and the Hopper/FA2 forward dispatch.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { makeTempDir, Rng } from '@sigattn/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CudaDriver, NoCudaDriverError } from '../src/cuda/driver.js';
-import { BWD_PARAMS_BYTES, CUDA_HEAD_DIMS, CUDA_KINDS, FWD_PARAMS_BYTES, packBwdParams, packFwdParams } from '../src/cuda/flash.js';
+import { BWD_PARAMS_BYTES, CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention, FWD_PARAMS_BYTES, packBwdParams, packFwdParams } from '../src/cuda/flash.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/cuda/half.js';
 import { resolveAttention } from '../src/spec.js';
 import { cudaCheckCase, cudaCheckCases } from '@sigattn/kernel-core/testing';
@@ -105,6 +107,39 @@ describe('GPU check cases (src/cuda/check.ts)', () => {
       const [enc, dec] = d.dtype === 'bf16' ? [f32ToBf16Bits, bf16BitsToF32] : [f32ToF16Bits, f16BitsToF32];
       for (const x of [c.q, c.k, c.v, c.dO]) expect(x.every((v) => dec(enc(v)) === v), c.label).toBe(true);
       expect(c.q.some((v) => v !== Math.fround(v * 1.0001)), 'inputs are random, not constant').toBe(true);
+    }
+  });
+});
+
+describe('forward dispatch between the Hopper and FA2 kernels', () => {
+  // forwardImpl only reads the device's compute capability and looks for the sm_90a cubin.
+  const fakeDriver = (major: number) => ({ info: { computeCapability: [major, 0] } }) as unknown as CudaDriver;
+  let dir: { path: string; remove(): void };
+  beforeAll(() => {
+    dir = makeTempDir('sigattn-dispatch-');
+    mkdirSync(path.join(dir.path, 'sm_90a'));
+    writeFileSync(path.join(dir.path, 'sm_90a', 'hopper_sigmoid_fwd.cubin'), '');
+  });
+  afterAll(() => dir.remove());
+
+  it('picks the Hopper kernel on 9.x where its cubin is built, FA2 otherwise', () => {
+    const on9 = new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: true });
+    expect(on9.forwardImpl('sigmoid')).toBe('hopper');
+    expect(on9.forwardImpl('softmax')).toBe('fa2'); // no hopper_softmax_fwd.cubin in this build dir
+    expect(new CudaFlashAttention(fakeDriver(8), dir.path, { hopper: true }).forwardImpl('sigmoid')).toBe('fa2');
+    expect(new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: false }).forwardImpl('sigmoid')).toBe('fa2');
+  });
+
+  it('SIGATTN_CUDA_HOPPER=0 forces the FA2 kernels by default', () => {
+    const saved = process.env.SIGATTN_CUDA_HOPPER;
+    try {
+      process.env.SIGATTN_CUDA_HOPPER = '0';
+      expect(new CudaFlashAttention(fakeDriver(9), dir.path).forwardImpl('sigmoid')).toBe('fa2');
+      delete process.env.SIGATTN_CUDA_HOPPER;
+      expect(new CudaFlashAttention(fakeDriver(9), dir.path).forwardImpl('sigmoid')).toBe('hopper');
+    } finally {
+      if (saved === undefined) delete process.env.SIGATTN_CUDA_HOPPER;
+      else process.env.SIGATTN_CUDA_HOPPER = saved;
     }
   });
 });
