@@ -7,6 +7,8 @@
  * test/movement-plan.test.ts can replay the kernel's index math in TS against tfjs cpu. Plans collapse
  * adjacent dims where the index math allows (fewer divisions per element), and a plan that reads one
  * contiguous run becomes a device-to-device copy.
+ *
+ * No BroadcastTo kernel: tfjs's broadcastTo op dispatches Tile. GatherV2 covers batchDims 0 only.
  */
 import * as tf from '@tensorflow/tfjs';
 import { KernelParams } from '../params.js';
@@ -38,7 +40,7 @@ export interface GatherPlan {
 /**
  * The same gather with fewer dims: size-1 dims dropped, and an outer dim merged into the next inner
  * one when its stride is the inner stride times the inner size (the pair then walks one arithmetic
- * sequence). Only for plans with at least one element.
+ * sequence). Plans with no elements never launch, so their collapsed form does not matter.
  */
 export function collapseGather(plan: GatherPlan): GatherPlan {
   const outShape: number[] = [];
@@ -237,8 +239,8 @@ const bytes = (elements: number) => elements * BYTES_PER_ELEMENT;
 const offsetPtr = (be: CudaBackend, t: Info, elements: number) => be.ptr(t) + BigInt(bytes(elements));
 
 /** Run a gather plan from x into a new tensor of `shape` (same element count as the plan). */
-function gather(be: CudaBackend, x: Info, plan: GatherPlan, shape: number[], dtype: tf.DataType = x.dtype): Info {
-  const out = be.makeTensorInfo(shape, dtype);
+function gather(be: CudaBackend, x: Info, plan: GatherPlan, shape: number[]): Info {
+  const out = be.makeTensorInfo(shape, x.dtype);
   const n = sizeOf(shape);
   if (n === 0) return out;
   if (isContiguousGather(plan)) {
