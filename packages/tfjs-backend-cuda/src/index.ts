@@ -8,3 +8,4 @@ export { CudaBackend } from './backend.js';
 export { CudaDevice, BACKEND_CUDA_SOURCES, BACKEND_CUDA_SOURCE_DIR, backendBuildDir } from './device.js';
 export { fallbackCounts, resetFallbackCounts } from './fallback.js';
 export { recordKernelInventory, type KernelInventory, type KernelUse } from './inventory.js';
+export { matmulImpl, setMatmulMode, type MatmulMode, type MatmulImpl } from './kernels/matmul.js';
