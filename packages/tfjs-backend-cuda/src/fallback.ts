@@ -36,7 +36,8 @@ export function cpuFallback(cpuConfig: tf.KernelConfig): tf.KernelConfig {
       const cpu = tf.findBackend('cpu') as CpuBackend | null;
       if (cpu === null) throw new Error(`cuda backend: ${name} needs the cpu fallback but tfjs's cpu backend is not registered`);
       const owned = new Set<tf.DataId>();
-      const cpuInputs: Record<string, tf.TensorInfo> = {};
+      // Concat, Pack and AddN take their inputs as an array, which the cpu kernels map over.
+      const cpuInputs: Record<string, tf.TensorInfo> = Array.isArray(inputs) ? ([] as unknown as Record<string, tf.TensorInfo>) : {};
       for (const [key, t] of Object.entries(inputs)) {
         if (t === undefined) continue;
         const dataId = cpu.write(gpu.readSync(t.dataId), [...t.shape], t.dtype);
