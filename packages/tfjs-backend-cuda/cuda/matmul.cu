@@ -69,11 +69,11 @@ __device__ __forceinline__ void cp_async4(float* dst, const float* src, int byte
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(bytes));
 }
 
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 
 // Wait until at most `n` of this thread's committed groups are still pending.
 template <int n>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(n)); }
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(n) : "memory"); }
 
 // Load the ROWS × COLS tile at (r0, c0) of a row-major matrix with leading dimension ld and valid
 // extent rows × cols into dst (row pitch COLS + PAD). Out-of-range elements become 0; out-of-range
