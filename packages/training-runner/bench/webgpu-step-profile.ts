@@ -10,6 +10,7 @@
  *
  *   tsx packages/training-runner/bench/webgpu-step-profile.ts [--batch 32] [--steps 3] [--warmup 2]
  *     [--kind sigmoid|softmax|both] [--out DIR] [--top 15] [--flag WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64]
+ *     [--adamw fused|composed]   (kernel-core's one-dispatch SigattnAdamW kernel, or the ~15 composed tfjs ops)
  *     [--kernel-times]   (one more step under tf.profile: GPU ms per tfjs kernel, where timestamp queries exist)
  *
  * Writes <out>/webgpu_step_profile.csv (one row per counter) and <out>/webgpu_step_profile.md, and
@@ -74,8 +75,10 @@ const kernelCalls = (r: StepRecord): number =>
 const api = (c: ApiCall) => (r: StepRecord) => r.tallies.api[c].calls;
 const createdBuffers = (r: StepRecord): number => r.tallies.api.createBuffer.calls + r.tallies.api['createBuffer(mapped)'].calls;
 
-const COUNTERS: Counter[] = [
+/** The summary rows; img/s is the step's batch over its wall time (on lavapipe, no guide to a GPU). */
+const counters = (batch: number): Counter[] => [
   { section: 'step', name: 'wall time (host; lavapipe is not a GPU)', unit: 'ms', value: (r) => r.wallMs },
+  { section: 'step', name: 'images per second (batch / wall s)', unit: 'img/s', value: (r) => (1000 * batch) / r.wallMs },
   { section: 'step', name: 'tfjs kernels run', unit: 'calls', value: kernelCalls },
   { section: 'step', name: 'distinct tfjs kernels', unit: 'names', value: (r) => Object.keys(r.tallies.kernels).filter((n) => n !== OUTSIDE_KERNELS).length },
   ...API_CALLS.map((c): Counter => ({ section: 'api', name: c, unit: 'calls', value: api(c) })),
@@ -168,6 +171,7 @@ runMain(async () => {
     .option('out', { type: 'string', default: 'bench-results/webgpu-step-profile', describe: 'directory for webgpu_step_profile.csv and .md' })
     .option('top', { type: 'number', default: 15, describe: 'tfjs kernels listed per kind (most calls first)' })
     .option('flag', { type: 'string', array: true, default: [] as string[], describe: 'set a tfjs WEBGPU_* flag first, NAME=VALUE (repeatable)' })
+    .option('adamw', { choices: ['fused', 'composed'] as const, default: 'fused' as const, describe: "AdamW's update: kernel-core's fused SigattnAdamW kernel (one dispatch per parameter) or the composed tfjs ops (~15)" })
     .option('kernel-times', { type: 'boolean', default: false, describe: 'also run one step under tf.profile and list GPU ms per tfjs kernel (needs timestamp-query, i.e. a GPU)' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of the weights and the random images' })
     .parse();
@@ -199,7 +203,7 @@ runMain(async () => {
   const md: string[] = [
     `# WebGPU training-step profile`,
     '',
-    `ViT 28×28×1, patch 4 (50 tokens), dim 128, depth 6, 4 heads (D 32), MLP ratio 2, QK-norm; AdamW; batch ${batch}; ` +
+    `ViT 28×28×1, patch 4 (50 tokens), dim 128, depth 6, 4 heads (D 32), MLP ratio 2, QK-norm; AdamW (${args.adamw}); batch ${batch}; ` +
       `${warmup} warm-up + ${steps} profiled steps; tfjs ${tf.version.tfjs}; adapter ${adapterName}.`,
     '',
     'Counts are per step and do not depend on the adapter. Milliseconds are host times on this adapter: ' +
@@ -212,7 +216,7 @@ runMain(async () => {
   try {
     for (const kind of kinds) {
       const model = createModel('vit', vitConfig(kind), args.seed);
-      const optimizer = new AdamW(model.trainableEntries(), { lr: LR, weightDecay: WEIGHT_DECAY });
+      const optimizer = new AdamW(model.trainableEntries(), { lr: LR, weightDecay: WEIGHT_DECAY, fused: args.adamw === 'fused' });
       const rng = new Rng(args.seed + 1);
       const makeBatch = (): Batch => {
         const images = new Float32Array(batch * IMAGE * IMAGE);
@@ -238,7 +242,7 @@ runMain(async () => {
       }
       const ids = { kind, batch, steps, warmup };
 
-      const summary = COUNTERS.map((c) => {
+      const summary = counters(batch).map((c) => {
         const s = stat(records, c.value);
         csv.push({ ...ids, section: c.section, name: c.name, metric: c.unit, warmup_first: s.first, mean: s.mean, min: s.min, max: s.max });
         return [c.section, c.name, c.unit, fmt(s.first), fmt(s.mean), fmt(s.min), fmt(s.max)];
@@ -305,7 +309,7 @@ runMain(async () => {
           '',
         );
       }
-      console.log(`${kind}: ${fmt(stat(records, kernelCalls).mean)} tfjs kernels, ${fmt(stat(records, api('dispatchWorkgroups')).mean)} dispatches per step`);
+      console.log(`${kind}: ${fmt(stat(records, kernelCalls).mean)} tfjs kernels, ${fmt(stat(records, api('dispatchWorkgroups')).mean)} dispatches per step, ${fmt(stat(records, (r) => (1000 * batch) / r.wallMs).mean)} img/s`);
     }
   } finally {
     counter.uninstall();
