@@ -1,15 +1,15 @@
 /**
  * kernels.json is exact: the kernels one training step of every zoo variant dispatches on tfjs cpu
  * (recorded again here, fixed seeds, about a second) are the file's kernels, with the same dtypes and
- * users, and the README's table matches. When the cuda backend lands, this test will instead require
- * a registered cuda kernel for every entry (README.md, "Why the test exists").
+ * users, and the README's table matches; and every entry has a native cuda kernel (not the cpu
+ * fallback), so a new zoo op fails CI until the cuda backend implements it.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '@sigattn/common';
-import { recordKernelInventory, type KernelInventory } from '../src/index.js';
+import { nativeCudaKernels, recordKernelInventory, type KernelInventory } from '../src/index.js';
 import { familyOf, familyTable } from '../src/families.js';
 import {
   RECORD_COMMAND, changedUses, formatInventory, missingKernels, parseInventory, readmeTable, unusedKernels, withReadmeTable,
@@ -50,6 +50,14 @@ describe('kernels.json matches a fresh recording', () => {
 
   it('kernels.json is the formatted recording, byte for byte', () => {
     expect(readFileSync(KERNELS_JSON, 'utf8') === formatInventory(recorded), `kernels.json differs from the recording; run ${RECORD_COMMAND}`).toBe(true);
+  });
+});
+
+describe('the cuda backend', () => {
+  it('has a native kernel for every kernel in kernels.json', () => {
+    const native = new Set(nativeCudaKernels());
+    const missing = Object.keys({ ...committed.kernels, ...committed.custom }).filter((k) => !native.has(k));
+    expect(missing, `no cuda kernel for ${missing.join(', ')}: add one under packages/tfjs-backend-cuda/src/kernels/`).toEqual([]);
   });
 });
 
