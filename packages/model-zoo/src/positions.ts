@@ -54,8 +54,37 @@ export function sincos2d(gh: number, gw: number, dim: number, cls: boolean): tf.
  * rotate-half convention: x·cos + rot(x)·sin with rot([x1, x2]) = [−x2, x1].
  */
 export function applyRope(x: tf.Tensor4D, offset: number, base = 10000): tf.Tensor4D {
-  const N = x.shape[2];
-  return ropeWith(x, [Array.from({ length: N }, (_, i) => offset + i)], base);
+  const [, , N, hd] = x.shape;
+  const { cos, sin } = cachedRopeTables(offset, N, hd, base);
+  return rotate(x, cos, sin);
+}
+
+/**
+ * The tables of applyRope, kept between calls: every layer and step of a model with the same length asks
+ * for the same ones, and computing N·hd/2 angles on the host (then uploading them) per call cost more
+ * than the rest of an LM step at n = 4096 on a GPU. Least recently used first out, so a key in use by the
+ * current step (whose backward still needs its tensors) is never the one evicted.
+ */
+const ROPE_CACHE_SIZE = 64;
+const ropeCache = new Map<string, { cos: tf.Tensor4D; sin: tf.Tensor4D }>();
+
+function cachedRopeTables(offset: number, N: number, hd: number, base: number): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
+  const key = `${offset},${N},${hd},${base},${tf.getBackend()}`;
+  let t = ropeCache.get(key);
+  if (t !== undefined) {
+    ropeCache.delete(key);
+    ropeCache.set(key, t);
+    return t;
+  }
+  const { cos, sin } = ropeTables([Array.from({ length: N }, (_, i) => offset + i)], N, hd, base);
+  t = { cos: tf.keep(tf.tensor4d(cos, [1, 1, N, hd])), sin: tf.keep(tf.tensor4d(sin, [1, 1, N, hd])) };
+  ropeCache.set(key, t);
+  if (ropeCache.size > ROPE_CACHE_SIZE) {
+    const [oldest, old] = ropeCache.entries().next().value as [string, { cos: tf.Tensor4D; sin: tf.Tensor4D }];
+    ropeCache.delete(oldest);
+    tf.dispose([old.cos, old.sin]);
+  }
+  return t;
 }
 
 /**
@@ -73,11 +102,16 @@ export function applyRopeAt(x: tf.Tensor4D, positions: readonly ArrayLike<number
 /** positions: one list (shared by the batch) or one per batch element. */
 function ropeWith(x: tf.Tensor4D, positions: readonly ArrayLike<number>[], base: number): tf.Tensor4D {
   const [, , N, hd] = x.shape;
+  const { cos, sin } = ropeTables(positions, N, hd, base);
+  const shape: [number, number, number, number] = [positions.length, 1, N, hd];
+  return tf.tidy(() => rotate(x, tf.tensor4d(cos, shape), tf.tensor4d(sin, shape)));
+}
+
+function ropeTables(positions: readonly ArrayLike<number>[], N: number, hd: number, base: number): { cos: Float32Array; sin: Float32Array } {
   if (hd % 2 !== 0) throw new Error(`RoPE: head dim ${hd} must be even`);
   const half = hd / 2;
-  const rows = positions.length;
-  const cos = new Float32Array(rows * N * hd);
-  const sin = new Float32Array(rows * N * hd);
+  const cos = new Float32Array(positions.length * N * hd);
+  const sin = new Float32Array(positions.length * N * hd);
   positions.forEach((pos, b) => {
     for (let i = 0; i < N; i++) {
       const at = (b * N + i) * hd;
@@ -88,8 +122,12 @@ function ropeWith(x: tf.Tensor4D, positions: readonly ArrayLike<number>[], base:
       }
     }
   });
+  return { cos, sin };
+}
+
+/** x·cos + rot(x)·sin with rot([x1, x2]) = [−x2, x1]. */
+function rotate(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
   const [x1, x2] = tf.split(x, 2, -1);
   const rot = tf.concat([tf.neg(x2), x1], -1);
-  const shape: [number, number, number, number] = [rows, 1, N, hd];
-  return tf.add(tf.mul(x, tf.tensor4d(cos, shape)), tf.mul(rot, tf.tensor4d(sin, shape))) as tf.Tensor4D;
+  return tf.add(tf.mul(x, cos), tf.mul(rot, sin)) as tf.Tensor4D;
 }
