@@ -19,9 +19,9 @@ describe('applyRope table cache', () => {
 
   it('keeps at most 64 table pairs', () => {
     const x = tf.ones([1, 1, 2, 4]) as tf.Tensor4D;
-    for (let off = 0; off < 64; off++) tf.dispose(applyRope(x, 1000 + off));
+    for (let off = 0; off < 64; off++) tf.dispose(tf.tidy(() => applyRope(x, 1000 + off)));
     const full = tf.memory().numTensors;
-    for (let off = 64; off < 100; off++) tf.dispose(applyRope(x, 1000 + off));
+    for (let off = 64; off < 100; off++) tf.dispose(tf.tidy(() => applyRope(x, 1000 + off)));
     expect(tf.memory().numTensors).toBe(full);
     x.dispose();
   });
