@@ -107,7 +107,15 @@ async function benchConfig(c: BenchConfig, backend: string, steps: number, profi
     let kernelMs: number | '' = '';
     if (profile) {
       const info = await tf.profile(() => step(3 + steps));
-      kernelMs = info.kernels.reduce((a, k) => a + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0), 0);
+      const byName = new Map<string, { calls: number; ms: number }>();
+      for (const k of info.kernels) {
+        const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+        const e = byName.get(k.name) ?? { calls: 0, ms: 0 };
+        byName.set(k.name, { calls: e.calls + 1, ms: e.ms + ms });
+      }
+      kernelMs = [...byName.values()].reduce((a, e) => a + e.ms, 0);
+      const top = [...byName].sort((x, y) => y[1].ms - x[1].ms).slice(0, 12);
+      console.log(`${c.name} kernels by time (one profiled step, each kernel timed alone): ` + top.map(([n, e]) => `${n} ${e.calls}× ${round(e.ms, 2)} ms`).join(', '));
     }
     return {
       config: c.name, impl: `sigattn-tfjs-${backend}`, backend, ms_per_step: round(ms), items_per_s: round((c.itemsPerStep / ms) * 1e3, 1), items: c.items,
