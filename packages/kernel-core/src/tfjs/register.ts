@@ -2,13 +2,14 @@
  * Every tfjs registration of the attention op, in one place (as tfjs-backend-cpu's
  * register_all_kernels.ts): the gradient (one for all backends), the TypeScript kernels of the cpu and
  * wasm backends, the WGSL kernels of the webgpu backend, and which specs each backend's kernels cover;
- * the fused AdamW update's kernels (adamw-names.ts; no gradient);
+ * the fused AdamW update's kernels (adamw-names.ts; no gradient); the fused norm's gradient (norm-names.ts);
  * also the Mean and Sum gradients that replace tfjs-core's (reduce-gradients.ts: no host-side ones()).
  * Nothing registers on import: initBackend() and attention() call registerAttentionKernels(), so
  * every path into the op has its kernels. Idempotent.
  */
 import * as tf from '@tensorflow/tfjs';
 import { attentionGradConfig } from './attention-grad.js';
+import { normGradConfig } from './norm-grad.js';
 import { registerKernelSupport } from './kernel-support.js';
 import { meanGradConfig, sumGradConfig } from './reduce-gradients.js';
 import { attentionFwdCpuConfig } from './kernels/attention-fwd-cpu.js';
@@ -36,6 +37,8 @@ export function registerAttentionKernels(): void {
     if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
   }
   if (tf.getGradient(attentionGradConfig.kernelName) === undefined) tf.registerGradient(attentionGradConfig);
+  // The fused norm's gradient; its kernels exist only where a backend registers them (norm-names.ts).
+  if (tf.getGradient(normGradConfig.kernelName) === undefined) tf.registerGradient(normGradConfig);
   // These two replace tfjs-core's own (registered when tfjs loads), so they are registered unconditionally.
   tf.registerGradient(meanGradConfig);
   tf.registerGradient(sumGradConfig);
