@@ -1,5 +1,6 @@
 /** Small functional layers over ParamStore variables. Every function is differentiable by tfjs autodiff. */
 import * as tf from '@tensorflow/tfjs';
+import { fusedNorm, type NormKind } from '@sigattn/kernel-core';
 import type { ParamStore } from './params.js';
 
 export interface Linear {
@@ -23,7 +24,7 @@ export function applyLinear(l: Linear, x: tf.Tensor): tf.Tensor {
   return y.reshape([...lead, l.w.shape[1]] as number[]);
 }
 
-export type NormKind = 'layernorm' | 'rmsnorm';
+export type { NormKind };
 
 export interface Norm {
   kind: NormKind;
@@ -41,15 +42,12 @@ export function norm(p: ParamStore, name: string, dim: number, kind: NormKind = 
   };
 }
 
-/** Normalise over the last axis. */
+/**
+ * Normalise over the last axis: kernel-core's fusedNorm, one kernel each way on backends that register
+ * it (cuda), the composed tfjs ops elsewhere (cpu, wasm, webgpu: unchanged results).
+ */
 export function applyNorm(n: Norm, x: tf.Tensor): tf.Tensor {
-  if (n.kind === 'rmsnorm') {
-    const ms = tf.mean(tf.square(x), -1, true);
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, n.eps))), n.gamma);
-  }
-  const { mean, variance } = tf.moments(x, -1, true);
-  const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, n.eps)));
-  return tf.add(tf.mul(y, n.gamma), n.beta as tf.Variable);
+  return fusedNorm(x, n.gamma, n.beta, n.kind, n.eps);
 }
 
 /** Parameter-free standardisation over the last axis (linear-probe features, MAE targets). */
