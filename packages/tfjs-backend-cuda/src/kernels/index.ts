@@ -6,6 +6,7 @@ import { movementKernels } from './movement.js';
 import { matmulKernels } from './matmul.js';
 import { attentionKernels } from './attention.js';
 import { optimizerKernels } from './optimizer.js';
+import { normKernels } from './norm.js';
 
 export const CUDA_KERNELS: readonly tf.KernelConfig[] = [
   ...elementwiseKernels,
@@ -14,4 +15,5 @@ export const CUDA_KERNELS: readonly tf.KernelConfig[] = [
   ...matmulKernels,
   ...attentionKernels,
   ...optimizerKernels,
+  ...normKernels,
 ];
