@@ -15,10 +15,11 @@
  *   npx tsx packages/tfjs-backend-cuda/bench/train-step.ts --backend cuda --out bench-results/train
  */
 import * as tf from '@tensorflow/tfjs';
-import { cli, runMain, writeCsv, markdownTable, Rng, type Row } from '@sigattn/common';
+import { ConfigError, cli, runMain, writeCsv, markdownTable, Rng, type Row } from '@sigattn/common';
 import { initBackend, type BackendName } from '@sigattn/kernel-core';
 import { AdamW, createModelFromSpec, trainStep, type Batch } from '@sigattn/model-zoo';
 import { fallbackCounts, registerCudaBackend, resetFallbackCounts, type CudaBackend } from '../src/index.js';
+import { nullDriver } from '../src/testing/index.js';
 
 type Kind = 'softmax' | 'sigmoid';
 
@@ -85,8 +86,17 @@ async function benchConfig(c: BenchConfig, backend: string, steps: number, profi
   const model = createModelFromSpec(c.spec, 0, c.name);
   const opt = new AdamW(model.trainableEntries(), { lr: 3e-3, weightDecay: 0.05 });
   const be = backend === 'cuda' ? (tf.backend() as unknown as CudaBackend) : null;
+  // A few batches drawn up front and reused: drawing 200k normals per step would time the host RNG, not
+  // the step (PyTorch's twin draws on the GPU). Each step still builds its tensors from host arrays.
+  const hostBatches = Array.from({ length: 4 }, () => {
+    const b = c.batch(rng);
+    const host = Object.fromEntries(Object.entries(b).map(([k, t]) => [k, { values: (t as tf.Tensor).dataSync().slice(), shape: (t as tf.Tensor).shape, dtype: (t as tf.Tensor).dtype }]));
+    disposeBatch(b);
+    return host;
+  });
   const step = async (i: number) => {
-    const batch = c.batch(rng);
+    const h = hostBatches[i % hostBatches.length];
+    const batch = Object.fromEntries(Object.entries(h).map(([k, v]) => [k, tf.tensor(v.values, v.shape, v.dtype)])) as Batch;
     try {
       return await trainStep(model, batch, opt, { step: i, totalSteps: steps + 4 });
     } finally {
@@ -141,11 +151,15 @@ runMain(async () => {
     .option('steps', { type: 'number', default: 10, describe: 'timed steps per config' })
     .option('profile', { type: 'boolean', default: true, describe: 'one extra step under tf.profile for the kernels’ GPU time' })
     .option('out', { type: 'string', default: 'bench-results/train', describe: 'output folder' })
+    .option('null-driver', { type: 'boolean', default: false, describe: 'cuda on a driver that does no GPU work: the host-side cost of a step alone (no GPU needed)' })
     .parse();
   const backend = a.backend as BackendName;
-  if (backend === 'cuda') registerCudaBackend();
+  const nulled = a.nullDriver ? nullDriver() : null;
+  if (nulled && backend !== 'cuda') throw new ConfigError('--null-driver applies to --backend cuda only');
+  if (backend === 'cuda') registerCudaBackend({ driver: nulled?.driver });
   await initBackend(backend);
   const card = backend === 'cuda' ? (tf.backend() as unknown as CudaBackend).device.driver.info.name : backend;
+  if (nulled) console.log('null driver: no GPU work; the times are the host-side cost of each step alone');
   const only = a.only.split(',');
   const configs: BenchConfig[] = [];
   for (const kind of a.kinds.split(',') as Kind[]) {

@@ -5,7 +5,7 @@
  * runs the composed ops for the others. Idempotent.
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerAttentionKernels, registerKernelSupport } from '@sigattn/kernel-core';
+import { registerAttentionKernels, registerKernelSupport, type CudaDriver } from '@sigattn/kernel-core';
 import { CudaBackend } from './backend.js';
 import { CudaDevice } from './device.js';
 import { cpuFallback } from './fallback.js';
@@ -22,7 +22,11 @@ function registerFallbacks(): void {
   }
 }
 
-export function registerCudaBackend(): void {
+/**
+ * `driver` replaces the process's CUDA driver (kernel-core's cudaDriver()) — for the null driver
+ * (testing/null-driver.ts) that measures host overhead without a GPU.
+ */
+export function registerCudaBackend({ driver }: { driver?: CudaDriver } = {}): void {
   if (registered) return;
   registerAttentionKernels();
   for (const config of CUDA_KERNELS) {
@@ -32,7 +36,7 @@ export function registerCudaBackend(): void {
   // Priority 0: below cpu (1) and wasm (2), so tfjs never picks cuda unless asked to.
   tf.registerBackend(CUDA_BACKEND, () => {
     registerFallbacks();
-    return new CudaBackend(new CudaDevice());
+    return new CudaBackend(new CudaDevice(driver));
   }, 0);
   registered = true;
 }

@@ -2,3 +2,4 @@
 export { runOpCases, type OpCase, type OpResult, type InputSpec } from './op-check.js';
 export { OP_CASES } from './cases/index.js';
 export { runZooCheck, FLASH_VARIANTS, type ZooCheckRow } from './zoo-check.js';
+export { nullDriver, type NullDriverCounts } from './null-driver.js';
