@@ -3,6 +3,7 @@
  * register_all_kernels.ts): the gradient (one for all backends), the TypeScript kernels of the cpu and
  * wasm backends, the WGSL kernels of the webgpu backend, and which specs each backend's kernels cover;
  * the fused AdamW update's kernels (adamw-names.ts; no gradient); the fused norm's gradient (norm-names.ts);
+ * the fused activation's gradient (activation-names.ts);
  * also the Mean and Sum gradients that replace tfjs-core's (reduce-gradients.ts: no host-side ones()).
  * Nothing registers on import: initBackend() and attention() call registerAttentionKernels(), so
  * every path into the op has its kernels. Idempotent.
@@ -10,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { attentionGradConfig } from './attention-grad.js';
 import { normGradConfig } from './norm-grad.js';
+import { activationGradConfig } from './activation-grad.js';
 import { registerKernelSupport } from './kernel-support.js';
 import { meanGradConfig, sumGradConfig } from './reduce-gradients.js';
 import { attentionFwdCpuConfig } from './kernels/attention-fwd-cpu.js';
@@ -39,6 +41,8 @@ export function registerAttentionKernels(): void {
   if (tf.getGradient(attentionGradConfig.kernelName) === undefined) tf.registerGradient(attentionGradConfig);
   // The fused norm's gradient; its kernels exist only where a backend registers them (norm-names.ts).
   if (tf.getGradient(normGradConfig.kernelName) === undefined) tf.registerGradient(normGradConfig);
+  // The fused activation's gradient, likewise (activation-names.ts).
+  if (tf.getGradient(activationGradConfig.kernelName) === undefined) tf.registerGradient(activationGradConfig);
   // These two replace tfjs-core's own (registered when tfjs loads), so they are registered unconditionally.
   tf.registerGradient(meanGradConfig);
   tf.registerGradient(sumGradConfig);
