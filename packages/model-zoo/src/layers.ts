@@ -1,6 +1,6 @@
 /** Small functional layers over ParamStore variables. Every function is differentiable by tfjs autodiff. */
 import * as tf from '@tensorflow/tfjs';
-import { fusedNorm, type NormKind } from '@sigattn/kernel-core';
+import { fusedActivation, fusedNorm, type NormKind } from '@sigattn/kernel-core';
 import type { ParamStore } from './params.js';
 
 export interface Linear {
@@ -56,16 +56,17 @@ export function standardize(x: tf.Tensor, eps = 1e-6): tf.Tensor {
   return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
 }
 
-/** GELU, tanh approximation (tfjs has no GELU op). */
+/**
+ * GELU, tanh approximation (tfjs has no GELU op): kernel-core's fusedActivation, one kernel each way on
+ * backends that register it (cuda), the composed tfjs ops elsewhere (cpu, wasm, webgpu: unchanged results).
+ */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  const c = Math.sqrt(2 / Math.PI);
-  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), c);
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+  return fusedActivation(x, 'gelu_tanh');
 }
 
-/** SiLU (swish), the gate of SwiGLU. */
+/** SiLU (swish), the gate of SwiGLU; fused like gelu. */
 export function silu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(x, tf.sigmoid(x));
+  return fusedActivation(x, 'silu');
 }
 
 /**
