@@ -14,6 +14,7 @@ import { normGradConfig } from './norm-grad.js';
 import { activationGradConfig } from './activation-grad.js';
 import { registerKernelSupport } from './kernel-support.js';
 import { meanGradConfig, sumGradConfig } from './reduce-gradients.js';
+import { tileGradConfig } from './tile-gradient.js';
 import { attentionFwdCpuConfig } from './kernels/attention-fwd-cpu.js';
 import { attentionBwdCpuConfig } from './kernels/attention-bwd-cpu.js';
 import { attentionFwdWasmConfig } from './kernels/attention-fwd-wasm.js';
@@ -46,6 +47,7 @@ export function registerAttentionKernels(): void {
   // These two replace tfjs-core's own (registered when tfjs loads), so they are registered unconditionally.
   tf.registerGradient(meanGradConfig);
   tf.registerGradient(sumGradConfig);
+  tf.registerGradient(tileGradConfig);
   registerKernelSupport('webgpu', webgpuUnsupportedReason);
   registered = true;
 }
