@@ -124,7 +124,7 @@ async function benchConfig(c: BenchConfig, backend: string, steps: number, profi
         byName.set(k.name, { calls: e.calls + 1, ms: e.ms + ms });
       }
       kernelMs = [...byName.values()].reduce((a, e) => a + e.ms, 0);
-      const top = [...byName].sort((x, y) => y[1].ms - x[1].ms).slice(0, 12);
+      const top = [...byName].sort((x, y) => y[1].ms - x[1].ms || y[1].calls - x[1].calls).slice(0, 16);
       console.log(`${c.name} kernels by time (one profiled step, each kernel timed alone): ` + top.map(([n, e]) => `${n} ${e.calls}× ${round(e.ms, 2)} ms`).join(', '));
     }
     return {
