@@ -31,7 +31,7 @@ export { ADAMW_UPDATE, type AdamWAttrs } from './tfjs/adamw-names.js';
 export { fusedNorm, composedNorm } from './tfjs/norm.js';
 export { NORM_FWD, NORM_BWD, NORM_KINDS, type NormAttrs, type NormKind } from './tfjs/norm-names.js';
 export { fusedActivation, composedActivation } from './tfjs/activation.js';
-export { ACTIVATION_FWD, ACTIVATION_BWD, ACTIVATION_KINDS, type ActivationAttrs, type ActivationKind } from './tfjs/activation-names.js';
+export { ACTIVATION_FWD, ACTIVATION_BWD, ACTIVATION_KINDS, GELU_TANH_A, GELU_TANH_C, type ActivationAttrs, type ActivationKind } from './tfjs/activation-names.js';
 export { attrsFromResolved, resolvedFromAttrs } from './tfjs/attrs.js';
 export { registerAttentionKernels } from './tfjs/register.js';
 export { registerKernelSupport, type KernelSupportCheck } from './tfjs/kernel-support.js';

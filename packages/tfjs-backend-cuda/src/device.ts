@@ -13,7 +13,7 @@ import { cudaDriver, type CudaDriver, type CuPtr } from '@sigattn/kernel-core';
 import { CachingAllocator } from './allocator.js';
 
 /** The `.cu` files of this package, one module each (build order; see build-main.ts). */
-export const BACKEND_CUDA_SOURCES = ['elementwise.cu', 'reduce.cu', 'movement.cu', 'matmul.cu', 'attention_glue.cu', 'optimizer.cu', 'norm.cu'] as const;
+export const BACKEND_CUDA_SOURCES = ['elementwise.cu', 'reduce.cu', 'movement.cu', 'matmul.cu', 'attention_glue.cu', 'optimizer.cu', 'norm.cu', 'activation.cu'] as const;
 export type ModuleName = (typeof BACKEND_CUDA_SOURCES)[number] extends `${infer M}.cu` ? M : never;
 
 export const BACKEND_CUDA_SOURCE_DIR = fileURLToPath(new URL('../cuda/', import.meta.url));

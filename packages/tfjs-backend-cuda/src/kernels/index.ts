@@ -7,6 +7,7 @@ import { matmulKernels } from './matmul.js';
 import { attentionKernels } from './attention.js';
 import { optimizerKernels } from './optimizer.js';
 import { normKernels } from './norm.js';
+import { activationKernels } from './activation.js';
 
 export const CUDA_KERNELS: readonly tf.KernelConfig[] = [
   ...elementwiseKernels,
@@ -16,4 +17,5 @@ export const CUDA_KERNELS: readonly tf.KernelConfig[] = [
   ...attentionKernels,
   ...optimizerKernels,
   ...normKernels,
+  ...activationKernels,
 ];

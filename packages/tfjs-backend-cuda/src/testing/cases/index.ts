@@ -6,5 +6,6 @@ import { movementCases } from './movement.js';
 import { matmulCases } from './matmul.js';
 import { attentionCases } from './attention.js';
 import { optimizerCases } from './optimizer.js';
+import { activationCases } from './activation.js';
 
-export const OP_CASES: readonly OpCase[] = [...elementwiseCases, ...reduceCases, ...movementCases, ...matmulCases, ...attentionCases, ...optimizerCases];
+export const OP_CASES: readonly OpCase[] = [...elementwiseCases, ...reduceCases, ...movementCases, ...matmulCases, ...attentionCases, ...optimizerCases, ...activationCases];
