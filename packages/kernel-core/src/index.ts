@@ -27,7 +27,7 @@ export {
 export { attention } from './tfjs/attention.js';
 export { composedAttention, attentionWeights } from './tfjs/composed-attention.js';
 export { ATTENTION_FWD, ATTENTION_BWD, type AttentionAttrs } from './tfjs/kernel-names.js';
-export { ADAMW_UPDATE, type AdamWAttrs } from './tfjs/adamw-names.js';
+export { ADAMW_UPDATE, ADAMW_UPDATE_MULTI, type AdamWAttrs, type AdamWMultiAttrs } from './tfjs/adamw-names.js';
 export { fusedNorm, composedNorm } from './tfjs/norm.js';
 export { NORM_FWD, NORM_BWD, NORM_KINDS, type NormAttrs, type NormKind } from './tfjs/norm-names.js';
 export { fusedActivation, composedActivation } from './tfjs/activation.js';

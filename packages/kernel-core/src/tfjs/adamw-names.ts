@@ -30,3 +30,16 @@ export interface AdamWAttrs {
   /** 1 − β₂^t at step t (t from 1). */
   biasCorrection2: number;
 }
+
+/**
+ * ADAMW_UPDATE for many parameters in one kernel call (backends where each call costs more host time
+ * than the update itself: cuda registers it). Inputs `param<i>`, `grad<i>`, `m<i>`, `v<i>` for
+ * i = 0…count−1; attributes as ADAMW_UPDATE's with `weightDecays[i]` per parameter instead of
+ * `weightDecay`; outputs [newParam0, newM0, newV0, newParam1, …]. Each parameter's math is ADAMW_UPDATE's.
+ */
+export const ADAMW_UPDATE_MULTI = 'SigattnAdamWMulti';
+
+export interface AdamWMultiAttrs extends Omit<AdamWAttrs, 'weightDecay'> {
+  count: number;
+  weightDecays: number[];
+}

@@ -10,7 +10,7 @@
  * dispatch per parameter instead of ~15 (issue #12, item 4).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADAMW_UPDATE, type AdamWAttrs } from '@sigattn/kernel-core';
+import { ADAMW_UPDATE, ADAMW_UPDATE_MULTI, type AdamWAttrs, type AdamWMultiAttrs } from '@sigattn/kernel-core';
 import { paramGroups } from './groups.js';
 import type { Optimizer } from './optimizer.js';
 
@@ -74,9 +74,28 @@ export class AdamW implements Optimizer {
     else this.composedStep(grads, bc1, bc2);
   }
 
-  /** One ADAMW_UPDATE kernel per parameter; its three outputs replace w, m and s. */
+  /**
+   * One ADAMW_UPDATE kernel per parameter, or one ADAMW_UPDATE_MULTI call for all of them where the backend
+   * has it; the three outputs per parameter replace w, m and s.
+   */
   private fusedStep(grads: tf.NamedTensorMap, biasCorrection1: number, biasCorrection2: number): void {
     const common = { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, biasCorrection1, biasCorrection2 };
+    if (tf.getKernel(ADAMW_UPDATE_MULTI, tf.getBackend()) !== undefined) {
+      const slots = this.slots.filter(({ v }) => grads[v.name] !== undefined);
+      if (slots.length === 0) return;
+      const inputs: tf.NamedTensorMap = {};
+      slots.forEach(({ v, m, s }, i) => Object.assign(inputs, { [`param${i}`]: v, [`grad${i}`]: grads[v.name], [`m${i}`]: m, [`v${i}`]: s }));
+      const attrs: AdamWMultiAttrs = { ...common, count: slots.length, weightDecays: slots.map((s) => s.wd) };
+      tf.tidy(() => {
+        const outs = tf.engine().runKernel(ADAMW_UPDATE_MULTI, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        slots.forEach(({ v, m, s }, i) => {
+          v.assign(outs[3 * i]);
+          m.assign(outs[3 * i + 1]);
+          s.assign(outs[3 * i + 2]);
+        });
+      });
+      return;
+    }
     tf.tidy(() => {
       for (const { v, m, s, wd } of this.slots) {
         const g = grads[v.name];

@@ -1,20 +1,9 @@
-/** kernel-core's fused AdamW update (SigattnAdamW) on cuda: one launch writes the new weights and moments. */
+/** kernel-core's fused AdamW updates on cuda: SigattnAdamW (one parameter per launch) and SigattnAdamWMulti (40 per launch). */
 import type * as tf from '@tensorflow/tfjs';
+import { ADAMW_UPDATE, ADAMW_UPDATE_MULTI, type AdamWAttrs, type AdamWMultiAttrs } from '@sigattn/kernel-core';
+import { BLOCK } from '../device.js';
 import { KernelParams } from '../params.js';
 import { cuda, sizeOf } from './util.js';
-
-/** kernel-core's ADAMW_UPDATE contract. */
-const ADAMW_UPDATE = 'SigattnAdamW';
-
-interface AdamWAttrs {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  biasCorrection1: number;
-  biasCorrection2: number;
-}
 
 const adamw: tf.KernelConfig = {
   kernelName: ADAMW_UPDATE,
@@ -37,4 +26,44 @@ const adamw: tf.KernelConfig = {
   },
 };
 
-export const optimizerKernels: tf.KernelConfig[] = [adamw];
+/** Parameters per launch of adamw_multi_f32 (ADAMW_CHUNK in optimizer.cu: its struct must fit in 4 KiB). */
+const ADAMW_CHUNK = 40;
+
+const adamwMulti: tf.KernelConfig = {
+  kernelName: ADAMW_UPDATE_MULTI,
+  backendName: 'cuda',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const be = cuda(backend);
+    const a = attrs as unknown as AdamWMultiAttrs;
+    const named = inputs as Record<string, tf.TensorInfo>;
+    const outs: tf.TensorInfo[] = [];
+    for (let start = 0; start < a.count; start += ADAMW_CHUNK) {
+      const idx = Array.from({ length: Math.min(ADAMW_CHUNK, a.count - start) }, (_, j) => start + j);
+      const io = idx.map((i) => {
+        const param = named[`param${i}`];
+        const o = [0, 1, 2].map(() => be.makeTensorInfo([...param.shape], 'float32'));
+        outs.push(...o);
+        return { o, param, grad: named[`grad${i}`], m: named[`m${i}`], v: named[`v${i}`], n: sizeOf(param.shape), wd: a.weightDecays[i] };
+      });
+      const p = new KernelParams();
+      const ptrs = (pick: (e: (typeof io)[number]) => bigint) => {
+        for (let j = 0; j < ADAMW_CHUNK; j++) p.ptr(j < io.length ? pick(io[j]) : 0n);
+      };
+      ptrs((e) => be.ptr(e.o[0]));
+      ptrs((e) => be.ptr(e.o[1]));
+      ptrs((e) => be.ptr(e.o[2]));
+      ptrs((e) => be.ptr(e.param));
+      ptrs((e) => be.ptr(e.grad));
+      ptrs((e) => be.ptr(e.m));
+      ptrs((e) => be.ptr(e.v));
+      p.i64s(io.map((e) => e.n), ADAMW_CHUNK);
+      for (let j = 0; j < ADAMW_CHUNK; j++) p.f32(j < io.length ? io[j].wd : 0);
+      p.f32(a.beta1).f32(1 - a.beta1).f32(a.beta2).f32(1 - a.beta2).f32(a.eps).f32(a.biasCorrection1).f32(a.biasCorrection2).f32(a.lr);
+      const maxN = Math.max(...io.map((e) => e.n));
+      if (maxN > 0) be.device.launch('optimizer', 'adamw_multi_f32', [Math.min(Math.ceil(maxN / BLOCK), 1024), io.length], BLOCK, p.bytes());
+    }
+    return outs;
+  },
+};
+
+export const optimizerKernels: tf.KernelConfig[] = [adamw, adamwMulti];
