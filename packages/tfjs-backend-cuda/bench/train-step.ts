@@ -151,6 +151,7 @@ runMain(async () => {
     .option('steps', { type: 'number', default: 10, describe: 'timed steps per config' })
     .option('profile', { type: 'boolean', default: true, describe: 'one extra step under tf.profile for the kernels’ GPU time' })
     .option('out', { type: 'string', default: 'bench-results/train', describe: 'output folder' })
+    .option('tf-flag', { type: 'string', array: true, default: [], describe: 'tfjs flag NAME=VALUE set after the backend starts, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=256 (repeatable)' })
     .option('null-driver', { type: 'boolean', default: false, describe: 'cuda on a driver that does no GPU work: the host-side cost of a step alone (no GPU needed)' })
     .parse();
   const backend = a.backend as BackendName;
@@ -158,6 +159,11 @@ runMain(async () => {
   if (nulled && backend !== 'cuda') throw new ConfigError('--null-driver applies to --backend cuda only');
   if (backend === 'cuda') registerCudaBackend({ driver: nulled?.driver });
   await initBackend(backend);
+  for (const flag of a.tfFlag) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(flag);
+    if (m === null) throw new ConfigError(`--tf-flag ${JSON.stringify(flag)}: expected NAME=VALUE`);
+    tf.env().set(m[1], m[2] === 'true' ? true : m[2] === 'false' ? false : Number.isFinite(Number(m[2])) ? Number(m[2]) : m[2]);
+  }
   const card = backend === 'cuda' ? (tf.backend() as unknown as CudaBackend).device.driver.info.name : backend;
   if (nulled) console.log('null driver: no GPU work; the times are the host-side cost of each step alone');
   const only = a.only.split(',');
