@@ -1,19 +1,20 @@
 /**
  * `nx run kernel-core:bench-cuda`: FlashAttention sweep of our CUDA kernels, forward and backward (bf16, batch·N = 16k,
- * hidden 2048 → D 64 × 32 heads or D 128 × 16 heads, N 512…16k, causal and not), CUDA events around
- * each pass, median of --reps after --warmup. TFLOP/s by the standard count (4·B·H·N²·D, backward
+ * hidden 2048 → D 64 × 32 heads or D 128 × 16 heads, N 512…16k; and the small models' D 32 × 32 heads
+ * (hidden 1024), N 256…4096; causal and not), CUDA events around each pass, median of --reps after --warmup. TFLOP/s by the standard count (4·B·H·N²·D, backward
  * 2.5×, causal halves). The output O stands in for dO in the backward pass (random, never zeros).
  * On a Hopper GPU the sm_90a forward kernels are timed too (impl ours-hopper-<kind>; ours-<kind> is
  * the FA2-class kernels; SIGATTN_CUDA_HOPPER=0 leaves them out).
  * Writes <out>/cuda_bench.csv and <out>/cuda_bench.md, which also holds <out>/sdpa_bench.csv
  * (tools/sdpa_bench.py, run first in the same call on the same card) side by side.
- *   tsx packages/kernel-core/bench/cuda-bench.ts [--out DIR] [--reps 30] [--warmup 5] [--report-only]   (--help lists the options)
+ *   tsx packages/kernel-core/bench/cuda-bench.ts [--out DIR] [--reps 30] [--warmup 5] [--head-dims 32 64 128] [--report-only]
+ *   (--help lists the options)
  */
 import path from 'node:path';
 import { Rng, cli, median, runMain, writeCsv } from '@sigattn/common';
 import { attentionFlops } from '../src/spec.js';
 import { cudaDriver } from '../src/cuda/driver.js';
-import { CUDA_KINDS, CudaFlashAttention } from '../src/cuda/flash.js';
+import { CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention } from '../src/cuda/flash.js';
 import { f32ToBf16Bits } from '../src/cuda/half.js';
 import { DeviceTensor } from '../src/cuda/tensor.js';
 import { writeReport } from './cuda-report.js';
@@ -24,13 +25,19 @@ runMain(async () => {
     .option('out', { type: 'string', default: 'bench-results/cuda', describe: 'directory for cuda_bench.csv and cuda_bench.md (sdpa_bench.csv is read from it)' })
     .option('reps', { type: 'number', default: 30, describe: 'timed runs per row (median reported), ≥ 20' })
     .option('warmup', { type: 'number', default: 5, describe: 'untimed runs before the timed ones' })
+    .option('head-dims', { type: 'number', array: true, default: [...CUDA_HEAD_DIMS], describe: `head dims to sweep (of ${CUDA_HEAD_DIMS.join(', ')})` })
     .option('report-only', { type: 'boolean', default: false, describe: 'only rebuild cuda_bench.md from the CSVs in --out' })
     .check((a) => (Number.isInteger(a.reps) && a.reps >= 20) || `--reps must be an integer ≥ 20 (median of at least 20 timed runs), got ${a.reps}`)
     .check((a) => (Number.isInteger(a.warmup) && a.warmup >= 0) || `--warmup must be an integer ≥ 0, got ${a.warmup}`)
+    .check((a) => {
+      const bad = a['head-dims'].filter((d) => !(CUDA_HEAD_DIMS as readonly number[]).includes(d));
+      return bad.length === 0 || `--head-dims: no kernel for ${bad.join(', ')}; pick from ${CUDA_HEAD_DIMS.join(', ')}`;
+    })
     .parse();
   const { reps, warmup } = args;
+  const setting = `bf16, batch·N = 16k, hidden 2048 (D 64, 128) or 1024 (D 32); median of ${reps} after ${warmup} warm-up`;
   if (args['report-only']) {
-    console.log(writeReport(args.out, `bf16, batch·N = 16k, hidden 2048; median of ${reps} after ${warmup} warm-up`));
+    console.log(writeReport(args.out, setting));
     return;
   }
 
@@ -40,17 +47,21 @@ runMain(async () => {
   // kernels, timed in the same run where the device is 9.x and SIGATTN_CUDA_HOPPER is not 0.
   const flash = new CudaFlashAttention(driver, undefined, { hopper: false });
   const hopper = new CudaFlashAttention(driver);
-  const hopperKinds = CUDA_KINDS.filter((k) => hopper.forwardImpl(k) === 'hopper');
-  console.log(`Hopper forward kernels: ${hopperKinds.length > 0 ? hopperKinds.join(', ') : 'none (not a 9.x device, not built, or SIGATTN_CUDA_HOPPER=0)'}`);
-  const TOTAL = 16384 * 2048; // batch·N·hidden: the same element count for every sweep point
-
-  // 1M random bf16 values tiled over the buffer: realistic values without generating 100M in JS.
+  // Per head dim: the model width and the sequence lengths. D 64/128 is the FlashAttention papers' sweep;
+  // D 32 is this repo's small models (the ViT and the tiny paper configs), hence hidden 1024 and N ≤ 4096.
+  const sweeps: Record<number, { hidden: number; Ns: number[] }> = {
+    32: { hidden: 1024, Ns: [256, 512, 1024, 2048, 4096] },
+    64: { hidden: 2048, Ns: [512, 1024, 2048, 4096, 8192, 16384] },
+    128: { hidden: 2048, Ns: [512, 1024, 2048, 4096, 8192, 16384] },
+  };
+  const headDims = [...new Set(args['head-dims'])];
+  const TOKENS = 16384; // batch·N, the same for every sweep point of a head dim
+  // Kinds whose Hopper forward runs at head dim D (none for D 32: FA2-class only).
+  const hopperKinds = (D: number) => CUDA_KINDS.filter((k) => hopper.forwardImpl(k, D) === 'hopper');
+  const hopperNote = headDims.map((D) => `D ${D}: ${hopperKinds(D).join(', ') || 'none'}`).join('; ');
+  console.log(`Hopper forward kernels: ${hopperNote} (none anywhere: not a 9.x device, not built, or SIGATTN_CUDA_HOPPER=0)`);
+  // 1M random bf16 values tiled over the buffers: realistic values without generating 100M in JS.
   const block = Uint16Array.from(new Rng(12345).normalF32(1 << 20), f32ToBf16Bits);
-  const bits = new Uint16Array(TOTAL);
-  for (let off = 0; off < TOTAL; off += block.length) bits.set(block.subarray(0, Math.min(block.length, TOTAL - off)), off);
-  const [qBuf, kBuf, vBuf] = [0, 1, 2].map(() => DeviceTensor.fromBits(driver, bits, [TOTAL], 'bf16'));
-  const oBuf = DeviceTensor.empty(driver, 'bf16', [TOTAL]);
-  const [dqBuf, dkBuf, dvBuf] = [0, 1, 2].map(() => DeviceTensor.empty(driver, 'bf16', [TOTAL]));
   const [ev0, ev1] = [driver.createEvent(), driver.createEvent()];
 
   /**
@@ -72,11 +83,18 @@ runMain(async () => {
   // causal as true/false, like tools/sdpa_bench.py's True/False (csv-stringify would write 1 and an empty cell).
   type Row = { card: string; impl: string; pass_: string; D: number; causal: string; N: number; B: number; H: number; ms: number; tflops: number };
   const rows: Row[] = [];
-  for (const D of [64, 128]) {
-    const lseBuf = DeviceTensor.empty(driver, 'f32', [TOTAL / D]); // B·H·N rows for this head dim
+  for (const D of headDims) {
+    const { hidden, Ns } = sweeps[D];
+    const hopperHere = hopperKinds(D);
+    const total = TOKENS * hidden; // batch·N·hidden: the same element count for every N of this head dim
+    const bits = new Uint16Array(total);
+    for (let off = 0; off < total; off += block.length) bits.set(block.subarray(0, Math.min(block.length, total - off)), off);
+    const [qBuf, kBuf, vBuf] = [0, 1, 2].map(() => DeviceTensor.fromBits(driver, bits, [total], 'bf16'));
+    const [oBuf, dqBuf, dkBuf, dvBuf] = [0, 1, 2, 3].map(() => DeviceTensor.empty(driver, 'bf16', [total]));
+    const lseBuf = DeviceTensor.empty(driver, 'f32', [total / D]); // B·H·N rows
     for (const causal of [false, true]) {
-      for (const N of [512, 1024, 2048, 4096, 8192, 16384]) {
-        const B = 16384 / N, H = 2048 / D;
+      for (const N of Ns) {
+        const B = TOKENS / N, H = hidden / D;
         const shape = [B, H, N, D];
         const [q, k, v, o] = [qBuf, kBuf, vBuf, oBuf].map((t) => t.view(shape));
         const [dq, dk, dv] = [dqBuf, dkBuf, dvBuf].map((t) => t.view(shape));
@@ -89,7 +107,7 @@ runMain(async () => {
         for (const kind of CUDA_KINDS) {
           const spec = kind === 'sigmoid' ? { kind, causal, bias: { negLogN: N } } : { kind, causal };
           record(`ours-${kind}`, 'fwd', gpuMedianMs(() => flash.forward(q, k, v, spec, { out: o, lse: kind === 'softmax' ? lse : undefined })));
-          if (hopperKinds.includes(kind)) {
+          if (hopperHere.includes(kind)) {
             record(`ours-hopper-${kind}`, 'fwd', gpuMedianMs(() => hopper.forward(q, k, v, spec, { out: o, lse: kind === 'softmax' ? lse : undefined })));
           }
           // Backward: the whole pass (zeroing the fp32 accumulators, softmax's D pre-pass, the kernel,
@@ -98,12 +116,12 @@ runMain(async () => {
         }
       }
     }
-    lseBuf.free();
+    for (const t of [qBuf, kBuf, vBuf, oBuf, dqBuf, dkBuf, dvBuf, lseBuf]) t.free();
   }
 
   flash.dispose();
   hopper.dispose();
   writeCsv(path.join(args.out, 'cuda_bench.csv'), rows, ['card', 'impl', 'pass_', 'D', 'causal', 'N', 'B', 'H', 'ms', 'tflops']);
-  const md = writeReport(args.out, `bf16, batch·N = 16k, hidden 2048; median of ${reps} after ${warmup} warm-up; ${new Date().toISOString().slice(0, 10)}`);
+  const md = writeReport(args.out, `${setting}; ${new Date().toISOString().slice(0, 10)}`);
   console.log(`wrote ${md}`);
 });

@@ -3,14 +3,14 @@
  * cuda-check`): the cases of test/cuda-attention.test.ts — per CUDA kind, --cases random cases of the
  * shared generator plus one long one per ten — under the accuracy rule. Prints one line per case and
  * `N passed, N failed`; exit 1 on failure. On a Hopper GPU every case runs through both forward
- * kernel families (sm_90a wgmma and FA2; ratios labelled `o@hopper`, `o@fa2`, ...);
+ * kernel families (sm_90a wgmma and FA2; ratios labelled `o@hopper`, `o@fa2`, ...; D = 32 has FA2 only);
  * SIGATTN_CUDA_HOPPER=0 checks the FA2 kernels only.
  *   tsx packages/kernel-core/bench/cuda-check.ts [--seed 1] [--cases 100]   (--help lists the options)
  */
 import { cli, runMain } from '@sigattn/common';
 import { cudaDriver } from '../src/cuda/driver.js';
 import { cudaCheckCases, cudaCheckImplementations, runCudaCheck } from '../src/cuda/check.js';
-import { CUDA_KINDS } from '../src/cuda/flash.js';
+import { CUDA_HEAD_DIMS, CUDA_KINDS, type CudaFlashAttention } from '../src/cuda/flash.js';
 
 runMain(async () => {
   const args = await cli('cuda-check')
@@ -23,8 +23,9 @@ runMain(async () => {
   const driver = cudaDriver();
   console.log(`device: ${driver.info.name} (sm_${driver.info.computeCapability.join('')}, ${driver.info.smCount} SMs, driver ${driver.info.driverVersion})`);
   const flashes = cudaCheckImplementations(driver);
-  // Which forward kernels each case runs (the Hopper ones only on 9.x with their cubins built).
-  console.log(`forward implementations: ${flashes.map((f) => CUDA_KINDS.map((k) => `${k} ${f.forwardImpl(k)}`).join(', ')).join(' | ')}`);
+  // Which forward kernels each case runs (the Hopper ones only on 9.x with their cubins built, for HOPPER_HEAD_DIMS).
+  const impls = (f: CudaFlashAttention) => CUDA_KINDS.flatMap((k) => CUDA_HEAD_DIMS.map((d) => `${k} D${d} ${f.forwardImpl(k, d)}`)).join(', ');
+  console.log(`forward implementations: ${flashes.map(impls).join(' | ')}`);
   let passed = 0, failed = 0;
   for (const c of cudaCheckCases(args.seed, args.cases)) {
     const r = runCudaCheck(driver, flashes, c);

@@ -15,7 +15,10 @@ function readRows(file: string): Row[] {
   return readCsv(file).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, String(v)])));
 }
 
-const NS = ['512', '1024', '2048', '4096', '8192', '16384'];
+/** The distinct numeric values of `field` in `rows`, ascending, as text. */
+function sortedValues(rows: Row[], field: string): string[] {
+  return [...new Set(rows.map((r) => r[field]))].sort((a, b) => Number(a) - Number(b));
+}
 
 export function benchMarkdown(rows: Row[], note: string): string {
   const key = (r: Row) => `${r.impl} ${r.pass_}`;
@@ -24,7 +27,9 @@ export function benchMarkdown(rows: Row[], note: string): string {
   const impls = [...new Set(rows.map(key))];
   const cards = [...new Set(rows.map((r) => r.card))];
   const out = [`TFLOP/s on ${cards.join(' + ')}; ${note}`, ''];
-  for (const D of ['64', '128']) {
+  // One table per head dim and causality, over that head dim's sequence lengths (the sweeps differ per D).
+  for (const D of sortedValues(rows, 'D')) {
+    const NS = sortedValues(rows.filter((r) => r.D === D), 'N');
     for (const causal of ['false', 'true']) {
       const table: string[][] = [];
       for (const impl of impls) {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildCuda, CUDA_ARCHS, findNvcc, HOPPER_ARCH, HOPPER_SOURCES, spilledKernels, type CudaBuildResult } from '../src/cuda/build.js';
+import { CUDA_HEAD_DIMS, HOPPER_HEAD_DIMS } from '../src/cuda/flash.js';
 
 const nvcc = await findNvcc();
 const title = nvcc ? `CUDA build (nvcc ${nvcc.version})` : 'CUDA build (skipped: nvcc not found on PATH, $NVCC or $CUDA_HOME)';
@@ -27,15 +28,19 @@ describe.skipIf(nvcc === null)(title, () => {
     for (const src of HOPPER_SOURCES) expect(manifest.files).toContain(path.join(HOPPER_ARCH, src.replace(/\.cu$/, '.cubin')));
   }, 240_000);
 
-  it('reports every shipped variant for both archs, with registers and no spills', () => {
+  it('reports every shipped forward and backward variant (each CUDA head dim) for both archs, with registers and no spills', () => {
     for (const kind of ['sigmoid', 'softmax']) {
-      for (const dt of ['bf16', 'fp16']) {
-        for (const d of [64, 128]) {
-          for (const arch of CUDA_ARCHS) {
-            const row = result.resources.find((r) => r.kernel === `flash_${kind}_fwd_${dt}_d${d}` && r.arch === arch);
-            expect(row, `ptxas report for flash_${kind}_fwd_${dt}_d${d} on ${arch}`).toBeDefined();
-            expect(row!.registers).toBeGreaterThan(0);
-            expect(row!.registers).toBeLessThanOrEqual(255);
+      for (const part of ['fwd', 'bwd']) {
+        for (const dt of ['bf16', 'fp16']) {
+          for (const d of CUDA_HEAD_DIMS) {
+            const name = `flash_${kind}_${part}_${dt}_d${d}`;
+            for (const arch of CUDA_ARCHS) {
+              const row = result.resources.find((r) => r.kernel === name && r.arch === arch);
+              expect(row, `ptxas report for ${name} on ${arch}`).toBeDefined();
+              expect(row!.registers).toBeGreaterThan(0);
+              expect(row!.registers).toBeLessThanOrEqual(255);
+              expect(row!.spillStoreBytes + row!.spillLoadBytes, `${name} on ${arch} spills`).toBe(0);
+            }
           }
         }
       }
@@ -46,7 +51,7 @@ describe.skipIf(nvcc === null)(title, () => {
   it('builds the Hopper (wgmma) forward kernels for sm_90a only, without spills', () => {
     for (const kind of ['sigmoid', 'softmax']) {
       for (const dt of ['bf16', 'fp16']) {
-        for (const d of [64, 128]) {
+        for (const d of HOPPER_HEAD_DIMS) {
           const rows = result.resources.filter((r) => r.kernel === `hopper_${kind}_fwd_${dt}_d${d}`);
           expect(rows.map((r) => r.arch), `hopper_${kind}_fwd_${dt}_d${d}`).toEqual([HOPPER_ARCH]);
           expect(rows[0].registers).toBeGreaterThan(0);

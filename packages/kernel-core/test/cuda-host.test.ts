@@ -5,7 +5,9 @@ import path from 'node:path';
 import { makeTempDir, Rng } from '@sigattn/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CudaDriver, NoCudaDriverError } from '../src/cuda/driver.js';
-import { BWD_PARAMS_BYTES, CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention, FWD_PARAMS_BYTES, packBwdParams, packFwdParams } from '../src/cuda/flash.js';
+import {
+  BWD_PARAMS_BYTES, CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention, FWD_PARAMS_BYTES, HOPPER_HEAD_DIMS, packBwdParams, packFwdParams,
+} from '../src/cuda/flash.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/cuda/half.js';
 import { resolveAttention } from '../src/spec.js';
 import { cudaCheckCase, cudaCheckCases } from '@sigattn/kernel-core/testing';
@@ -109,6 +111,17 @@ describe('GPU check cases (src/cuda/check.ts)', () => {
       expect(c.q.some((v) => v !== Math.fround(v * 1.0001)), 'inputs are random, not constant').toBe(true);
     }
   });
+
+  it('cover every CUDA head dim in both dtypes, short and multi-tile (long) cases alike', () => {
+    const cases = cudaCheckCases(3, 60);
+    for (const kind of CUDA_KINDS) {
+      for (const long of [false, true]) {
+        const own = cases.filter((c) => c.options.kind === kind && c.title.includes(long ? 'N ≤ 400' : 'N ≤ 80'));
+        const seen = new Set(own.map((c) => `${cudaCheckCase(c).resolved.D} ${c.dtype}`));
+        for (const d of CUDA_HEAD_DIMS) for (const dt of ['bf16', 'fp16']) expect(seen, `${kind} ${long ? 'long' : 'short'}`).toContain(`${d} ${dt}`);
+      }
+    }
+  });
 });
 
 describe('forward dispatch between the Hopper and FA2 kernels', () => {
@@ -124,19 +137,28 @@ describe('forward dispatch between the Hopper and FA2 kernels', () => {
 
   it('picks the Hopper kernel on 9.x where its cubin is built, FA2 otherwise', () => {
     const on9 = new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: true });
-    expect(on9.forwardImpl('sigmoid')).toBe('hopper');
-    expect(on9.forwardImpl('softmax')).toBe('fa2'); // no hopper_softmax_fwd.cubin in this build dir
-    expect(new CudaFlashAttention(fakeDriver(8), dir.path, { hopper: true }).forwardImpl('sigmoid')).toBe('fa2');
-    expect(new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: false }).forwardImpl('sigmoid')).toBe('fa2');
+    for (const d of HOPPER_HEAD_DIMS) {
+      expect(on9.forwardImpl('sigmoid', d)).toBe('hopper');
+      expect(on9.forwardImpl('softmax', d)).toBe('fa2'); // no hopper_softmax_fwd.cubin in this build dir
+      expect(new CudaFlashAttention(fakeDriver(8), dir.path, { hopper: true }).forwardImpl('sigmoid', d)).toBe('fa2');
+      expect(new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: false }).forwardImpl('sigmoid', d)).toBe('fa2');
+    }
+  });
+
+  it('runs the FA2 forward for head dims without Hopper kernels (D = 32) even on 9.x with the cubin built', () => {
+    const others = CUDA_HEAD_DIMS.filter((d) => !(HOPPER_HEAD_DIMS as readonly number[]).includes(d));
+    expect(others).toContain(32);
+    const on9 = new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: true });
+    for (const d of others) expect(on9.forwardImpl('sigmoid', d)).toBe('fa2');
   });
 
   it('SIGATTN_CUDA_HOPPER=0 forces the FA2 kernels by default', () => {
     const saved = process.env.SIGATTN_CUDA_HOPPER;
     try {
       process.env.SIGATTN_CUDA_HOPPER = '0';
-      expect(new CudaFlashAttention(fakeDriver(9), dir.path).forwardImpl('sigmoid')).toBe('fa2');
+      expect(new CudaFlashAttention(fakeDriver(9), dir.path).forwardImpl('sigmoid', 64)).toBe('fa2');
       delete process.env.SIGATTN_CUDA_HOPPER;
-      expect(new CudaFlashAttention(fakeDriver(9), dir.path).forwardImpl('sigmoid')).toBe('hopper');
+      expect(new CudaFlashAttention(fakeDriver(9), dir.path).forwardImpl('sigmoid', 64)).toBe('hopper');
     } finally {
       if (saved === undefined) delete process.env.SIGATTN_CUDA_HOPPER;
       else process.env.SIGATTN_CUDA_HOPPER = saved;

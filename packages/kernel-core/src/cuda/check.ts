@@ -14,7 +14,7 @@ import { compareToReference, formatComparison, type Comparison } from '../testin
 import { deriveSeed } from '@sigattn/common';
 import { randomAttentionCase, roundedAttentionCase, type AttentionCase, type RandomCaseOptions } from '../testing/random-case.js';
 import type { CudaDriver } from './driver.js';
-import { CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention, type CudaKind } from './flash.js';
+import { CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention, HOPPER_HEAD_DIMS, type CudaKind } from './flash.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from './half.js';
 import { DeviceTensor } from './tensor.js';
 
@@ -137,19 +137,20 @@ export interface CudaCheckCase {
 
 /**
  * Per CUDA kind, `perKind` random cases of the shared generator (ragged N ≤ 80, GQA, causal with
- * Nq = Nk and Nq ≠ Nk, ALiBi, padding incl. empty batch elements, D 64/128) plus one long case
- * (N ≤ 400, several tiles) per ten; bf16 and fp16 alternate.
+ * Nq = Nk and Nq ≠ Nk, ALiBi, padding incl. empty batch elements, D in CUDA_HEAD_DIMS) plus one long case
+ * (N ≤ 400, several tiles) per ten, whose head dim cycles through CUDA_HEAD_DIMS so that every tile
+ * config sees multi-tile cases; bf16 and fp16 alternate.
  */
 export function cudaCheckCases(seed: number, perKind = 100): CudaCheckCase[] {
   const out: CudaCheckCase[] = [];
   CUDA_KINDS.forEach((kind, k) => {
     const short: RandomCaseOptions = { kind, headDims: CUDA_HEAD_DIMS };
-    const long: RandomCaseOptions = { ...short, maxN: 400, maxBatch: 1, maxKvHeads: 2 };
     const count = perKind + Math.ceil(perKind / 10);
     for (let n = 0; n < count; n++) {
       const dtype: HalfDtype = n % 2 === 0 ? 'bf16' : 'fp16';
       const caseSeed = deriveSeed(seed, k, n);
-      const options = n < perKind ? short : long;
+      const options: RandomCaseOptions = n < perKind ? short
+        : { ...short, headDims: [CUDA_HEAD_DIMS[(n - perKind) % CUDA_HEAD_DIMS.length]], maxN: 400, maxBatch: 1, maxKvHeads: 2 };
       out.push({ title: `${kind} ${dtype} ${n < perKind ? 'N ≤ 80' : 'N ≤ 400'} (seed ${caseSeed})`, dtype, seed: caseSeed, options });
     }
   });
@@ -175,18 +176,20 @@ export interface CudaCheckResult {
 /**
  * The implementations a GPU check should cover on this device: the Hopper forward kernels (on a
  * 9.x device with their sm_90a cubins, unless SIGATTN_CUDA_HOPPER=0) and always the FA2 ones.
+ * Head dims outside HOPPER_HEAD_DIMS run the FA2 forward in both (runCudaCheck runs it once).
  */
 export function cudaCheckImplementations(driver: CudaDriver, buildDir?: string): CudaFlashAttention[] {
   const fa2 = new CudaFlashAttention(driver, buildDir, { hopper: false });
   const hopper = new CudaFlashAttention(driver, buildDir);
-  if (CUDA_KINDS.every((k) => hopper.forwardImpl(k) === 'hopper')) return [hopper, fa2];
+  if (CUDA_KINDS.every((k) => HOPPER_HEAD_DIMS.every((d) => hopper.forwardImpl(k, d) === 'hopper'))) return [hopper, fa2];
   hopper.dispose();
   return [fa2];
 }
 
 /**
  * One case through each implementation in `flashes` (forward, then backward from that forward's O
- * and LSE); the float64 reference and the naive 16-bit yardstick are computed once.
+ * and LSE), each forward family once (a head dim without Hopper kernels runs FA2 in both); the
+ * float64 reference and the naive 16-bit yardstick are computed once.
  */
 export function runCudaCheck(driver: CudaDriver, flashes: CudaFlashAttention | readonly CudaFlashAttention[], check: CudaCheckCase): CudaCheckResult {
   const { dtype } = check;
@@ -203,8 +206,11 @@ export function runCudaCheck(driver: CudaDriver, flashes: CudaFlashAttention | r
   const comparisons: Comparison[] = [];
   let lseUnwritten = 0;
   try {
+    const ran = new Set<string>();
     for (const flash of Array.isArray(flashes) ? flashes : [flashes as CudaFlashAttention]) {
-      const impl = flash.forwardImpl(r.kind as CudaKind);
+      const impl = flash.forwardImpl(r.kind as CudaKind, D);
+      if (ran.has(impl)) continue;
+      ran.add(impl);
       const out = DeviceTensor.empty(driver, dtype, [B, H, Nq, D]).poison();
       const lse = DeviceTensor.empty(driver, 'f32', [B, H, Nq]).poison();
       const grads = {

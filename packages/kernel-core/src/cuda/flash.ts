@@ -20,7 +20,10 @@ export function cudaBuildDir(): string {
   return fileURLToPath(new URL('../../cuda/build/', import.meta.url));
 }
 
-export const CUDA_HEAD_DIMS = [64, 128] as const;
+/** Head dims with FA2-class forward and backward kernels (cuda/flash_*.cu). */
+export const CUDA_HEAD_DIMS = [32, 64, 128] as const;
+/** Head dims with Hopper (sm_90a wgmma) forward kernels; the others run the FA2-class forward on every device. */
+export const HOPPER_HEAD_DIMS = [64, 128] as const;
 /** The kinds with CUDA kernels (relu and gelu attention have none yet). */
 export const CUDA_KINDS = ['sigmoid', 'softmax'] as const satisfies readonly AttentionKind[];
 export type CudaKind = (typeof CUDA_KINDS)[number];
@@ -105,12 +108,14 @@ export class CudaFlashAttention {
   }
 
   /**
-   * The forward kernel family this instance runs for `kind`: 'hopper' on a compute capability 9.x
-   * device when enabled and its sm_90a cubin is built, else 'fa2'. The Hopper kernels cover every
-   * spec the FA2 ones do (same element-wise code); the backward is FA2 on every device.
+   * The forward kernel family this instance runs for `kind` at head dim `D`: 'hopper' on a compute
+   * capability 9.x device when enabled, D is one of HOPPER_HEAD_DIMS and its sm_90a cubin is built,
+   * else 'fa2'. The Hopper kernels cover every other option the FA2 ones do (same element-wise code);
+   * the backward is FA2 on every device.
    */
-  forwardImpl(kind: CudaKind): CudaForwardImpl {
+  forwardImpl(kind: CudaKind, D: number): CudaForwardImpl {
     if (!this.hopper || this.driver.info.computeCapability[0] !== 9) return 'fa2';
+    if (!(HOPPER_HEAD_DIMS as readonly number[]).includes(D)) return 'fa2';
     return existsSync(this.moduleFile(kind, 'hopper_fwd')) ? 'hopper' : 'fa2';
   }
 
@@ -170,7 +175,7 @@ export class CudaFlashAttention {
 
   /**
    * O = attention(q, k, v) per `spec`, launched asynchronously on `stream` (default stream if 0n).
-   * q [B, H, Nq, D], k/v [B, Hkv, Nk, D], all bf16 or all fp16, D in {64, 128}. Softmax also
+   * q [B, H, Nq, D], k/v [B, Hkv, Nk, D], all bf16 or all fp16, D in CUDA_HEAD_DIMS. Softmax also
    * fills `lse` [B, H, Nq] (f32, natural log) when given.
    */
   forward(
@@ -188,7 +193,7 @@ export class CudaFlashAttention {
     if (opts.lse && (opts.lse.dtype !== 'f32' || opts.lse.size !== r.B * r.H * r.Nq)) {
       throw new TypeError(`cuda attention: lse must be f32 [${r.B}, ${r.H}, ${r.Nq}], got ${opts.lse.dtype} [${opts.lse.shape.join(', ')}]`);
     }
-    const kern = this.kernel(r.kind, q.dtype, r.D, this.forwardImpl(r.kind as CudaKind) === 'hopper' ? 'hopper_fwd' : 'fwd');
+    const kern = this.kernel(r.kind, q.dtype, r.D, this.forwardImpl(r.kind as CudaKind, r.D) === 'hopper' ? 'hopper_fwd' : 'fwd');
     const params = packFwdParams(
       {
         q: q.ptr,
