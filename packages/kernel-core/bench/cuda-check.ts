@@ -32,7 +32,7 @@ runMain(async () => {
     if (r.ok) passed++;
     else failed++;
     const ratios = r.comparisons.map((x) => `${x.output} ${x.ratio.toFixed(2)}`).join(', ');
-    console.log(`${r.ok ? 'PASS' : 'FAIL'} ${c.title}: error / max(naive, floor) ${ratios}${r.ok ? '' : `\n  ${r.message}`}`);
+    console.log(`${r.ok ? 'PASS' : 'FAIL'} ${c.title} ${r.label}: error / max(naive, floor) ${ratios}${r.ok ? '' : `\n  ${r.message}`}`);
   }
   for (const f of flashes) f.dispose();
   console.log(`${passed} passed, ${failed} failed`);
