@@ -7,5 +7,6 @@ import { matmulCases } from './matmul.js';
 import { attentionCases } from './attention.js';
 import { optimizerCases } from './optimizer.js';
 import { activationCases } from './activation.js';
+import { normCases } from './norm.js';
 
-export const OP_CASES: readonly OpCase[] = [...elementwiseCases, ...reduceCases, ...movementCases, ...matmulCases, ...attentionCases, ...optimizerCases, ...activationCases];
+export const OP_CASES: readonly OpCase[] = [...elementwiseCases, ...reduceCases, ...movementCases, ...matmulCases, ...attentionCases, ...optimizerCases, ...activationCases, ...normCases];
