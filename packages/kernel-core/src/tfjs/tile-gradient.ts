@@ -15,8 +15,18 @@ export const tileGradConfig: tf.GradConfig = {
     const { reps } = attrs as unknown as tf.TileAttrs;
     return {
       x: () => {
-        const split = x.shape.flatMap((d, i) => [reps[i], d]);
-        const repAxes = x.shape.map((_, i) => 2 * i);
+        // Only repeated dims are split into (rep, d), so the reshape stays within the rank GPU
+        // backends index (webgpu's Transpose stops at 6).
+        const split: number[] = [];
+        const repAxes: number[] = [];
+        x.shape.forEach((d, i) => {
+          if (reps[i] !== 1) {
+            repAxes.push(split.length);
+            split.push(reps[i]);
+          }
+          split.push(d);
+        });
+        if (repAxes.length === 0) return tf.reshape(dy as tf.Tensor, x.shape);
         return tf.reshape(tf.sum(tf.reshape(dy as tf.Tensor, split), repAxes), x.shape);
       },
     };
