@@ -4,7 +4,7 @@
  * inputs are rounded to bf16 on the device (as mixed-precision training does), the output is widened back,
  * and the backward accumulates dq/dk/dv in fp32 straight into the float32 outputs.
  *
- * Coverage is the kernels': sigmoid and softmax, head dim 64 or 128 (CUDA_KINDS, CUDA_HEAD_DIMS);
+ * Coverage is the kernels': sigmoid and softmax at the head dims of CUDA_HEAD_DIMS (32, 64, 128);
  * attention() runs the composed tfjs ops for every other spec (cudaAttentionUnsupportedReason).
  */
 import type * as tf from '@tensorflow/tfjs';

@@ -22,6 +22,8 @@ function attentionCase(name: string, q: number[], k: number[], spec: AttentionSp
 }
 
 export const attentionCases: OpCase[] = [
+  attentionCase('sigmoid D=32 b=-log n', [2, 2, 37, 32], [2, 2, 37, 32], { kind: 'sigmoid', bias: -Math.log(37) }),
+  attentionCase('softmax D=32 causal', [2, 4, 50, 32], [2, 4, 50, 32], { kind: 'softmax', causal: true }),
   attentionCase('sigmoid D=64 b=-log n', [2, 2, 37, 64], [2, 2, 37, 64], { kind: 'sigmoid', bias: -Math.log(37) }),
   attentionCase('softmax D=64', [2, 2, 37, 64], [2, 2, 37, 64], { kind: 'softmax' }),
   attentionCase('sigmoid D=128 causal', [1, 2, 70, 128], [1, 2, 70, 128], { kind: 'sigmoid', bias: -4, causal: true }),
