@@ -13,7 +13,7 @@ kernel); softmax attention: F.scaled_dot_product_attention (PyTorch's fused Flas
 Matmuls in TF32 (torch.backends.cuda.matmul.allow_tf32), as the tfjs cuda backend's f32 matmuls.
 Numerics are not bit-identical to the zoo's models; sizes, FLOPs and the optimiser are the same.
 
-Usage: python3 tools/torch_train_bench.py --out DIR [--steps 20] [--only vit,lm]
+Usage: python3 tools/torch_train_bench.py --out DIR [--steps 20] [--warmup 10] [--only vit,lm]
 """
 import argparse
 import csv
@@ -111,7 +111,7 @@ class Lm(nn.Module):
         return self.norm(x) @ self.emb.weight.t()
 
 
-def bench(name, model, make_batch, loss_fn, items_per_step, steps, device):
+def bench(name, model, make_batch, loss_fn, items_per_step, steps, warmup):
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.05)
 
     def step():
@@ -122,7 +122,7 @@ def bench(name, model, make_batch, loss_fn, items_per_step, steps, device):
         opt.step()
         return loss.item()  # one read-back per step, as the tfjs runner's loop
 
-    for _ in range(3):
+    for _ in range(warmup):
         step()
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
@@ -139,6 +139,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--out', required=True)
     ap.add_argument('--steps', type=int, default=20)
+    ap.add_argument('--warmup', type=int, default=10)
     ap.add_argument('--only', default='vit,lm')
     a = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = True
@@ -151,14 +152,14 @@ def main():
         for kind in ('softmax', 'sigmoid'):
             m = Vit(kind).to(dev)
             rows.append(bench(f'vit-{kind}-b256', m, lambda: (torch.randn(256, 28, 28, 1, device=dev), torch.randint(0, 10, (256,), device=dev)),
-                              lambda m, b: F.cross_entropy(m(b[0]), b[1]), 256, a.steps, dev))
+                              lambda m, b: F.cross_entropy(m(b[0]), b[1]), 256, a.steps, a.warmup))
             print(rows[-1], flush=True)
     if 'lm' in only:
         for n, batch in ((1024, 8), (4096, 2)):
             for kind in ('softmax', 'sigmoid'):
                 m = Lm(kind, n, dev).to(dev)
                 rows.append(bench(f'lm-{kind}-n{n}-b{batch}', m, lambda: torch.randint(0, 8192, (batch, n), device=dev),
-                                  lambda m, t: F.cross_entropy(m(t[:, :-1]).reshape(-1, 8192), t[:, 1:].reshape(-1)), batch * n, a.steps, dev))
+                                  lambda m, t: F.cross_entropy(m(t[:, :-1]).reshape(-1, 8192), t[:, 1:].reshape(-1)), batch * n, a.steps, a.warmup))
                 print(rows[-1], flush=True)
                 del m
                 torch.cuda.empty_cache()

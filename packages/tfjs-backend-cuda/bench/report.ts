@@ -111,7 +111,8 @@ export function renderBenchmarks(runsDir = RUNS_DIR): string {
     'PyTorch eager on the same models, batch and optimiser (`tools/torch_train_bench.py`), timed in the same call on the same GPU.',
     'ViT: patch 4, dim 128, depth 6, 4 heads, MLP 256, 28×28×1 input, batch 256, AdamW. LM: dim 512, depth 6, 8 heads, MLP 2048,',
     'RoPE, tied embeddings, vocab 8192, causal; 8×1024 or 2×4096 tokens per step. Steps are timed as the runner runs them (fresh',
-    'batch tensors from host arrays, forward, backward, AdamW, the loss read back); 3 warm-up steps first. Matmuls are TF32 on both sides.',
+    'batch tensors from host arrays, forward, backward, AdamW, the loss read back) after 10 warm-up steps on both sides (3 in',
+    'run -a). Matmuls are TF32 on both sides.',
     '',
   ];
   for (const run of runs) {

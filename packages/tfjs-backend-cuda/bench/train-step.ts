@@ -7,7 +7,7 @@
  *   lm   dim 512, depth 6, 8 heads (head dim 64: the fused flash kernels on cuda), MLP 2048, RoPE, tied
  *        embeddings, vocab 8192, n = 1024 (batch 8) and 4096 (batch 2) → tokens/s and peak memory
  *
- * Each config: 3 warm-up steps, then --steps timed steps as the runner's loop runs them (a fresh batch,
+ * Each config: --warmup untimed steps (default 10), then --steps timed steps as the runner's loop runs them (a fresh batch,
  * trainStep, the loss read back). On cuda it also reports kernel launches per step, cpu-fallback calls,
  * the allocator's peak, and — from one extra step under tf.profile — the summed GPU time of the step's
  * kernels, so wall − GPU is the time the host spends in JavaScript and launches.
@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, cli, runMain, writeCsv, markdownTable, Rng, type Row } from '@sigattn/common';
 import { initBackend, type BackendName } from '@sigattn/kernel-core';
 import { AdamW, createModelFromSpec, trainStep, type Batch } from '@sigattn/model-zoo';
-import { fallbackCounts, registerCudaBackend, resetFallbackCounts, type CudaBackend } from '../src/index.js';
+import { fallbackCounts, registerCudaBackend, resetFallbackCounts, setMatmulMode, type CudaBackend } from '../src/index.js';
 import { nullDriver } from '../src/testing/index.js';
 
 type Kind = 'softmax' | 'sigmoid';
@@ -81,7 +81,7 @@ function disposeBatch(batch: Batch): void {
   for (const v of Object.values(batch)) if (v instanceof tf.Tensor) v.dispose();
 }
 
-async function benchConfig(c: BenchConfig, backend: string, steps: number, profile: boolean, card: string): Promise<StepRow> {
+async function benchConfig(c: BenchConfig, backend: string, warmup: number, steps: number, profile: boolean, card: string): Promise<StepRow> {
   const rng = new Rng(0);
   const model = createModelFromSpec(c.spec, 0, c.name);
   const opt = new AdamW(model.trainableEntries(), { lr: 3e-3, weightDecay: 0.05 });
@@ -98,25 +98,25 @@ async function benchConfig(c: BenchConfig, backend: string, steps: number, profi
     const h = hostBatches[i % hostBatches.length];
     const batch = Object.fromEntries(Object.entries(h).map(([k, v]) => [k, tf.tensor(v.values, v.shape, v.dtype)])) as Batch;
     try {
-      return await trainStep(model, batch, opt, { step: i, totalSteps: steps + 4 });
+      return await trainStep(model, batch, opt, { step: i, totalSteps: warmup + steps + 1 });
     } finally {
       disposeBatch(batch);
     }
   };
   try {
-    for (let i = 0; i < 3; i++) await step(i);
+    for (let i = 0; i < warmup; i++) await step(i);
     be?.device.allocator.resetPeak();
     resetFallbackCounts();
     const launches0 = be?.device.launches ?? 0;
     const t0 = performance.now();
-    for (let i = 0; i < steps; i++) await step(3 + i);
+    for (let i = 0; i < steps; i++) await step(warmup + i);
     const ms = (performance.now() - t0) / steps;
     const launches = be ? (be.device.launches - launches0) / steps : '';
     const fallbacks = be ? [...fallbackCounts().values()].reduce((a, b) => a + b, 0) / steps : '';
     const peak = be ? be.device.allocator.snapshot().peakBytesInUse / 2 ** 20 : '';
     let kernelMs: number | '' = '';
     if (profile) {
-      const info = await tf.profile(() => step(3 + steps));
+      const info = await tf.profile(() => step(warmup + steps));
       const byName = new Map<string, { calls: number; ms: number }>();
       for (const k of info.kernels) {
         const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
@@ -148,6 +148,7 @@ runMain(async () => {
     .option('kinds', { type: 'string', default: 'softmax,sigmoid', describe: 'attention kinds' })
     .option('vit-batch', { type: 'number', default: 256, describe: 'ViT batch (the issue: 256)' })
     .option('lm-batch-scale', { type: 'number', default: 1, describe: 'multiply the LM batches (8 at n=1024, 2 at n=4096) by this' })
+    .option('warmup', { type: 'number', default: 10, describe: 'untimed steps first (programs load, the allocator fills, V8 optimises the hot JavaScript)' })
     .option('steps', { type: 'number', default: 10, describe: 'timed steps per config' })
     .option('profile', { type: 'boolean', default: true, describe: 'one extra step under tf.profile for the kernels’ GPU time' })
     .option('out', { type: 'string', default: 'bench-results/train', describe: 'output folder' })
@@ -158,6 +159,8 @@ runMain(async () => {
   const nulled = a.nullDriver ? nullDriver() : null;
   if (nulled && backend !== 'cuda') throw new ConfigError('--null-driver applies to --backend cuda only');
   if (backend === 'cuda') registerCudaBackend({ driver: nulled?.driver });
+  // cuBLAS would run on the real driver's context with the null driver's fake pointers.
+  if (nulled) setMatmulMode('own');
   await initBackend(backend);
   for (const flag of a.tfFlag) {
     const m = /^([A-Z0-9_]+)=(.*)$/.exec(flag);
@@ -175,7 +178,7 @@ runMain(async () => {
   }
   const rows: StepRow[] = [];
   for (const c of configs) {
-    const row = await benchConfig(c, backend, a.steps, a.profile, card);
+    const row = await benchConfig(c, backend, a.warmup, a.steps, a.profile, card);
     rows.push(row);
     console.log(JSON.stringify(row));
   }

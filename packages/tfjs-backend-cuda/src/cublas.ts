@@ -25,6 +25,7 @@ const CUBLAS_OP_N = 0;
 const CUBLAS_OP_T = 1;
 const CUDA_R_32F = 0;
 const CUBLAS_COMPUTE_32F_FAST_TF32 = 77;
+const CUBLAS_COMPUTE_32F = 68;
 const CUBLAS_GEMM_DEFAULT = -1;
 
 const STATUS_NAMES: Record<number, string> = {
@@ -170,12 +171,15 @@ export class Cublas {
     return this.handle;
   }
 
-  /** Queue one strided batched TF32 GEMM on stream 0 (C = op(A)·op(B), column-major; beta 0). */
-  gemmStridedBatched(g: CublasGemmArgs): void {
+  /**
+   * Queue one strided batched GEMM on stream 0 (C = op(A)·op(B), column-major; beta 0): TF32 tensor cores,
+   * or with `fp32` full float32 products (CUBLAS_COMPUTE_32F; for comparing with the cpu backends).
+   */
+  gemmStridedBatched(g: CublasGemmArgs, fp32 = false): void {
     const status = this.api.gemmStridedBatchedEx(
       this.live(), g.transa, g.transb, g.m, g.n, g.k, this.alpha,
       g.A, CUDA_R_32F, g.lda, g.strideA, g.B, CUDA_R_32F, g.ldb, g.strideB,
-      this.beta, g.C, CUDA_R_32F, g.ldc, g.strideC, g.batchCount, CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT,
+      this.beta, g.C, CUDA_R_32F, g.ldc, g.strideC, g.batchCount, fp32 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT,
     );
     if (status !== 0) {
       this.check('cublasGemmStridedBatchedEx', status, ` (m ${g.m}, n ${g.n}, k ${g.k}, lda ${g.lda}, ldb ${g.ldb}, ldc ${g.ldc}, batch ${g.batchCount})`);

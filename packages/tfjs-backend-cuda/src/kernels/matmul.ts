@@ -192,15 +192,16 @@ function launchOwn(be: CudaBackend, plan: GemmPlan, a: CuPtr, b: CuPtr, c: CuPtr
 
 // ---- implementation choice ------------------------------------------------------------------------
 
-export const MATMUL_MODES = ['auto', 'cublas', 'own'] as const;
+export const MATMUL_MODES = ['auto', 'cublas', 'own', 'cublas-fp32'] as const;
 export type MatmulMode = (typeof MATMUL_MODES)[number];
-export type MatmulImplName = 'cublas' | 'own';
+/** cublas-fp32: cuBLAS with full float32 products instead of TF32 (slower; to compare training with the cpu backends). */
+export type MatmulImplName = 'cublas' | 'own' | 'cublas-fp32';
 
 export function parseMatmulMode(value: string | undefined, what = 'SIGATTN_CUDA_MATMUL'): MatmulMode {
   if (value === undefined || value === '') return 'auto';
   if ((MATMUL_MODES as readonly string[]).includes(value)) return value as MatmulMode;
   const near = closestName(value, MATMUL_MODES);
-  throw new ConfigError(`${what}=${value}: expected auto (cuBLAS if found, else the own kernel), cublas or own${near ? ` (did you mean ${near}?)` : ''}`);
+  throw new ConfigError(`${what}=${value}: expected auto (cuBLAS if found, else the own kernel), cublas, own or cublas-fp32${near ? ` (did you mean ${near}?)` : ''}`);
 }
 
 let mode: MatmulMode | null = null;
@@ -236,8 +237,8 @@ export function matmulImpl(): MatmulImpl {
   const m = (mode ??= parseMatmulMode(process.env.SIGATTN_CUDA_MATMUL));
   if (m === 'own') return { mode: m, impl: 'own', detail: 'own TF32 wmma kernel (mode own)' };
   const lib = loadCublas();
-  if (typeof lib !== 'string') return { mode: m, impl: 'cublas', detail: `cuBLAS ${lib.path}` };
-  if (m === 'cublas') throw new ConfigError(`matmul mode cublas (SIGATTN_CUDA_MATMUL) but ${lib}; install cuBLAS, set SIGATTN_LIBCUBLAS, or use auto/own`);
+  if (typeof lib !== 'string') return { mode: m, impl: m === 'cublas-fp32' ? 'cublas-fp32' : 'cublas', detail: `cuBLAS ${lib.path}${m === 'cublas-fp32' ? ' (float32 products)' : ''}` };
+  if (m === 'cublas' || m === 'cublas-fp32') throw new ConfigError(`matmul mode ${m} (SIGATTN_CUDA_MATMUL) but ${lib}; install cuBLAS, set SIGATTN_LIBCUBLAS, or use auto/own`);
   return { mode: m, impl: 'own', detail: `own TF32 wmma kernel (${lib})` };
 }
 
@@ -246,10 +247,10 @@ export function matmulImpl(): MatmulImpl {
  * chooseTile (the benchmark sets them); plans cuBLAS cannot express run on the own kernel.
  */
 export function runGemm(be: CudaBackend, plan: GemmPlan, a: CuPtr, b: CuPtr, c: CuPtr, impl: MatmulImplName = matmulImpl().impl, tile?: MatmulTile): void {
-  if (impl === 'cublas' && cublasCanRun(plan)) {
+  if ((impl === 'cublas' || impl === 'cublas-fp32') && cublasCanRun(plan)) {
     const lib = loadCublas();
     if (typeof lib === 'string') throw new ConfigError(`cuBLAS requested but ${lib}`);
-    lib.gemmStridedBatched(cublasGemmArgs(plan, a, b, c));
+    lib.gemmStridedBatched(cublasGemmArgs(plan, a, b, c), impl === 'cublas-fp32');
     return;
   }
   launchOwn(be, plan, a, b, c, tile);
