@@ -91,13 +91,39 @@ function gemmSection(rows: CsvRow[]): string[] {
   return [markdownTable(['shape', 'GEMM', 'own TF32 TFLOP/s', 'cuBLAS TF32 TFLOP/s', 'own ÷ cuBLAS'], out, ['l', 'l', 'r', 'r', 'r'])];
 }
 
+/** The issue's starting point: the same ViT through tfjs-webgpu on an H200 before any of this work. */
+const WEBGPU_BASELINE_IMG_S = 410;
+
 function webgpuSection(rows: CsvRow[], torch: CsvRow[]): string[] {
   const t = new Map(torch.map((r) => [r.config, r]));
   return [markdownTable(
-    ['config', 'ms/step', 'img/s', 'ours ÷ PyTorch eager (same card)'],
-    rows.map((r) => [r.config, fmt(num(r.ms_per_step), 1), fmt(num(r.items_per_s), 0), ratio(num(r.items_per_s) / num(t.get(r.config)?.items_per_s))]),
-    ['l', 'r', 'r', 'r'],
+    ['config (and tfjs flags)', 'ms/step', 'img/s', `÷ ${WEBGPU_BASELINE_IMG_S} img/s (issue #12's starting point; target ≥ 5×)`, 'ours ÷ PyTorch eager (same call)'],
+    rows.map((r) => [
+      r.config, fmt(num(r.ms_per_step), 1), fmt(num(r.items_per_s), 0), ratio(num(r.items_per_s) / WEBGPU_BASELINE_IMG_S),
+      ratio(num(r.items_per_s) / num(t.get(r.config.split(' ')[0])?.items_per_s)),
+    ]),
+    ['l', 'r', 'r', 'r', 'r'],
   )];
+}
+
+/** Final test accuracy per variant of each quickstart_<label>.csv (the runner's metrics.csv) in a run folder. */
+function quickstartSection(dir: string): string[] {
+  const files = readdirSync(dir).filter((f) => /^quickstart_.+\.csv$/.test(f)).sort();
+  if (files.length === 0) return [];
+  const rows: string[][] = [];
+  for (const f of files) {
+    const label = f.replace(/^quickstart_|\.csv$/g, '');
+    const csv = read(dir, f);
+    const last = new Map<string, CsvRow>();
+    for (const r of csv) if (!last.has(r.variant) || num(r.epoch) >= num(last.get(r.variant)!.epoch)) last.set(r.variant, r);
+    for (const [variant, r] of last) rows.push([label, variant, r.epoch, fmt(100 * num(r.test_accuracy), 2), fmt(num(r.test_loss), 4), fmt(num(r.examples_per_s), 0)]);
+  }
+  return [
+    '### Quickstart (configs/quickstart.yaml, seed 0) by backend',
+    '',
+    markdownTable(['backend / matmul', 'variant', 'epoch', 'test accuracy (%)', 'test loss', 'train examples/s'], rows, ['l', 'l', 'r', 'r', 'r', 'r']),
+    '',
+  ];
 }
 
 export function renderBenchmarks(runsDir = RUNS_DIR): string {
@@ -125,6 +151,7 @@ export function renderBenchmarks(runsDir = RUNS_DIR): string {
     if (ours.length) parts.push('### Training step, tfjs cuda backend vs PyTorch eager', '', ...trainSection(ours, torch), '', '**Targets (issue #12)**', '', ...targets(ours, torch), '');
     const webgpu = read(dir, 'train_step_webgpu.csv');
     if (webgpu.length) parts.push('### Training step, tfjs webgpu backend (Dawn/Vulkan, same card)', '', ...webgpuSection(webgpu, torch), '');
+    parts.push(...quickstartSection(dir));
     const gemm = read(dir, 'gemm_bench.csv');
     if (gemm.length) parts.push('### BatchMatMul: own TF32 kernel vs cuBLAS (automatic tile choice)', '', ...gemmSection(gemm), '');
   }
