@@ -2,8 +2,8 @@
  * Every tfjs registration of the attention op, in one place (as tfjs-backend-cpu's
  * register_all_kernels.ts): the gradient (one for all backends), the TypeScript kernels of the cpu and
  * wasm backends, the WGSL kernels of the webgpu backend, and which specs each backend's kernels cover;
- * the fused AdamW update's kernels (adamw-names.ts; no gradient); the fused norm's gradient (norm-names.ts);
- * the fused activation's gradient (activation-names.ts);
+ * the fused AdamW update's kernels (adamw-names.ts; no gradient); the fused norm's gradient (norm-names.ts)
+ * and its webgpu kernels; the fused activation's gradient (activation-names.ts) and its webgpu kernels;
  * also the Mean and Sum gradients that replace tfjs-core's (reduce-gradients.ts: no host-side ones()).
  * Nothing registers on import: initBackend() and attention() call registerAttentionKernels(), so
  * every path into the op has its kernels. Idempotent.
@@ -23,12 +23,16 @@ import { attentionBwdWebGPUConfig, attentionFwdWebGPUConfig, webgpuUnsupportedRe
 import { adamwCpuConfig } from './kernels/adamw-cpu.js';
 import { adamwWasmConfig } from './kernels/adamw-wasm.js';
 import { adamwWebGPUConfig } from '../webgpu/adamw.js';
+import { normBwdWebGPUConfig, normFwdWebGPUConfig } from '../webgpu/norm.js';
+import { activationBwdWebGPUConfig, activationFwdWebGPUConfig } from '../webgpu/activation.js';
 
 const KERNELS: readonly tf.KernelConfig[] = [
   attentionFwdCpuConfig, attentionBwdCpuConfig,
   attentionFwdWasmConfig, attentionBwdWasmConfig,
   attentionFwdWebGPUConfig, attentionBwdWebGPUConfig,
   adamwCpuConfig, adamwWasmConfig, adamwWebGPUConfig,
+  normFwdWebGPUConfig, normBwdWebGPUConfig,
+  activationFwdWebGPUConfig, activationBwdWebGPUConfig,
 ];
 
 let registered = false;
