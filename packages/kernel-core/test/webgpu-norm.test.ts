@@ -5,7 +5,7 @@
  * ranks 2 to 4. Every output lands in a NaN-poisoned buffer, so an unwritten element fails. Fixed seeds.
  *
  * Tolerance: float32 WGSL is not tfjs cpu bit for bit (the sums run as trees in float32 where cpu adds in
- * double, and the compiler may contract to fma), so each element may differ by 2·(d + 8) units of 2⁻²⁴
+ * double, and the compiler may contract to fma), so each element may differ by (d + 8)/2 units of 2⁻²⁴
  * times the magnitude of the terms it is made of, d being the depth of the longest sum behind it (row
  * sums: ⌈C/lanes⌉ + log₂ lanes; column sums: ⌈rows per chunk / 8⌉ + 8 + chunks). The worst observed
  * ratio to that bound is printed.
@@ -74,8 +74,8 @@ function bounds(c: Case): Float64Array[] {
   const rowDepth = Math.ceil(C / lanes) + Math.log2(lanes);
   const plan = planNormColumns(rows, C);
   const colDepth = Math.ceil(plan.rowsPerChunk / 8) + 8 + plan.chunks;
-  const kRow = 2 * U * (rowDepth + 8);
-  const kCol = 2 * U * (colDepth + rowDepth + 8);
+  const kRow = U * (rowDepth + 8) / 2;
+  const kCol = U * (colDepth + rowDepth + 8) / 2;
   const out = { y: new Float64Array(c.x.length), stats: new Float64Array(2 * rows), dx: new Float64Array(c.x.length), dgamma: new Float64Array(C), dbeta: new Float64Array(C) };
   for (let r = 0; r < rows; r++) {
     const row = c.x.subarray(r * C, (r + 1) * C), dy = c.dy.subarray(r * C, (r + 1) * C);
