@@ -2,7 +2,8 @@
  * The tfjs kernel contract of the fused activation op (GELU tanh approximation, SiLU): one kernel
  * forward and one backward instead of model-zoo's composed ops (a forward and backward is 37 tfjs kernels
  * for GELU, 10 for SiLU; test/activation-op.test.ts), issue #12. A backend registers BOTH kernels or neither; the gradient is
- * registered once for all backends (activation-grad.ts). Backends without them (cpu, wasm, webgpu today)
+ * registered once for all backends (activation-grad.ts). The cuda and webgpu backends register them (webgpu:
+ * src/webgpu/activation.ts, float32 WGSL within a stated bound). Backends without them (cpu, wasm)
  * run the composed ops (activation.ts), so their results are those of the composed ops bit for bit.
  *
  * ACTIVATION_FWD: inputs { x } (float32) → outputs [y] (x's shape).

@@ -2,7 +2,7 @@
  * The activation op used by every model's MLP: `fusedActivation(x, kind)`, GELU (tanh approximation) or
  * SiLU, elementwise.
  *
- * On a backend that registers ACTIVATION_FWD (activation-names.ts; the cuda backend) it is one kernel
+ * On a backend that registers ACTIVATION_FWD (activation-names.ts; the cuda and webgpu backends) it is one kernel
  * forward and one backward. Elsewhere it runs `composedActivation`, the tfjs ops model-zoo always used,
  * so those backends' results (and their gradients, by tfjs autodiff of the same ops) do not change by a bit.
  */

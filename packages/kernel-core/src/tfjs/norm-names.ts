@@ -2,7 +2,8 @@
  * The tfjs kernel contract of the fused norm op (LayerNorm / RMSNorm over the last axis): one kernel
  * forward and one backward instead of model-zoo's ~9 composed ops forward and ~15 backward (issue #12).
  * A backend registers BOTH kernels or neither; the gradient is registered once for all backends
- * (norm-grad.ts). Backends without them (cpu, wasm, webgpu today) run the composed ops (norm.ts), so
+ * (norm-grad.ts). The cuda and webgpu backends register them (webgpu: src/webgpu/norm.ts, float32 WGSL within
+ * a stated bound of the composed ops). Backends without them (cpu, wasm) run the composed ops (norm.ts), so
  * their results are those of the composed norm bit for bit.
  *
  * NORM_FWD: inputs { x, gamma, beta } (beta only for layernorm; float32; gamma and beta [C], C = the

@@ -1,7 +1,7 @@
 /**
  * The norm op used by every model: `fusedNorm(x, gamma, beta, kind, eps)` normalises over the last axis.
  *
- * On a backend that registers NORM_FWD (norm-names.ts; the cuda backend) it is one kernel forward and
+ * On a backend that registers NORM_FWD (norm-names.ts; the cuda and webgpu backends) it is one kernel forward and
  * one backward. Elsewhere it runs `composedNorm`, the tfjs ops model-zoo always used, so those backends'
  * results (and their gradients, by tfjs autodiff of the same ops) do not change by a bit.
  */
