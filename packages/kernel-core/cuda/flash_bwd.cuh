@@ -4,8 +4,8 @@
 // CTA walks the query blocks (Q and dO double-buffered with cp.async) and, per block:
 //   S = Q K^T and dP = dO V^T        (warp w owns query rows 16w..16w+15)
 //   sigmoid: P = σ(S'),  dS = P(1−P)·dP               (no LSE, no D = rowsum(dO∘O) pass)
-//   softmax: P = exp(S' − LSE), dS = P(dP − D)         (D = Σ P·dP in-block for rows whose keys
-//            all lie in key block 0, else rowsum(dO∘O) from flash_bwd_delta)
+//   softmax: P = exp(S' − LSE), dS = P(dP − D)         (D = the P-weighted mean of dP in-block for
+//            rows whose keys all lie in key block 0, else rowsum(dO∘O) from flash_bwd_delta)
 //   dQ += scale·dS K  → fp32 atomics into dq_acc (many key blocks add to the same rows)
 //   P, dS → shared memory; dV += P^T dO, dK += scale·dS^T Q   (warp w owns keys 16w..16w+15)
 // dK/dV are added into fp32 [B, Hkv, Nk, D] buffers at the end (atomics sum the GQA group);
@@ -134,14 +134,21 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
       }
     }
 
-    // Element-wise: P and dS (dS already carries the logit scale). Pass 1 packs P (16-bit, as the
-    // dV GEMM reads it); pass 2 forms dS.
-    //   softmax: dS = P16·(dP − Drow) with Drow = Σ_j P16·dP over the row's keys when they all lie in
-    //   this block (n0 = 0, at most BN visible keys: a quad shuffle away), so a row that sees one key
-    //   (P16 = 1) gets dS = dP − dP = 0 exactly, as the exact gradient; longer rows take Drow =
-    //   rowsum(dO∘O) from flash_bwd_delta (equal in exact arithmetic).
+    // Element-wise: P and dS (dS already carries the logit scale). Pass 1 keeps the f32 P (masked to
+    // 0) in s and stores its 16-bit rounding, which the dV GEMM reads, as the P tile; pass 2 forms
+    // dS = P·(dP − Drow) from the f32 P, as FlashAttention-2 does (the 16-bit P would add a second
+    // rounding to dS, and its row sum differs from 1 by up to 2⁻⁹ in bf16).
+    //   softmax Drow: rowsum(dO∘O) from flash_bwd_delta, except for a row whose visible keys all lie
+    //   in this block (n0 = 0, at most BN of them: the warp owns the whole row, a quad shuffle away).
+    //   There Drow = dP₀ + Σⱼ P·(dP − dP₀) / Σⱼ P, the P-weighted mean of dP anchored at the row's
+    //   first key (always visible when any key is: causal and key lengths mask suffixes), so that
+    //     - Σⱼ dS = 0 whatever the rounding of P (as the exact gradient: a softmax row's dS sums to
+    //       0). Σ P·dP alone carries an error (ΣP − 1)·Drow, which a large common dP makes larger
+    //       than dS itself: a bf16 GQA row with P16 summing to 1 − 2⁻⁹ and dP ≈ (6, 15) put dK at
+    //       2.02× the naive error (H200 check, D = 32, seed 280494731);
+    //     - a row that sees one key gets Drow = dP₀ + 0 = dP exactly, so dS = 0 exactly.
     int lim[2];
-    float dist0[2], lse2[2], dlt[2];
+    float dist0[2], lse2[2], dlt[2], dp0[2];
     bool local[2];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
@@ -152,7 +159,9 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
       dist0[r] = static_cast<float>(i + offset - n0 - c0);
       lse2[r] = 0.f;
       dlt[r] = 0.f;
+      dp0[r] = 0.f;
       if constexpr (!SIGMOID) {
+        dp0[r] = __shfl_sync(0xffffffffu, dp[0][2 * r], lane & ~3);  // dP at column 0 (quad lane 0)
         if (i < p.Nq) {
           const float l = p.lse[qh + i];
           // A fully masked row has LSE = -inf; +inf makes every exp2 below 0 instead of inf.
@@ -161,11 +170,10 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
         }
       }
     }
-    uint32_t pp[NS][2];
-    float rowdot[2] = {0.f, 0.f};
+    const int rl = warp * 16 + lane / 4;
+    float rowdot[2] = {0.f, 0.f}, rowsum[2] = {0.f, 0.f};
 #pragma unroll
     for (int ns = 0; ns < NS; ++ns) {
-      float pv[4];
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int r = e >> 1, dc = ns * 8 + (e & 1);
@@ -174,27 +182,32 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
           float x = s[ns][e];
           if (p.alibi) x -= alibi_acc * fabsf(dist0[r] - static_cast<float>(dc));
           y = sigmoid(x);
-          s[ns][e] = y;  // dS below uses the f32 σ
         } else {
           float x = s[ns][e] * scale_log2 - lse2[r];
           if (p.alibi) x -= alibi_log2 * fabsf(dist0[r] - static_cast<float>(dc));
           y = exp2_approx(x);
         }
-        pv[e] = dc < lim[r] ? y : 0.f;
+        s[ns][e] = dc < lim[r] ? y : 0.f;
+        if constexpr (!SIGMOID) {
+          rowdot[r] += s[ns][e] * (dp[ns][e] - dp0[r]);
+          rowsum[r] += s[ns][e];
+        }
       }
-      pp[ns][0] = Pack2<T>::from(pv[0], pv[1]);
-      pp[ns][1] = Pack2<T>::from(pv[2], pv[3]);
-      if constexpr (!SIGMOID) {
-        rowdot[0] += Unpack2<T>::lo(pp[ns][0]) * dp[ns][0] + Unpack2<T>::hi(pp[ns][0]) * dp[ns][1];
-        rowdot[1] += Unpack2<T>::lo(pp[ns][1]) * dp[ns][2] + Unpack2<T>::hi(pp[ns][1]) * dp[ns][3];
-      }
+      // Row-major BM x BN P tile in shared memory: this thread's pairs (row g, g+8; cols c0, c0+1).
+      const uint32_t col_bytes = (ns * 8 + c0) * 2;
+      asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sP + rl * PB + col_bytes), "r"(Pack2<T>::from(s[ns][0], s[ns][1])));
+      asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sP + (rl + 8) * PB + col_bytes), "r"(Pack2<T>::from(s[ns][2], s[ns][3])));
     }
     if constexpr (!SIGMOID) {
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
-        rowdot[r] += __shfl_xor_sync(0xffffffffu, rowdot[r], 1);
-        rowdot[r] += __shfl_xor_sync(0xffffffffu, rowdot[r], 2);
-        if (local[r]) dlt[r] = rowdot[r];
+#pragma unroll
+        for (int m = 1; m <= 2; m <<= 1) {
+          rowdot[r] += __shfl_xor_sync(0xffffffffu, rowdot[r], m);
+          rowsum[r] += __shfl_xor_sync(0xffffffffu, rowsum[r], m);
+        }
+        // rowsum = 0: no visible key (P = 0, so dS = 0 whatever Drow is, as long as it is finite).
+        if (local[r]) dlt[r] = dp0[r] + (rowsum[r] > 0.f ? rowdot[r] / rowsum[r] : 0.f);
       }
     }
     uint32_t dsf[BN / 16][4];
@@ -203,21 +216,12 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
       float dsv[4];
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        const int r = e >> 1, dc = ns * 8 + (e & 1);
-        if constexpr (SIGMOID) {
-          const float y = s[ns][e];
-          dsv[e] = dc < lim[r] ? y * (1.f - y) * dp[ns][e] * p.scale : 0.f;
-        } else {
-          const float y = (e & 1) ? Unpack2<T>::hi(pp[ns][r]) : Unpack2<T>::lo(pp[ns][r]);  // 0 where masked
-          dsv[e] = y * (dp[ns][e] - dlt[r]) * p.scale;
-        }
+        const float y = s[ns][e];  // 0 where masked
+        if constexpr (SIGMOID) dsv[e] = y * (1.f - y) * dp[ns][e] * p.scale;
+        else dsv[e] = y * (dp[ns][e] - dlt[e >> 1]) * p.scale;
       }
-      // Row-major BM x BN tiles in shared memory: this thread's pairs (row g, g+8; cols c0, c0+1).
-      const int rl = warp * 16 + lane / 4;
       const uint32_t col_bytes = (ns * 8 + c0) * 2;
       const uint32_t d0 = Pack2<T>::from(dsv[0], dsv[1]), d1 = Pack2<T>::from(dsv[2], dsv[3]);
-      asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sP + rl * PB + col_bytes), "r"(pp[ns][0]));
-      asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sP + (rl + 8) * PB + col_bytes), "r"(pp[ns][1]));
       asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sdS + rl * PB + col_bytes), "r"(d0));
       asm volatile("st.shared.b32 [%0], %1;\n" :: "r"(sdS + (rl + 8) * PB + col_bytes), "r"(d1));
       // dS (this warp's rows) as A fragments for dQ = dS K.

@@ -111,17 +111,6 @@ struct Sigmoid {
   }
 };
 
-// The 16-bit rounding of a packed pair, back in f32 (what the tensor cores see of a P operand).
-template <typename T> struct Unpack2;
-template <> struct Unpack2<__nv_bfloat16> {
-  static __device__ __forceinline__ float lo(uint32_t u) { return __uint_as_float(u << 16); }
-  static __device__ __forceinline__ float hi(uint32_t u) { return __uint_as_float(u & 0xffff0000u); }
-};
-template <> struct Unpack2<__half> {
-  static __device__ __forceinline__ float lo(uint32_t u) { return __half2float(__ushort_as_half(static_cast<unsigned short>(u & 0xffffu))); }
-  static __device__ __forceinline__ float hi(uint32_t u) { return __half2float(__ushort_as_half(static_cast<unsigned short>(u >> 16))); }
-};
-
 __device__ __forceinline__ uint32_t smem_u32(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }

@@ -265,8 +265,9 @@ export class CudaFlashAttention {
     for (const [t, n] of [[dqAcc, nQ], [dkAcc, nK], [dvAcc, nK]] as const) this.driver.fill32(t.ptr, 0, n);
     const kern = this.kernel(r.kind, q.dtype, r.D, 'bwd');
     let delta: DeviceTensor | null = null;
-    // Rows whose keys all fit in the first key block take Drow = Σ P·dP inside the kernel; the
-    // rowsum(dO∘O) pre-pass is only needed for longer rows.
+    // Rows whose keys all fit in the first key block (blockN keys: 64 at every head dim) take Drow
+    // inside the kernel, as the P-weighted mean of dP; the rowsum(dO∘O) pre-pass is only needed for
+    // longer rows.
     if (r.kind === 'softmax' && r.Nk > kern.blockN) {
       delta = this.scratchF32('delta', rowsQ);
       const name = `flash_bwd_delta_${q.dtype}`;
