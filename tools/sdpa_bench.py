@@ -1,9 +1,12 @@
 """Time PyTorch scaled_dot_product_attention with its flash (FlashAttention-2) and cuDNN backends on
-the FlashAttention sweep (batch*N = 16k, hidden 2048, D 64/128, N 512..16k, causal and not), bf16.
-Forward and backward (backward alone: autograd.grad on a saved graph), CUDA events, median of --reps
-after warm-up; TFLOP/s with the standard count (fwd 4*B*H*N^2*D, bwd 2.5x, causal halves).
+the sweep of packages/kernel-core/bench/cuda-bench.ts (batch*N = 16k, bf16, causal and not): D 64/128 at
+hidden 2048, N 512..16k (the FlashAttention sweep), and D 32 at hidden 1024 (32 heads, the small models'
+head dim), N 256..4096. Forward and backward (backward alone: autograd.grad on a saved graph), CUDA
+events, median of --reps after warm-up; TFLOP/s with the standard count (fwd 4*B*H*N^2*D, bwd 2.5x,
+causal halves). cuda-report.ts joins these rows to ours on (impl pass, D, N, causal), so the sweep
+points must stay the same as cuda-bench.ts's.
 
-  python3 tools/sdpa_bench.py [--out DIR] [--reps 30]     -> DIR/sdpa_bench.csv
+  python3 tools/sdpa_bench.py [--out DIR] [--reps 30] [--head-dims 32 64 128]     -> DIR/sdpa_bench.csv
 """
 import argparse, os, sys
 
@@ -16,20 +19,33 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 from gpu_timing import median_ms, write_csv  # noqa: E402
 
 BACKENDS = {'sdpa-flash2': SDPBackend.FLASH_ATTENTION, 'sdpa-cudnn': SDPBackend.CUDNN_ATTENTION}
+TOKENS = 16384  # batch*N, the same for every sweep point
+# Per head dim: (hidden = H*D, sequence lengths), as in cuda-bench.ts's `sweeps`.
+SWEEPS = {
+    32: (1024, (256, 512, 1024, 2048, 4096)),
+    64: (2048, (512, 1024, 2048, 4096, 8192, 16384)),
+    128: (2048, (512, 1024, 2048, 4096, 8192, 16384)),
+}
 
 
 def main():
-    ap = argparse.ArgumentParser(description='PyTorch SDPA (flash = FA2, cuDNN) on the FlashAttention sweep, bf16, forward and backward.')
+    ap = argparse.ArgumentParser(description='PyTorch SDPA (flash = FA2, cuDNN) on the cuda-bench sweep (D 32/64/128), bf16, forward and backward.')
     ap.add_argument('--out', default=os.environ.get('OUT', ''), help='directory for sdpa_bench.csv (default: $OUT; none: print only)')
     ap.add_argument('--reps', type=int, default=30, help='timed runs per row (median reported)')
+    ap.add_argument('--head-dims', type=int, nargs='+', default=sorted(SWEEPS), metavar='D',
+                    help=f'head dims to sweep (of {", ".join(map(str, sorted(SWEEPS)))})')
     args = ap.parse_args()
+    bad = [d for d in args.head_dims if d not in SWEEPS]
+    if bad:
+        ap.error(f'--head-dims: no sweep for {", ".join(map(str, bad))}; pick from {", ".join(map(str, sorted(SWEEPS)))}')
     card = torch.cuda.get_device_name()
     print('card:', card, 'torch', torch.__version__, 'cuda', torch.version.cuda, flush=True)
     rows = []
-    for D in (64, 128):
+    for D in dict.fromkeys(args.head_dims):
+        hidden, Ns = SWEEPS[D]
         for causal in (False, True):
-            for N in (512, 1024, 2048, 4096, 8192, 16384):
-                B, H = 16384 // N, 2048 // D
+            for N in Ns:
+                B, H = TOKENS // N, hidden // D
                 q, k, v = (torch.randn(B, H, N, D, device='cuda', dtype=torch.bfloat16, requires_grad=True) for _ in range(3))
                 fwd_flops = 4 * B * H * N * N * D * (0.5 if causal else 1)
                 for impl, backend in BACKENDS.items():
