@@ -7,15 +7,15 @@
  * and their autodiff gradient bit for bit: random values over ±3 and ±20, and the special values.
  * Not modelled: the build's flush of float32 subnormals to zero (no input here produces one).
  */
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@sigattn/common';
 import { ACTIVATION_BWD, ACTIVATION_FWD, GELU_TANH_A, GELU_TANH_C, composedActivation, type ActivationKind } from '@sigattn/kernel-core';
-import { BACKEND_CUDA_SOURCE_DIR } from '../src/device.js';
 import { activationKernels, activationKernelName, activationVectorised } from '../src/kernels/activation.js';
+import { CudaSourceLayout, type Decoded } from './emulated-device.js';
 
-const source = readFileSync(`${BACKEND_CUDA_SOURCE_DIR}activation.cu`, 'utf8');
+const layout = new CudaSourceLayout('activation.cu');
+const source = layout.source;
 const KINDS: ActivationKind[] = ['gelu_tanh', 'silu'];
 
 // ---- the device functions, translated from the source -----------------------------------------
@@ -77,45 +77,14 @@ const DEVICE: Record<ActivationKind, { fwd: DeviceFn; bwd: DeviceFn }> = {
   silu: { fwd: compile('Silu', 'fwd', { sigmoid }), bwd: compile('Silu', 'bwd', { sigmoid }) },
 };
 
-// ---- the launch struct, parsed from the source ---------------------------------------------------
-
-type Field = { name: string; kind: 'ptr' | 'i64' | 'i32' | 'f32'; offset: number };
-
-function parseParams(): Field[] {
-  const m = /struct ActivationParams \{([^}]*)\};/.exec(source);
-  if (m === null) throw new Error('activation.cu: no struct ActivationParams');
-  const fields: Field[] = [];
-  let offset = 0;
-  for (const line of m[1].split('\n')) {
-    const d = /^\s*(const )?(float\*|long long|int|float) (\w+);/.exec(line);
-    if (!d) continue;
-    const kind = d[2] === 'float*' ? 'ptr' : d[2] === 'long long' ? 'i64' : d[2] === 'int' ? 'i32' : 'f32';
-    const size = kind === 'ptr' || kind === 'i64' ? 8 : 4;
-    offset = Math.ceil(offset / size) * size;
-    fields.push({ name: d[3], kind, offset });
-    offset += size;
-  }
-  return fields;
-}
-
-function decode(params: Uint8Array, fields: Field[]): Record<string, number | bigint> {
-  const view = new DataView(params.buffer, params.byteOffset, params.byteLength);
-  const out: Record<string, number | bigint> = {};
-  for (const fd of fields) {
-    out[fd.name] = fd.kind === 'ptr' ? view.getBigUint64(fd.offset, true) : fd.kind === 'i64' ? Number(view.getBigInt64(fd.offset, true)) : fd.kind === 'i32' ? view.getInt32(fd.offset, true) : view.getFloat32(fd.offset, true);
-  }
-  return out;
-}
-
 /**
  * A backend just big enough for the activation kernel configs: tensors are host arrays at fake device
  * addresses (16-byte aligned, or 4 past that with `misalign`); a launch is replayed as activation.cu runs it.
  */
 class FakeCudaBackend {
   readonly memory = new Map<bigint, Float32Array>();
-  readonly launches: { kernel: string; items: number; p: Record<string, number | bigint> }[] = [];
+  readonly launches: { kernel: string; items: number; p: Decoded }[] = [];
   private next = 0x10000n;
-  private readonly fields = parseParams();
 
   constructor(private readonly misalign = false) {}
 
@@ -148,7 +117,7 @@ class FakeCudaBackend {
   readonly device = {
     launch1d: (module: string, kernel: string, items: number, params: Uint8Array) => {
       expect(module).toBe('activation');
-      const p = decode(params, this.fields);
+      const p = layout.decode(kernel, params);
       this.launches.push({ kernel, items, p });
       const m = /^activation_(fwd|bwd)_(gelu_tanh|silu)_f32$/.exec(kernel);
       if (m === null) throw new Error(`no kernel ${kernel} in activation.cu`);
@@ -196,7 +165,7 @@ beforeAll(async () => {
 
 describe('activation.cu replayed on the host', () => {
   it('the launch struct is what the host writes: 3 pointers, n, the two GELU constants, vec', () => {
-    expect(parseParams().map((fd) => `${fd.name}:${fd.kind}@${fd.offset}`)).toEqual(['out:ptr@0', 'x:ptr@8', 'dy:ptr@16', 'n:i64@24', 'geluA:f32@32', 'geluC:f32@36', 'vec:i32@40']);
+    expect(layout.structs.get('ActivationParams')!.map((fd) => `${fd.name}:${fd.kind}@${fd.offset}`)).toEqual(['out:ptr@0', 'x:ptr@8', 'dy:ptr@16', 'n:i64@24', 'geluA:f32@32', 'geluC:f32@36', 'vec:i32@40']);
   });
 
   for (const kind of KINDS) {

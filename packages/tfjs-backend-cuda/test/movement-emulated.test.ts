@@ -5,96 +5,18 @@
  * and replay each kernel's loop in TS. The movement op cases then run against tfjs cpu with poisoned
  * outputs; every other kernel (the gradients' Mul/Sum, …) goes through the cpu fallback.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import type { CudaDevice } from '../src/device.js';
-import { BACKEND_CUDA_SOURCE_DIR } from '../src/device.js';
-import { CudaBackend } from '../src/backend.js';
-import { cpuFallback } from '../src/fallback.js';
 import { movementKernels } from '../src/kernels/movement.js';
 import { runOpCases } from '../src/testing/index.js';
 import { movementCases } from '../src/testing/cases/movement.js';
+import { CudaSourceLayout, EmulatedMemory, caseFailures, emulatedDevice, registerEmulatedBackend, removeEmulatedBackend, type Decoded, type Launch } from './emulated-device.js';
 
-// ---- struct layouts from the .cu source --------------------------------------------------------
+const layout = new CudaSourceLayout('movement.cu');
+const STRUCTS = layout.structs;
+const KERNEL_STRUCT = layout.kernelStruct;
 
-type Field = { name: string; kind: 'ptr' | 'i64' | 'i32'; count: number; offset: number };
-const source = readFileSync(`${BACKEND_CUDA_SOURCE_DIR}movement.cu`, 'utf8');
-const defines: Record<string, number> = { SIGATTN_MAX_RANK: 6 };
-for (const m of source.matchAll(/^#define (\w+) (\d+)$/gm)) defines[m[1]] = Number(m[2]);
-
-function parseStructs(): Map<string, Field[]> {
-  const structs = new Map<string, Field[]>();
-  for (const m of source.matchAll(/struct (\w+) \{([^}]*)\};/g)) {
-    const fields: Field[] = [];
-    let offset = 0;
-    for (const line of m[2].split('\n')) {
-      const f = /^\s*(const )?(b32\*|int\*|long long|int|b32) (\w+)(?:\[(\w+)\])?;/.exec(line);
-      if (!f) continue;
-      const kind = f[2].endsWith('*') ? 'ptr' : f[2] === 'long long' ? 'i64' : 'i32';
-      const size = kind === 'i32' ? 4 : 8;
-      const count = f[4] === undefined ? 1 : (defines[f[4]] ?? Number(f[4]));
-      offset = Math.ceil(offset / size) * size;
-      fields.push({ name: f[3], kind, count, offset });
-      offset += size * count;
-    }
-    structs.set(m[1], fields);
-  }
-  return structs;
-}
-const STRUCTS = parseStructs();
-/** Kernel name → its struct (from `extern "C" __global__ void name(Struct p)`). */
-const KERNEL_STRUCT = new Map([...source.matchAll(/extern "C" __global__ void (\w+)\((\w+) p\)/g)].map((m) => [m[1], m[2]]));
-
-type Decoded = Record<string, bigint | number | (bigint | number)[]>;
-function decode(kernel: string, params: Uint8Array): Decoded {
-  const struct = KERNEL_STRUCT.get(kernel);
-  if (struct === undefined) throw new Error(`emulated device: no kernel ${kernel} in movement.cu`);
-  const view = new DataView(params.buffer, params.byteOffset, params.byteLength);
-  const fields = STRUCTS.get(struct)!;
-  const last = fields[fields.length - 1];
-  expect(params.byteLength, `${kernel}: parameter bytes`).toBeGreaterThanOrEqual(last.offset + (last.kind === 'i32' ? 4 : 8) * last.count);
-  const out: Decoded = {};
-  for (const f of fields) {
-    const read = (i: number) => {
-      const at = f.offset + i * (f.kind === 'i32' ? 4 : 8);
-      return f.kind === 'ptr' ? view.getBigUint64(at, true) : f.kind === 'i64' ? Number(view.getBigInt64(at, true)) : view.getInt32(at, true);
-    };
-    out[f.name] = f.count === 1 ? read(0) : Array.from({ length: f.count }, (_, i) => read(i));
-  }
-  return out;
-}
-
-// ---- emulated device ---------------------------------------------------------------------------
-
-/** Each allocation at its own 2^32-aligned address, so a pointer is (block, byte offset). */
-class EmulatedMemory {
-  private readonly blocks = new Map<bigint, DataView>();
-  private next = 1n;
-  alloc(bytes: number): bigint {
-    const base = this.next++ << 32n;
-    this.blocks.set(base, new DataView(new ArrayBuffer(bytes)));
-    return base;
-  }
-  release(ptr: bigint): void {
-    if (!this.blocks.delete(ptr)) throw new Error(`emulated device: release of ${ptr.toString(16)}, not an allocation`);
-  }
-  word(ptr: bigint, index: number): { view: DataView; at: number } {
-    if (ptr === 0n) throw new Error('emulated device: null pointer dereferenced');
-    const view = this.blocks.get((ptr >> 32n) << 32n);
-    const at = Number(ptr & 0xffffffffn) + index * 4;
-    if (view === undefined || at < 0 || at + 4 > view.byteLength) throw new Error(`emulated device: word ${index} of ${ptr.toString(16)} is out of bounds`);
-    return { view, at };
-  }
-  get(ptr: bigint, index: number): number {
-    const { view, at } = this.word(ptr, index);
-    return view.getUint32(at, true);
-  }
-  set(ptr: bigint, index: number, value: number): void {
-    const { view, at } = this.word(ptr, index);
-    view.setUint32(at, value >>> 0, true);
-  }
-}
+// ---- the kernels of movement.cu in TS ----------------------------------------------------------
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -219,57 +141,21 @@ function runKernel(mem: EmulatedMemory, kernel: string, p: Decoded): void {
   }
 }
 
+const mem = new EmulatedMemory();
 const launched = new Map<string, number>();
 
-function emulatedDevice(mem: EmulatedMemory): CudaDevice {
-  const launch = (mod: string, kernel: string, params: Uint8Array) => {
-    expect(mod).toBe('movement');
-    launched.set(kernel, (launched.get(kernel) ?? 0) + 1);
-    runKernel(mem, kernel, decode(kernel, params));
-  };
-  const device = {
-    launches: 0,
-    alloc: (bytes: number) => mem.alloc(bytes),
-    release: (ptr: bigint) => mem.release(ptr),
-    upload: (dst: bigint, src: ArrayBufferView) => {
-      const words = new Uint32Array(src.buffer, src.byteOffset, src.byteLength / 4);
-      words.forEach((w, i) => mem.set(dst, i, w));
-    },
-    copy: (dst: bigint, src: bigint, bytes: number) => {
-      for (let i = 0; i < bytes / 4; i++) mem.set(dst, i, mem.get(src, i));
-    },
-    launch1d: (mod: string, kernel: string, n: number, params: Uint8Array) => {
-      if (n > 0) launch(mod, kernel, params);
-    },
-    launch: (mod: string, kernel: string, _grid: number[], _block: number, params: Uint8Array) => launch(mod, kernel, params),
-    synchronize: () => {},
-    idle: async () => {},
-    timeMs: (f: () => void) => (f(), 0),
-    dispose: () => {},
-    allocator: { snapshot: () => ({ bytesInUse: 0, bytesReserved: 0, peakBytesInUse: 0 }) },
-    driver: {
-      fill32: (ptr: bigint, value: number, count: number) => {
-        for (let i = 0; i < count; i++) mem.set(ptr, i, value);
-      },
-      copyDtoH: (out: Float32Array | Int32Array, ptr: bigint, bytes: number) => {
-        const words = new Uint32Array(out.buffer, out.byteOffset, bytes / 4);
-        for (let i = 0; i < words.length; i++) words[i] = mem.get(ptr, i);
-      },
-    },
-  };
-  return device as unknown as CudaDevice;
+function onLaunch(mod: string, kernel: string, _launch: Launch, params: Uint8Array): void {
+  expect(mod).toBe('movement');
+  launched.set(kernel, (launched.get(kernel) ?? 0) + 1);
+  runKernel(mem, kernel, layout.decode(kernel, params));
 }
 
 // ---- the suite ---------------------------------------------------------------------------------
 
 const BACKEND = 'cuda-emulated';
-const mem = new EmulatedMemory();
 
 describe('movement kernels on an emulated device', () => {
-  afterAll(() => {
-    for (const c of tf.getKernelsForBackend(BACKEND)) tf.unregisterKernel(c.kernelName, BACKEND);
-    tf.removeBackend(BACKEND);
-  });
+  afterAll(() => removeEmulatedBackend(BACKEND));
 
   it('the launch structs parse from movement.cu', () => {
     expect(STRUCTS.get('GatherParams')!.map((f) => f.offset)).toEqual([0, 8, 16, 24, 32, 40, 136]);
@@ -278,18 +164,8 @@ describe('movement kernels on an emulated device', () => {
   });
 
   it('agree with tfjs cpu on every movement op case, with outputs poisoned', async () => {
-    for (const c of movementKernels) tf.registerKernel({ ...c, backendName: BACKEND });
-    for (const c of tf.getKernelsForBackend('cpu')) {
-      if (tf.getKernel(c.kernelName, BACKEND) === undefined) tf.registerKernel({ ...cpuFallback(c), backendName: BACKEND });
-    }
-    tf.registerBackend(BACKEND, () => {
-      const be = new CudaBackend(emulatedDevice(mem));
-      be.poison = true;
-      return be;
-    }, 0);
-    const rows = await runOpCases(movementCases, BACKEND);
-    const failures = rows.filter((r) => !r.pass).map((r) => `${r.name} ${r.what}: err ${r.maxErr} ${r.detail}`);
-    expect(failures).toEqual([]);
+    registerEmulatedBackend(BACKEND, movementKernels, () => emulatedDevice(mem, onLaunch));
+    expect(caseFailures(await runOpCases(movementCases, BACKEND))).toEqual([]);
     await tf.setBackend('cpu');
     // Every kernel of the .cu file ran at least once, except the long-index variants.
     const narrow = [...KERNEL_STRUCT.keys()].filter((k) => !k.endsWith('_wide'));

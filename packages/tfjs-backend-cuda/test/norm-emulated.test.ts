@@ -8,106 +8,18 @@
  * the composed ops on tfjs cpu with outputs NaN-poisoned (an unwritten element fails); every other kernel
  * (the harness' Mul/Sum) goes through the cpu fallback.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import type { CudaDevice } from '../src/device.js';
-import { BACKEND_CUDA_SOURCE_DIR } from '../src/device.js';
-import { CudaBackend } from '../src/backend.js';
-import { cpuFallback } from '../src/fallback.js';
 import { NORM_COL_TILE, NORM_WARPS_PER_BLOCK, NORM_WARP_MAX, normKernels, planNormColumns, planNormRows } from '../src/kernels/norm.js';
 import { runOpCases } from '../src/testing/index.js';
 import { normCases } from '../src/testing/cases/norm.js';
+import { CudaSourceLayout, EmulatedMemory, caseFailures, emulatedDevice, registerEmulatedBackend, removeEmulatedBackend, type Decoded, type Launch } from './emulated-device.js';
 
-// ---- struct layouts from the .cu source --------------------------------------------------------
-
-type Kind = 'ptr' | 'i64' | 'i32' | 'f32';
-type Field = { name: string; kind: Kind; offset: number };
-const source = readFileSync(`${BACKEND_CUDA_SOURCE_DIR}norm.cu`, 'utf8');
-const defines: Record<string, number> = {};
-for (const m of source.matchAll(/^#define (\w+) (\d+)$/gm)) defines[m[1]] = Number(m[2]);
-
-function parseStructs(): Map<string, Field[]> {
-  const structs = new Map<string, Field[]>();
-  for (const m of source.matchAll(/struct (\w+) \{([^}]*)\};/g)) {
-    const fields: Field[] = [];
-    let offset = 0;
-    for (const line of m[2].split('\n')) {
-      const f = /^\s*(const )?(float\*|long long|int|float) (\w+(?:, \w+)*);/.exec(line);
-      if (!f) continue;
-      const kind: Kind = f[2] === 'float*' ? 'ptr' : f[2] === 'long long' ? 'i64' : f[2] === 'int' ? 'i32' : 'f32';
-      const size = kind === 'ptr' || kind === 'i64' ? 8 : 4;
-      for (const name of f[3].split(', ')) {
-        offset = Math.ceil(offset / size) * size;
-        fields.push({ name, kind, offset });
-        offset += size;
-      }
-    }
-    structs.set(m[1], fields);
-  }
-  return structs;
-}
-const STRUCTS = parseStructs();
-const KERNEL_STRUCT = new Map(
-  [...source.matchAll(/extern "C" __global__ void (?:__launch_bounds__\(\d+\) )?(\w+)\((\w+) p\)/g)].map((m) => [m[1], m[2]]),
-);
+const layout = new CudaSourceLayout('norm.cu');
+const { defines, structs: STRUCTS, kernelStruct: KERNEL_STRUCT } = layout;
 // The macro-generated warp kernels: norm_fwd_w##K##_f32 for each NORM_FWD_WARP(K).
-for (const m of source.matchAll(/^NORM_FWD_WARP\((\d+)\)$/gm)) KERNEL_STRUCT.set(`norm_fwd_w${m[1]}_f32`, 'NormFwdParams');
-for (const m of source.matchAll(/^NORM_BWD_WARP\((\d+)\)$/gm)) KERNEL_STRUCT.set(`norm_bwd_dx_w${m[1]}_f32`, 'NormBwdParams');
-
-type Decoded = Record<string, bigint | number>;
-function decode(kernel: string, params: Uint8Array): Decoded {
-  const struct = KERNEL_STRUCT.get(kernel);
-  if (struct === undefined) throw new Error(`emulated device: no kernel ${kernel} in norm.cu`);
-  const view = new DataView(params.buffer, params.byteOffset, params.byteLength);
-  const fields = STRUCTS.get(struct)!;
-  const last = fields[fields.length - 1];
-  expect(params.byteLength, `${kernel}: parameter bytes`).toBeGreaterThanOrEqual(last.offset + (last.kind === 'ptr' || last.kind === 'i64' ? 8 : 4));
-  const out: Decoded = {};
-  for (const f of fields) {
-    out[f.name] = f.kind === 'ptr' ? view.getBigUint64(f.offset, true)
-      : f.kind === 'i64' ? Number(view.getBigInt64(f.offset, true))
-        : f.kind === 'i32' ? view.getInt32(f.offset, true) : view.getFloat32(f.offset, true);
-  }
-  return out;
-}
-
-// ---- emulated device ---------------------------------------------------------------------------
-
-/** Each allocation at its own 2^32-aligned address, so a pointer is (block, byte offset); fresh memory is NaN. */
-class EmulatedMemory {
-  private readonly blocks = new Map<bigint, { u32: Uint32Array; f32: Float32Array }>();
-  private next = 1n;
-  alloc(bytes: number): bigint {
-    const base = this.next++ << 32n;
-    const u32 = new Uint32Array(Math.ceil(bytes / 4)).fill(0x7fc00000);
-    this.blocks.set(base, { u32, f32: new Float32Array(u32.buffer) });
-    return base;
-  }
-  release(ptr: bigint): void {
-    if (!this.blocks.delete(ptr)) throw new Error(`emulated device: release of ${ptr.toString(16)}, not an allocation`);
-  }
-  private block(ptr: bigint, index: number): { u32: Uint32Array; f32: Float32Array; at: number } {
-    if (ptr === 0n) throw new Error('emulated device: null pointer dereferenced');
-    const b = this.blocks.get((ptr >> 32n) << 32n);
-    const at = Number(ptr & 0xffffffffn) / 4 + index;
-    if (b === undefined || !Number.isInteger(at) || at < 0 || at >= b.u32.length) throw new Error(`emulated device: word ${index} of ${ptr.toString(16)} is out of bounds`);
-    return { u32: b.u32, f32: b.f32, at };
-  }
-  get(ptr: bigint, index: number): number {
-    const { u32, at } = this.block(ptr, index);
-    return u32[at];
-  }
-  set(ptr: bigint, index: number, value: number): void {
-    const { u32, at } = this.block(ptr, index);
-    u32[at] = value >>> 0;
-  }
-  /** The float32 words from `ptr` to the end of its allocation (kernels index them directly). */
-  floats(ptr: bigint): Float32Array {
-    const { f32, at } = this.block(ptr, 0);
-    return f32.subarray(at);
-  }
-}
+for (const m of layout.source.matchAll(/^NORM_FWD_WARP\((\d+)\)$/gm)) KERNEL_STRUCT.set(`norm_fwd_w${m[1]}_f32`, 'NormFwdParams');
+for (const m of layout.source.matchAll(/^NORM_BWD_WARP\((\d+)\)$/gm)) KERNEL_STRUCT.set(`norm_bwd_dx_w${m[1]}_f32`, 'NormBwdParams');
 
 // ---- the kernels of norm.cu in TS --------------------------------------------------------------
 
@@ -135,8 +47,6 @@ function blockSum(threads: number[]): number {
 }
 
 const normMean = (sum: number, C: number, kind: number) => (kind === LAYER ? div(sum, C) : 0);
-
-type Launch = { grid: number[]; block: number };
 
 /** A float32 store that must land inside the allocation (a Float32Array would drop it silently). */
 function store(a: Float32Array, i: number, v: number): void {
@@ -269,54 +179,19 @@ function runKernel(mem: EmulatedMemory, kernel: string, p: Decoded, l: Launch): 
   }
 }
 
-function emulatedDevice(mem: EmulatedMemory): CudaDevice {
-  const launch = (mod: string, kernel: string, grid: number[], block: number, params: Uint8Array) => {
-    expect(mod).toBe('norm');
-    runKernel(mem, kernel, decode(kernel, params), { grid: [grid[0], grid[1] ?? 1], block });
-  };
-  const device = {
-    launches: 0,
-    alloc: (bytes: number) => mem.alloc(bytes),
-    release: (ptr: bigint) => mem.release(ptr),
-    upload: (dst: bigint, src: ArrayBufferView) => {
-      const words = new Uint32Array(src.buffer, src.byteOffset, src.byteLength / 4);
-      words.forEach((w, i) => mem.set(dst, i, w));
-    },
-    copy: (dst: bigint, src: bigint, bytes: number) => {
-      for (let i = 0; i < bytes / 4; i++) mem.set(dst, i, mem.get(src, i));
-    },
-    launch1d: (mod: string, kernel: string, n: number, params: Uint8Array) => {
-      if (n > 0) launch(mod, kernel, [Math.ceil(n / 256)], 256, params);
-    },
-    launch: (mod: string, kernel: string, grid: number[], block: number, params: Uint8Array) => launch(mod, kernel, grid, block, params),
-    synchronize: () => {},
-    idle: async () => {},
-    timeMs: (f: () => void) => (f(), 0),
-    dispose: () => {},
-    allocator: { snapshot: () => ({ bytesInUse: 0, bytesReserved: 0, peakBytesInUse: 0 }) },
-    driver: {
-      fill32: (ptr: bigint, value: number, count: number) => {
-        for (let i = 0; i < count; i++) mem.set(ptr, i, value);
-      },
-      copyDtoH: (out: Float32Array | Int32Array, ptr: bigint, bytes: number) => {
-        const words = new Uint32Array(out.buffer, out.byteOffset, bytes / 4);
-        for (let i = 0; i < words.length; i++) words[i] = mem.get(ptr, i);
-      },
-    },
-  };
-  return device as unknown as CudaDevice;
+const mem = new EmulatedMemory();
+
+function onLaunch(mod: string, kernel: string, l: Launch, params: Uint8Array): void {
+  expect(mod).toBe('norm');
+  runKernel(mem, kernel, layout.decode(kernel, params), l);
 }
 
 // ---- the suite ---------------------------------------------------------------------------------
 
 const BACKEND = 'cuda-norm-emulated';
-const mem = new EmulatedMemory();
 
 describe('norm kernels on an emulated device', () => {
-  afterAll(() => {
-    for (const c of tf.getKernelsForBackend(BACKEND)) tf.unregisterKernel(c.kernelName, BACKEND);
-    tf.removeBackend(BACKEND);
-  });
+  afterAll(() => removeEmulatedBackend(BACKEND));
 
   it('the launch structs parse from norm.cu and the host constants match its #defines', () => {
     expect(STRUCTS.get('NormFwdParams')!.map((f) => f.offset)).toEqual([0, 8, 16, 24, 32, 40, 48, 52, 56]);
@@ -344,22 +219,13 @@ describe('norm kernels on an emulated device', () => {
   });
 
   it('agree with the composed ops on tfjs cpu on every norm op case, with outputs poisoned', async () => {
-    for (const c of normKernels) tf.registerKernel({ ...c, backendName: BACKEND });
-    for (const c of tf.getKernelsForBackend('cpu')) {
-      if (tf.getKernel(c.kernelName, BACKEND) === undefined) tf.registerKernel({ ...cpuFallback(c), backendName: BACKEND });
-    }
-    tf.registerBackend(BACKEND, () => {
-      const be = new CudaBackend(emulatedDevice(mem));
-      be.poison = true;
-      return be;
-    }, 0);
+    registerEmulatedBackend(BACKEND, normKernels, () => emulatedDevice(mem, onLaunch));
     // The emulation replays every thread in TS; the 1.5M-element case is left to the GPU run (its paths,
     // block rows with several column chunks, are covered by the smaller [70,1536] case).
     const cases = normCases.filter((c) => c.inputs[0].shape.reduce((a, b) => a * b, 1) <= 300_000);
     expect(cases.length).toBe(normCases.length - 1);
     const rows = await runOpCases(cases, BACKEND);
-    const failures = rows.filter((r) => !r.pass).map((r) => `${r.name} ${r.what}: err ${r.maxErr} ${r.detail}`);
-    expect(failures).toEqual([]);
+    expect(caseFailures(rows)).toEqual([]);
     // Each case compared its output and a gradient per input.
     expect(rows.length).toBe(cases.reduce((n, c) => n + 1 + c.inputs.length, 0));
     await tf.setBackend('cpu');
