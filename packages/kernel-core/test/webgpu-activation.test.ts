@@ -17,9 +17,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@sigattn/common';
-import { ACTIVATION_BWD, ACTIVATION_FWD, composedActivation, fusedActivation, initBackend, requestWebGPUDevice, type ActivationKind } from '../src/index.js';
+import { ACTIVATION_BWD, ACTIVATION_FWD, composedActivation, fusedActivation, initBackend, type ActivationKind } from '../src/index.js';
 import { GELU_TANH_A, GELU_TANH_C } from '../src/tfjs/activation-names.js';
 import { ACTIVATION_WEBGPU_KERNELS } from '../src/webgpu/activation.js';
+import { runPoisoned, spyOnDispatches, uploadToGPU, webgpuMissingReason } from './webgpu-pass-helpers.js';
 
 const KINDS: ActivationKind[] = ['gelu_tanh', 'silu'];
 const U = 2 ** -24;
@@ -27,14 +28,7 @@ const K = 8;
 /** Ranks 2–4; 4, 1600, 28·1536 and 42·128 elements are multiples of 4 (vec4), 1·1, 50·257 … are not. */
 const SHAPES = [[1, 4], [1, 1], [50, 32], [50, 257], [1031, 33], [2, 3, 7, 128], [2, 7, 257], [4, 7, 1536]];
 
-let missingReason = '';
-try {
-  (await requestWebGPUDevice()).device.destroy();
-} catch (e) {
-  missingReason = (e as Error).message;
-  if (process.env.SIGATTN_ALLOW_NO_WEBGPU !== '1') throw new Error(`WebGPU tests need an adapter: ${missingReason} (set SIGATTN_ALLOW_NO_WEBGPU=1 to skip)`);
-  console.warn(`webgpu tests skipped: ${missingReason}`);
-}
+const missingReason = await webgpuMissingReason();
 
 /** Wide values, the region near 0, tiny ones, and the special finite values, in random order. */
 function inputs(rng: Rng, n: number): Float32Array {
@@ -71,24 +65,6 @@ function bounds(kind: ActivationKind, x: Float32Array, dy: Float32Array): [Float
   return [ty, tdx];
 }
 
-interface WebGPUInternals { uploadToGPU(id: tf.DataId): void; tensorMap: { get(id: tf.DataId): { resource?: unknown } } }
-
-/** Run `kernel` on webgpu with its output in a NaN-poisoned buffer (freed last, so the pool hands it out first). */
-async function runPoisoned(kernel: string, ins: Record<string, tf.Tensor>, kind: ActivationKind, shape: number[]): Promise<Float32Array> {
-  const be = tf.backend() as unknown as WebGPUInternals;
-  const resource = (t: tf.TensorInfo) => be.tensorMap.get(t.dataId).resource;
-  for (const t of Object.values(ins)) be.uploadToGPU(t.dataId);
-  const poison = tf.fill(shape, NaN);
-  expect((await poison.data()).every(Number.isNaN)).toBe(true);
-  const poisoned = resource(poison);
-  poison.dispose();
-  const out = tf.engine().runKernel(kernel, ins, { kind }) as tf.Tensor;
-  expect(resource(out) === poisoned, `${kernel}: the output was not placed in the poisoned buffer`).toBe(true);
-  const values = (await out.data()) as Float32Array;
-  out.dispose();
-  return values;
-}
-
 describe.skipIf(missingReason !== '')('fused activation on webgpu (lavapipe in CI)', () => {
   beforeAll(async () => { await initBackend('webgpu'); });
   afterAll(async () => { await initBackend('cpu'); });
@@ -108,7 +84,7 @@ describe.skipIf(missingReason !== '')('fused activation on webgpu (lavapipe in C
         });
         await tf.setBackend('webgpu');
         const [x, dy] = [tf.tensor(xv, shape), tf.tensor(dyv, shape)];
-        const got = [await runPoisoned(ACTIVATION_FWD, { x }, kind, shape), await runPoisoned(ACTIVATION_BWD, { x, dy }, kind, shape)];
+        const got = [...await runPoisoned(ACTIVATION_FWD, { x }, { kind }, [shape]), ...await runPoisoned(ACTIVATION_BWD, { x, dy }, { kind }, [shape])];
         tf.dispose([x, dy]);
         const tol = bounds(kind, xv, dyv);
         got.forEach((g, k) => {
@@ -128,22 +104,14 @@ describe.skipIf(missingReason !== '')('fused activation on webgpu (lavapipe in C
   }, 60_000);
 
   it('fusedActivation with its gradient runs exactly the fused WGSL kernels, one dispatch each way', async () => {
-    const pass = (globalThis as unknown as { GPUComputePassEncoder: { prototype: GPUComputePassEncoder } }).GPUComputePassEncoder.prototype;
-    const [setPipeline, dispatch] = [pass.setPipeline, pass.dispatchWorkgroups];
-    const dispatched: string[] = [];
-    let current = '';
-    pass.setPipeline = function (this: GPUComputePassEncoder, p: GPUComputePipeline) { current = p.label; return setPipeline.call(this, p); };
-    pass.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...args: Parameters<GPUComputePassEncoder['dispatchWorkgroups']>) {
-      dispatched.push(current);
-      return dispatch.apply(this, args);
-    };
+    const { dispatched, restore } = spyOnDispatches();
     try {
       for (const kind of KINDS) {
         for (const shape of [[6, 16], [5, 7]]) {
           const rng = new Rng(shape[1]);
           const n = tf.util.sizeFromShape(shape);
           const [x, dy] = [tf.tensor(rng.normalF32(n, 1), shape), tf.tensor(rng.normalF32(n, 1), shape)];
-          for (const t of [x, dy]) (tf.backend() as unknown as WebGPUInternals).uploadToGPU(t.dataId);
+          uploadToGPU([x, dy]);
           dispatched.length = 0;
           const info = await tf.profile(() => tf.grad((t: tf.Tensor) => fusedActivation(t, kind))(x, dy));
           expect(info.kernels.map((k) => k.name).filter((name) => name !== 'Identity'), `${kind} [${shape}]: tfjs kernels`).toEqual([ACTIVATION_FWD, ACTIVATION_BWD]);
@@ -153,8 +121,7 @@ describe.skipIf(missingReason !== '')('fused activation on webgpu (lavapipe in C
         }
       }
     } finally {
-      pass.setPipeline = setPipeline;
-      pass.dispatchWorkgroups = dispatch;
+      restore();
     }
   });
 

@@ -15,8 +15,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@sigattn/common';
-import { NORM_BWD, NORM_FWD, composedNorm, fusedNorm, initBackend, requestWebGPUDevice, type NormKind } from '../src/index.js';
+import { NORM_BWD, NORM_FWD, composedNorm, fusedNorm, initBackend, type NormKind } from '../src/index.js';
 import { NORM_WEBGPU_KERNELS, normLanes, planNormColumns } from '../src/webgpu/norm.js';
+import { runPoisoned, spyOnDispatches, uploadToGPU, webgpuMissingReason } from './webgpu-pass-helpers.js';
 
 const KINDS: NormKind[] = ['layernorm', 'rmsnorm'];
 const EPS = 1e-5;
@@ -25,14 +26,7 @@ const U = 2 ** -24;
 const LEADING = [[1], [2, 25], [1031], [2, 3, 7]];
 const CS = [4, 32, 128, 257, 1536];
 
-let missingReason = '';
-try {
-  (await requestWebGPUDevice()).device.destroy();
-} catch (e) {
-  missingReason = (e as Error).message;
-  if (process.env.SIGATTN_ALLOW_NO_WEBGPU !== '1') throw new Error(`WebGPU tests need an adapter: ${missingReason} (set SIGATTN_ALLOW_NO_WEBGPU=1 to skip)`);
-  console.warn(`webgpu tests skipped: ${missingReason}`);
-}
+const missingReason = await webgpuMissingReason();
 
 interface Case { kind: NormKind; shape: number[]; x: Float32Array; gamma: Float32Array; beta: Float32Array | null; dy: Float32Array }
 
@@ -100,28 +94,6 @@ function bounds(c: Case): Float64Array[] {
   return [out.y, out.stats, out.dx, out.dgamma, ...(c.kind === 'layernorm' ? [out.dbeta] : [])];
 }
 
-interface WebGPUInternals { uploadToGPU(id: tf.DataId): void; tensorMap: { get(id: tf.DataId): { resource?: unknown } } }
-
-/**
- * Run `kernel` on webgpu with its outputs in NaN-poisoned buffers: the inputs go to the GPU first, then
- * NaN tensors of the outputs' sizes are filled and freed last, so the buffer pool (LIFO per size) hands
- * them to the outputs; the test checks that it did.
- */
-async function runPoisoned(kernel: string, inputs: Record<string, tf.Tensor>, attrs: object, outShapes: number[][]): Promise<Float32Array[]> {
-  const be = tf.backend() as unknown as WebGPUInternals;
-  const resource = (t: tf.TensorInfo) => be.tensorMap.get(t.dataId).resource;
-  for (const t of Object.values(inputs)) be.uploadToGPU(t.dataId);
-  const poison = outShapes.map((s) => tf.fill(s, NaN));
-  for (const p of poison) expect((await p.data()).every(Number.isNaN)).toBe(true);
-  const poisoned = new Set(poison.map(resource));
-  tf.dispose(poison);
-  const outs = tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as tf.Tensor[];
-  expect(outs.map((t) => poisoned.has(resource(t))), `${kernel}: the outputs were not placed in the poisoned buffers`).toEqual(outs.map(() => true));
-  const values = await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array));
-  tf.dispose(outs);
-  return values;
-}
-
 describe.skipIf(missingReason !== '')('fused norm on webgpu (lavapipe in CI)', () => {
   beforeAll(async () => { await initBackend('webgpu'); });
   afterAll(async () => { await initBackend('cpu'); });
@@ -171,15 +143,7 @@ describe.skipIf(missingReason !== '')('fused norm on webgpu (lavapipe in CI)', (
   }, 120_000);
 
   it('fusedNorm with gradients runs exactly the fused WGSL kernels: 1 dispatch forward, dx + columns (+ finish with several chunks) backward', async () => {
-    const pass = (globalThis as unknown as { GPUComputePassEncoder: { prototype: GPUComputePassEncoder } }).GPUComputePassEncoder.prototype;
-    const [setPipeline, dispatch] = [pass.setPipeline, pass.dispatchWorkgroups];
-    const dispatched: string[] = [];
-    let current = '';
-    pass.setPipeline = function (this: GPUComputePassEncoder, p: GPUComputePipeline) { current = p.label; return setPipeline.call(this, p); };
-    pass.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...args: Parameters<GPUComputePassEncoder['dispatchWorkgroups']>) {
-      dispatched.push(current);
-      return dispatch.apply(this, args);
-    };
+    const { dispatched, restore } = spyOnDispatches();
     try {
       for (const kind of KINDS) {
         for (const rows of [40, 1000]) {
@@ -187,7 +151,7 @@ describe.skipIf(missingReason !== '')('fused norm on webgpu (lavapipe in CI)', (
           const C = 48;
           const [x, gamma, dy] = [tf.tensor(rng.normalF32(rows * C, 1), [rows, C]), tf.ones([C]), tf.tensor(rng.normalF32(rows * C, 1), [rows, C])];
           const params = kind === 'layernorm' ? [x, gamma, tf.zeros([C])] : [x, gamma];
-          for (const t of [...params, dy]) (tf.backend() as unknown as WebGPUInternals).uploadToGPU(t.dataId);
+          uploadToGPU([...params, dy]);
           dispatched.length = 0;
           const info = await tf.profile(() => tf.grads((...p: tf.Tensor[]) => fusedNorm(p[0], p[1], p[2] ?? null, kind, EPS))(params, dy));
           expect(info.kernels.map((k) => k.name).filter((n) => n !== 'Identity'), `${kind}, ${rows} rows: tfjs kernels`).toEqual([NORM_FWD, NORM_BWD]);
@@ -199,8 +163,7 @@ describe.skipIf(missingReason !== '')('fused norm on webgpu (lavapipe in CI)', (
         }
       }
     } finally {
-      pass.setPipeline = setPipeline;
-      pass.dispatchWorkgroups = dispatch;
+      restore();
     }
   });
 
