@@ -1,10 +1,10 @@
 /// <reference types="@webgpu/types" />
 /**
  * Dispatching a WGSL kernel into tfjs-webgpu's open compute pass, as tfjs' own programs are recorded
- * (the fused norm and activation kernels; adamw.ts does the same inline). The dispatch joins the
- * backend's batch: tfjs ends the pass and submits after WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE dispatches,
- * or after every one while tf.profile / tf.time runs, and every tensor a dispatch reads or writes is
- * marked as owned by the unsubmitted commands, so its disposal waits for the submit.
+ * (the fused norm, activation and AdamW kernels). The dispatch joins the backend's batch: tfjs ends
+ * the pass and submits after WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE dispatches, or after every one while
+ * tf.profile / tf.time runs, and every tensor a dispatch reads or writes is marked as owned by the
+ * unsubmitted commands, so its disposal waits for the submit.
  */
 import * as tf from '@tensorflow/tfjs';
 
