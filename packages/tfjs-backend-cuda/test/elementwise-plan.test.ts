@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@sigattn/common';
 import { BinaryMode, binaryOffsets, coalesceDims, planBinary } from '../src/kernels/elementwise.js';
 import { MAX_RANK, broadcastStrides, sizeOf, stridesOf } from '../src/kernels/util.js';
+import { BROADCAST_PAIRS } from '../src/testing/cases/elementwise.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -37,16 +38,9 @@ function randomPair(rng: Rng): [number[], number[]] {
 }
 
 describe('planBinary', () => {
+  // The op cases' pairs, and two with leading 1s to coalesce away.
   const fixed: [number[], number[]][] = [
-    [[33, 9], [33, 9]],
-    [[], [257]],
-    [[1037], [1]],
-    [[3, 1, 5], [4, 5]],
-    [[1], [2, 3, 4]],
-    [[2, 3, 4], [2, 1, 4]],
-    [[4, 1], [1, 7]],
-    [[2, 1, 3, 1, 4], [1, 5, 1, 6, 1]],
-    [[2, 3, 16], [16]],
+    ...BROADCAST_PAIRS,
     [[1, 3, 1], [3, 1]],
     [[1, 1, 1, 1, 1, 2, 3], [3]],
   ];

@@ -61,8 +61,11 @@ const unaryEdgeCases: OpCase[] = [
   { name: 'LogicalNot [7,5]', kernels: ['LogicalNot'], inputs: [bool([7, 5])], run: tf.logicalNot },
 ];
 
-/** Shape pairs: same, scalar each side, broadcast both ways, rank 5, coalescable leading dims. */
-const PAIRS: [number[], number[]][] = [
+/**
+ * Shape pairs: same, scalar each side, broadcast both ways, rank 5, coalescable leading dims (also the
+ * fixed pairs of test/elementwise-plan.test.ts's host-side check of the broadcast plan).
+ */
+export const BROADCAST_PAIRS: [number[], number[]][] = [
   [[33, 9], [33, 9]],
   [[], [257]],
   [[1037], [1]],
@@ -94,16 +97,16 @@ const BINARY: BinarySpec[] = [
   { kernel: 'Minimum', run: tf.minimum, grad: true, gradSameShapeOnly: true },
   { kernel: 'Pow', run: tf.pow, ranges: [[0.1, 2], [-2, 2]], grad: true },
   { kernel: 'Greater', run: tf.greater },
-  { kernel: 'GreaterEqual', run: tf.greaterEqual, pairs: [PAIRS[0], PAIRS[3]] },
-  { kernel: 'Less', run: tf.less, pairs: [PAIRS[0], PAIRS[3]] },
-  { kernel: 'LessEqual', run: tf.lessEqual, pairs: [PAIRS[0], PAIRS[3]] },
+  { kernel: 'GreaterEqual', run: tf.greaterEqual, pairs: [BROADCAST_PAIRS[0], BROADCAST_PAIRS[3]] },
+  { kernel: 'Less', run: tf.less, pairs: [BROADCAST_PAIRS[0], BROADCAST_PAIRS[3]] },
+  { kernel: 'LessEqual', run: tf.lessEqual, pairs: [BROADCAST_PAIRS[0], BROADCAST_PAIRS[3]] },
   // Integer-valued floats, so equality happens often.
-  { kernel: 'Equal', run: (a, b) => tf.equal(tf.floor(a), tf.floor(b)), ranges: [[0, 3], [0, 3]], pairs: [PAIRS[0], PAIRS[1], PAIRS[3]] },
-  { kernel: 'NotEqual', run: (a, b) => tf.notEqual(tf.floor(a), tf.floor(b)), ranges: [[0, 3], [0, 3]], pairs: [PAIRS[0], PAIRS[3]] },
+  { kernel: 'Equal', run: (a, b) => tf.equal(tf.floor(a), tf.floor(b)), ranges: [[0, 3], [0, 3]], pairs: [BROADCAST_PAIRS[0], BROADCAST_PAIRS[1], BROADCAST_PAIRS[3]] },
+  { kernel: 'NotEqual', run: (a, b) => tf.notEqual(tf.floor(a), tf.floor(b)), ranges: [[0, 3], [0, 3]], pairs: [BROADCAST_PAIRS[0], BROADCAST_PAIRS[3]] },
 ];
 
 const binaryCases: OpCase[] = BINARY.flatMap((s) =>
-  (s.pairs ?? PAIRS).map(([as, bs]) => ({
+  (s.pairs ?? BROADCAST_PAIRS).map(([as, bs]) => ({
     name: `${s.kernel} ${dims(as)} ${dims(bs)}`,
     kernels: s.kernel === 'Equal' || s.kernel === 'NotEqual' ? [s.kernel, 'Floor'] : [s.kernel],
     inputs: [f(as, s.ranges?.[0]), f(bs, s.ranges?.[1])],
