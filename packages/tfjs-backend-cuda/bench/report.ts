@@ -80,6 +80,24 @@ function targets(ours: CsvRow[], torch: CsvRow[]): string[] {
   return lines;
 }
 
+/** The measured step against the same step on the null driver (host work alone, same host). */
+function hostSection(ours: CsvRow[], nulled: CsvRow[]): string[] {
+  const rows = nulled.map((n) => {
+    const real = ours.find((r) => r.config === n.config);
+    const realMs = num(real?.ms_per_step), hostMs = num(n.ms_per_step);
+    return [n.config, fmt(realMs, 2), fmt(hostMs, 2), fmt(realMs - hostMs, 2), `${fmt((100 * hostMs) / realMs, 0)} %`, n.launches_per_step];
+  });
+  return [
+    '### Where a step\'s time goes: host work alone (null driver) vs the measured step',
+    '',
+    'The null driver runs the same step with every launch, copy and allocation turned into a no-op, on the same host; the',
+    'difference to the measured step is time the host spends waiting for the GPU.',
+    '',
+    markdownTable(['config', 'measured ms/step', 'host alone ms/step', 'waiting for the GPU ms', 'host share', 'launches/step'], rows, ['l', 'r', 'r', 'r', 'r', 'r']),
+    '',
+  ];
+}
+
 function gemmSection(rows: CsvRow[]): string[] {
   const shapes = [...new Set(rows.map((r) => `${r.label}|${r.shape}`))];
   const best = (label: string, shape: string, impl: string) => rows.find((r) => r.label === label && r.shape === shape && r.impl === impl);
@@ -149,6 +167,8 @@ export function renderBenchmarks(runsDir = RUNS_DIR): string {
     for (const note of info.notes ?? []) parts.push(`- ${note}`);
     if (info.notes?.length) parts.push('');
     if (ours.length) parts.push('### Training step, tfjs cuda backend vs PyTorch eager', '', ...trainSection(ours, torch), '', '**Targets (issue #12)**', '', ...targets(ours, torch), '');
+    const nulled = read(dir, 'train_step_cuda_null_driver.csv');
+    if (nulled.length) parts.push(...hostSection(ours, nulled));
     const webgpu = read(dir, 'train_step_webgpu.csv');
     if (webgpu.length) parts.push('### Training step, tfjs webgpu backend (Dawn/Vulkan, same card)', '', ...webgpuSection(webgpu, torch), '');
     parts.push(...quickstartSection(dir));
