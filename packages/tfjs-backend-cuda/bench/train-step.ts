@@ -9,8 +9,9 @@
  *
  * Each config: --warmup untimed steps (default 10), then --steps timed steps as the runner's loop runs them (a fresh batch,
  * trainStep, the loss read back). On cuda it also reports kernel launches per step, cpu-fallback calls,
- * the allocator's peak, and — from one extra step under tf.profile — the summed GPU time of the step's
- * kernels, so wall − GPU is the time the host spends in JavaScript and launches.
+ * the allocator's peak, the GPU time of every kernel of one traced step (CUDA events around each launch,
+ * no synchronisation in between: `gpu_busy_ms` against the step's wall time says whether the GPU or the host
+ * sets the pace), and one step under tf.profile (each kernel timed alone, synchronised: an upper bound).
  *
  *   npx tsx packages/tfjs-backend-cuda/bench/train-step.ts --backend cuda --out bench-results/train
  */
@@ -74,14 +75,27 @@ export interface StepRow {
   launches_per_step: number | '';
   fallback_calls: number | '';
   kernel_ms: number | '';
+  /** One traced step: summed GPU time of its kernels (events around each launch, no synchronisation between). */
+  gpu_busy_ms: number | '';
+  /** …and the GPU time from its first kernel's start to its last kernel's end (busy + idle gaps). */
+  gpu_span_ms: number | '';
   card: string;
 }
+
+export interface TraceRow {
+  config: string;
+  kernel: string;
+  calls: number;
+  ms: number;
+}
+
+const traces: TraceRow[] = [];
 
 function disposeBatch(batch: Batch): void {
   for (const v of Object.values(batch)) if (v instanceof tf.Tensor) v.dispose();
 }
 
-async function benchConfig(c: BenchConfig, backend: string, warmup: number, steps: number, profile: boolean, card: string): Promise<StepRow> {
+async function benchConfig(c: BenchConfig, backend: string, warmup: number, steps: number, profile: boolean, trace: boolean, card: string): Promise<StepRow> {
   const rng = new Rng(0);
   const model = createModelFromSpec(c.spec, 0, c.name);
   const opt = new AdamW(model.trainableEntries(), { lr: 3e-3, weightDecay: 0.05 });
@@ -114,6 +128,19 @@ async function benchConfig(c: BenchConfig, backend: string, warmup: number, step
     const launches = be ? (be.device.launches - launches0) / steps : '';
     const fallbacks = be ? [...fallbackCounts().values()].reduce((a, b) => a + b, 0) / steps : '';
     const peak = be ? be.device.allocator.snapshot().peakBytesInUse / 2 ** 20 : '';
+    let busy: number | '' = '';
+    let span: number | '' = '';
+    if (be && trace && !be.device.driver.info.name.startsWith('null driver')) {
+      be.device.startTrace();
+      await step(warmup + steps + 1);
+      const t = be.device.stopTrace();
+      busy = round(t.busyMs);
+      span = round(t.spanMs);
+      const top = [...t.byName].sort((x, y) => y[1].ms - x[1].ms);
+      for (const [kernel, e] of top) traces.push({ config: c.name, kernel, calls: e.calls, ms: round(e.ms, 4) });
+      console.log(`${c.name} GPU trace: busy ${round(t.busyMs, 2)} ms of a ${round(t.spanMs, 2)} ms span; ` +
+        top.slice(0, 14).map(([n, e]) => `${n} ${e.calls}× ${round(e.ms, 2)}`).join(', '));
+    }
     let kernelMs: number | '' = '';
     if (profile) {
       const info = await tf.profile(() => step(warmup + steps));
@@ -130,7 +157,7 @@ async function benchConfig(c: BenchConfig, backend: string, warmup: number, step
     return {
       config: c.name, impl: `sigattn-tfjs-${backend}`, backend, ms_per_step: round(ms), items_per_s: round((c.itemsPerStep / ms) * 1e3, 1), items: c.items,
       peak_mib: typeof peak === 'number' ? round(peak, 1) : '', launches_per_step: launches, fallback_calls: fallbacks,
-      kernel_ms: typeof kernelMs === 'number' ? round(kernelMs) : '', card,
+      kernel_ms: typeof kernelMs === 'number' ? round(kernelMs) : '', gpu_busy_ms: busy, gpu_span_ms: span, card,
     };
   } finally {
     opt.dispose();
@@ -150,6 +177,7 @@ runMain(async () => {
     .option('lm-batch-scale', { type: 'number', default: 1, describe: 'multiply the LM batches (8 at n=1024, 2 at n=4096) by this' })
     .option('warmup', { type: 'number', default: 10, describe: 'untimed steps first (programs load, the allocator fills, V8 optimises the hot JavaScript)' })
     .option('steps', { type: 'number', default: 10, describe: 'timed steps per config' })
+    .option('gpu-trace', { type: 'boolean', default: true, describe: 'cuda: one extra step with CUDA events around every kernel: GPU time per kernel, busy vs span (gpu_trace_cuda.csv)' })
     .option('profile', { type: 'boolean', default: true, describe: 'one extra step under tf.profile for the kernels’ GPU time' })
     .option('out', { type: 'string', default: 'bench-results/train', describe: 'output folder' })
     .option('tf-flag', { type: 'string', array: true, default: [], describe: 'tfjs flag NAME=VALUE set after the backend starts, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=256 (repeatable)' })
@@ -178,11 +206,12 @@ runMain(async () => {
   }
   const rows: StepRow[] = [];
   for (const c of configs) {
-    const row = await benchConfig(c, backend, a.warmup, a.steps, a.profile, card);
+    const row = await benchConfig(c, backend, a.warmup, a.steps, a.profile, a.gpuTrace, card);
     rows.push(row);
     console.log(JSON.stringify(row));
   }
   writeCsv(`${a.out}/train_step_${backend}.csv`, rows as unknown as Row[]);
+  if (traces.length) writeCsv(`${a.out}/gpu_trace_${backend}.csv`, traces as unknown as Row[]);
   console.log(markdownTable(Object.keys(rows[0]), rows.map((r) => Object.values(r).map(String))));
   return 0;
 });

@@ -101,3 +101,31 @@ describe('KernelParams growth', () => {
     expect(() => p.i64s(Array.from({ length: 600 }, () => 0), 600)).toThrow(/exceed 4096/);
   });
 });
+
+describe('CudaDevice GPU trace', () => {
+  it('brackets each launch and span with events and sums their elapsed times by name', async () => {
+    const { CudaDevice } = await import('../src/device.js');
+    const { nullDriver } = await import('../src/testing/index.js');
+    const { driver } = nullDriver();
+    const recorded: bigint[] = [];
+    const fake = Object.assign(Object.create(driver), {
+      record: (e: bigint) => recorded.push(e),
+      // every span lasts (end − start) "ms" in event ids: 1 per span here
+      elapsedMs: (a: bigint, b: bigint) => Number(b - a),
+    });
+    const dev = new CudaDevice(fake, '/nonexistent');
+    const fnCache = dev as unknown as { functions: Map<string, bigint> };
+    fnCache.functions.set('elementwise/k1', 2n);
+    dev.startTrace();
+    dev.launch('elementwise', 'k1', [1], 32, new Uint8Array(4));
+    dev.span('cublas_gemm', () => {});
+    dev.launch('elementwise', 'k1', [1], 32, new Uint8Array(4));
+    const t = dev.stopTrace();
+    expect(recorded.length).toBe(6);
+    expect([...t.byName]).toEqual([['k1', { calls: 2, ms: 2 }], ['cublas_gemm', { calls: 1, ms: 1 }]]);
+    expect(t.busyMs).toBe(3);
+    expect(t.spanMs).toBe(5); // first start to last end
+    dev.launch('elementwise', 'k1', [1], 32, new Uint8Array(4)); // tracing off again: no events
+    expect(recorded.length).toBe(6);
+  });
+});

@@ -89,7 +89,8 @@ const attentionFwd: tf.KernelConfig = {
     try {
       const o16 = DeviceTensor.wrap(be.device.driver, s.alloc(sizeOf(q.shape) * 2), 'bf16', q.shape);
       const lse = r.kind === 'softmax' ? DeviceTensor.wrap(be.device.driver, s.alloc(rows * 4), 'f32', [r.B, r.H, r.Nq]) : undefined;
-      flash(be.device).forward(s.bf16(q), s.bf16(k), s.bf16(v), specOf(r), { out: o16, lse, stream: be.device.stream });
+      const [q16, k16, v16] = [s.bf16(q), s.bf16(k), s.bf16(v)];
+      be.device.span(`flash_${r.kind}_fwd_d${r.D}`, () => flash(be.device).forward(q16, k16, v16, specOf(r), { out: o16, lse, stream: be.device.stream }));
       const n = sizeOf(q.shape);
       be.device.launch1d('attention_glue', 'cast_bf16_f32', n, new KernelParams().ptr(be.ptr(o)).ptr(o16.ptr).i64(n).bytes());
       statsKernel(be, 'stats_from_lse', be.ptr(stats), lse?.ptr ?? 0n, rows, lse !== undefined);
@@ -122,12 +123,14 @@ const attentionBwd: tf.KernelConfig = {
         statsKernel(be, 'lse_from_stats', be.ptr(t.stats), lse.ptr, rows, true);
       }
       const f32 = (x: tf.TensorInfo) => DeviceTensor.wrap(driver, be.ptr(x), 'f32', x.shape);
-      flash(be.device).backward(s.bf16(t.q), s.bf16(t.k), s.bf16(t.v), s.bf16(t.dy), specOf(r), {
-        o: r.kind === 'softmax' ? s.bf16(t.o) : undefined,
+      const [q16, k16, v16, dy16] = [s.bf16(t.q), s.bf16(t.k), s.bf16(t.v), s.bf16(t.dy)];
+      const o16 = r.kind === 'softmax' ? s.bf16(t.o) : undefined;
+      be.device.span(`flash_${r.kind}_bwd_d${r.D}`, () => flash(be.device).backward(q16, k16, v16, dy16, specOf(r), {
+        o: o16,
         lse,
         stream: be.device.stream,
         f32Grads: { dq: f32(grads.dq), dk: f32(grads.dk), dv: f32(grads.dv) },
-      });
+      }));
     } finally {
       s.release();
     }

@@ -250,7 +250,7 @@ export function runGemm(be: CudaBackend, plan: GemmPlan, a: CuPtr, b: CuPtr, c: 
   if ((impl === 'cublas' || impl === 'cublas-fp32') && cublasCanRun(plan)) {
     const lib = loadCublas();
     if (typeof lib === 'string') throw new ConfigError(`cuBLAS requested but ${lib}`);
-    lib.gemmStridedBatched(cublasGemmArgs(plan, a, b, c), impl === 'cublas-fp32');
+    be.device.span(`cublas_gemm${impl === 'cublas-fp32' ? '_fp32' : ''}`, () => lib.gemmStridedBatched(cublasGemmArgs(plan, a, b, c), impl === 'cublas-fp32'));
     return;
   }
   launchOwn(be, plan, a, b, c, tile);
