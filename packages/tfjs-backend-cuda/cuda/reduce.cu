@@ -8,8 +8,12 @@
 //   kBlockRows  one block per output, for long rows;
 //   kColumns    32 outputs per block (adjacent in memory when the input's innermost dim is kept) and
 //               blockDim/32 slices of j per output, for reductions over leading axes.
+// A long reduction with few outputs would run in a few blocks, each thread walking far through j; the
+// host then splits j into gridDim.y chunks of chunkLen (a two-pass split): pass 1 (`partial` set) runs
+// one of the layouts above per chunk and stores each chunk's unfinished accumulator at
+// partials[chunk * outer + o]; pass 2 (kChunks, x = the partials) reduces them, a warp per output.
 // Every order is fixed (lanes/slices stride through j, then a fixed tree), so results are deterministic.
-// Accumulation is float32 (int32 for int sums).
+// Accumulation is float32 (int32 for int sums), the partials too.
 //
 // Softmax's exp is computed in double and rounded, as tfjs's cpu backend does (Math.exp): see
 // elementwise.cu on why --use_fast_math's expf is avoided.
@@ -18,16 +22,19 @@
 
 #define NAN_F __int_as_float(0x7fc00000)
 
-enum ReduceMode { kWarpRows = 0, kBlockRows = 1, kColumns = 2 };
+enum ReduceMode { kWarpRows = 0, kBlockRows = 1, kColumns = 2, kChunks = 3 };
 
 struct ReduceParams {
-  void* out;
-  const void* x;
-  long long outer;  // output elements
-  long long inner;  // reduced elements per output
+  void* out;          // the output; pass 1 of a split: the partials (Acc) [chunks, outer]
+  const void* x;      // the input; kChunks: the partials
+  long long outer;    // output elements
+  long long inner;    // reduced elements per output
+  long long chunkLen; // reduced elements per chunk (blockIdx.y); inner when not split
   int outRank;
   int redRank;
   int mode;
+  int partial;        // 1: pass 1 of a split
+  int chunks;         // kChunks: partials per output
   int outShape[SIGATTN_MAX_RANK];
   int outStrides[SIGATTN_MAX_RANK];
   int redShape[SIGATTN_MAX_RANK];
@@ -167,46 +174,63 @@ __device__ __forceinline__ typename Op::Acc block_reduce(typename Op::Acc v, typ
   return v;
 }
 
+// The result for output o of this block's chunk: finished into out, or (pass 1) the raw accumulator.
+template <typename Op>
+__device__ __forceinline__ void store(const ReduceParams& p, long long o, typename Op::Acc acc) {
+  if (p.partial) static_cast<typename Op::Acc*>(p.out)[blockIdx.y * p.outer + o] = acc;
+  else static_cast<typename Op::Out*>(p.out)[o] = Op::finish(acc, p.inner);
+}
+
 template <typename Op>
 __device__ void reduce_impl(const ReduceParams& p) {
   using In = typename Op::In;
   using Acc = typename Op::Acc;
-  using Out = typename Op::Out;
   const In* x = static_cast<const In*>(p.x);
-  Out* out = static_cast<Out*>(p.out);
   const int lane = threadIdx.x & 31;
+  // This block's chunk of j (all of it when not split); load() gets the global j.
+  const long long jBegin = (long long)blockIdx.y * p.chunkLen;
+  const long long jEnd = min(jBegin + p.chunkLen, p.inner);
   if (p.mode == kWarpRows) {
     const long long row = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (row >= p.outer) return;  // the whole warp leaves together
     const In* xr = x + strided_offset(row, p.outRank, p.outShape, p.outStrides);
     Acc acc = Op::init();
-    for (long long j = lane; j < p.inner; j += 32) acc = Op::combine(acc, Op::load(xr[reduced_offset(p, j)], j));
+    for (long long j = jBegin + lane; j < jEnd; j += 32) acc = Op::combine(acc, Op::load(xr[reduced_offset(p, j)], j));
     acc = warp_reduce<Op>(acc);
-    if (lane == 0) out[row] = Op::finish(acc, p.inner);
+    if (lane == 0) store<Op>(p, row, acc);
   } else if (p.mode == kBlockRows) {
     __shared__ Acc smem[33];
     const long long row = blockIdx.x;
     const In* xr = x + strided_offset(row, p.outRank, p.outShape, p.outStrides);
     Acc acc = Op::init();
-    for (long long j = threadIdx.x; j < p.inner; j += blockDim.x) acc = Op::combine(acc, Op::load(xr[reduced_offset(p, j)], j));
+    for (long long j = jBegin + threadIdx.x; j < jEnd; j += blockDim.x) acc = Op::combine(acc, Op::load(xr[reduced_offset(p, j)], j));
     acc = block_reduce<Op>(acc, smem);
-    if (threadIdx.x == 0) out[row] = Op::finish(acc, p.inner);
-  } else {
+    if (threadIdx.x == 0) store<Op>(p, row, acc);
+  } else if (p.mode == kColumns) {
     __shared__ Acc part[32][33];
     const int slices = blockDim.x >> 5, slice = threadIdx.x >> 5;
     const long long o = (long long)blockIdx.x * 32 + lane;
     Acc acc = Op::init();
     if (o < p.outer) {
       const In* xr = x + strided_offset(o, p.outRank, p.outShape, p.outStrides);
-      for (long long j = slice; j < p.inner; j += slices) acc = Op::combine(acc, Op::load(xr[reduced_offset(p, j)], j));
+      for (long long j = jBegin + slice; j < jEnd; j += slices) acc = Op::combine(acc, Op::load(xr[reduced_offset(p, j)], j));
     }
     part[slice][lane] = acc;
     __syncthreads();
     if (slice == 0 && o < p.outer) {
       Acc r = part[0][lane];
       for (int k = 1; k < slices; k++) r = Op::combine(r, part[k][lane]);
-      out[o] = Op::finish(r, p.inner);
+      store<Op>(p, o, r);
     }
+  } else {
+    // kChunks (pass 2): a warp per output; lanes stride through the chunks, then the warp tree.
+    const Acc* partials = static_cast<const Acc*>(p.x);
+    const long long row = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (row >= p.outer) return;  // the whole warp leaves together
+    Acc acc = Op::init();
+    for (int c = lane; c < p.chunks; c += 32) acc = Op::combine(acc, partials[c * p.outer + row]);
+    acc = warp_reduce<Op>(acc);
+    if (lane == 0) static_cast<typename Op::Out*>(p.out)[row] = Op::finish(acc, p.inner);
   }
 }
 

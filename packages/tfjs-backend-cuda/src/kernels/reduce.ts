@@ -7,6 +7,10 @@
  * neighbours merged. Reducing the last axes is then plain rows (a warp per row up to WARP_ROW_MAX
  * elements, a block per row above), and reducing leading axes, where the input's innermost dim is kept,
  * reads 32 adjacent outputs per block with the reduced elements split into slices (columns).
+ * When that gives fewer than two blocks per SM and long reductions (bias gradients: [12800, 128] summed
+ * to [128]), the reduced range is split into chunks as well (`splitReduce`): pass 1 runs the layout
+ * per chunk into scratch partials [chunks, outer], pass 2 reduces each output's partials in a fixed
+ * order, so the result stays deterministic (no atomics).
  * Accumulation is float32 in a fixed order, so results are deterministic but not cpu's to the last bit
  * (cpu sums in double): the op cases give their tolerance.
  *
@@ -14,6 +18,7 @@
  * here rather than through the cpu fallback.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { CuPtr } from '@sigattn/kernel-core';
 import { KernelParams } from '../params.js';
 import { cpuFallback } from '../fallback.js';
 import { coalesceDims } from './elementwise.js';
@@ -22,12 +27,22 @@ import { MAX_RANK, cuda, sizeOf, stridesOf, type Info } from './util.js';
 const MODULE = 'reduce';
 /** Rows up to this length get one warp each; longer rows a block. */
 export const WARP_ROW_MAX = 512;
-/** Enough blocks to give every SM of an H100/H200 (132) two: below this, the kernels use bigger blocks. */
+/** Softmax: enough blocks to give every SM of an H100/H200 (132) two; below this, bigger blocks. */
 const BUSY_BLOCKS = 264;
 const MAX_ELEMENTS = 2 ** 31 - 1;
+/**
+ * A split's chunks give each thread of pass 1 at least this many elements, so a reduction is split only
+ * where its threads would otherwise walk at least twice as far (below that, the second launch costs
+ * about what it saves).
+ */
+export const SPLIT_MIN_PER_THREAD = 4;
+/** gridDim.y, which indexes the chunks. */
+const MAX_GRID_Y = 65535;
+/** Pass 2 (kChunks): a warp per output, 8 warps per block. */
+export const CHUNKS_BLOCK = 256;
 
-/** ReduceMode in the .cu file. */
-export const ReduceMode = { WarpRows: 0, BlockRows: 1, Columns: 2 } as const;
+/** ReduceMode in the .cu file; Chunks is pass 2 of a split. */
+export const ReduceMode = { WarpRows: 0, BlockRows: 1, Columns: 2, Chunks: 3 } as const;
 export type ReduceMode = (typeof ReduceMode)[keyof typeof ReduceMode];
 
 export interface ReducePlan {
@@ -43,11 +58,37 @@ export interface ReducePlan {
   mode: ReduceMode;
   /** Threads per block. */
   block: number;
+  /** Blocks along x; along y one per chunk. */
   grid: number;
+  /**
+   * The reduced range in `chunks` pieces of `chunkLen` (the last may be shorter, none is empty); more
+   * than one chunk means a split: `mode` is pass 1 into partials [chunks, outer], then pass 2 (Chunks:
+   * CHUNKS_BLOCK threads, a warp per output) finishes. One chunk: chunkLen = inner, one pass.
+   */
+  chunks: number;
+  chunkLen: number;
 }
 
-/** How to reduce `axes` (any order, no repeats) of a contiguous tensor of `shape`. */
-export function planReduce(shape: readonly number[], axes: readonly number[]): ReducePlan {
+/**
+ * The chunks for a layout of `blocks` blocks with `threadsPerOutput` threads walking each output's
+ * `inner` elements: enough to give every one of `smCount` SMs two blocks, each chunk at least
+ * SPLIT_MIN_PER_THREAD elements per thread; one chunk when the layout is busy enough already or the
+ * reduction too short to split.
+ */
+export function splitReduce(blocks: number, threadsPerOutput: number, inner: number, smCount: number): { chunks: number; chunkLen: number } {
+  const busy = 2 * smCount;
+  const most = Math.min(Math.floor(inner / (SPLIT_MIN_PER_THREAD * threadsPerOutput)), MAX_GRID_Y);
+  const wanted = Math.min(Math.ceil(busy / blocks), most);
+  if (blocks >= busy || wanted < 2) return { chunks: 1, chunkLen: inner };
+  const chunkLen = Math.ceil(inner / wanted);
+  return { chunks: Math.ceil(inner / chunkLen), chunkLen };
+}
+
+/**
+ * How to reduce `axes` (any order, no repeats) of a contiguous tensor of `shape` on a device of
+ * `smCount` SMs.
+ */
+export function planReduce(shape: readonly number[], axes: readonly number[], smCount: number): ReducePlan {
   const strides = stridesOf(shape);
   const reduced = [...axes].sort((a, b) => a - b);
   const kept = shape.map((_, d) => d).filter((d) => !reduced.includes(d));
@@ -58,13 +99,16 @@ export function planReduce(shape: readonly number[], axes: readonly number[]): R
   const base = { outer, inner, outShape: out.shape, outStrides: out.strides[0], redShape: red.shape, redStrides: red.strides[0] };
   // Columns when the input's innermost (non-1) dim is kept: adjacent outputs are adjacent in memory.
   const innermostKept = outer > 1 && (inner === 1 || Math.min(...base.outStrides) < Math.min(...base.redStrides));
+  const busy = 2 * smCount;
   if (innermostKept) {
     const grid = Math.ceil(outer / 32);
-    const slices = inner >= 32 && grid < BUSY_BLOCKS ? 32 : 8;
-    return { ...base, mode: ReduceMode.Columns, block: 32 * slices, grid };
+    const slices = inner >= 32 && grid < busy ? 32 : 8;
+    return { ...base, mode: ReduceMode.Columns, block: 32 * slices, grid, ...splitReduce(grid, slices, inner, smCount) };
   }
-  if (inner <= WARP_ROW_MAX) return { ...base, mode: ReduceMode.WarpRows, block: 256, grid: Math.ceil(outer / 8) };
-  return { ...base, mode: ReduceMode.BlockRows, block: outer < BUSY_BLOCKS ? 1024 : 256, grid: outer };
+  // Warp rows are at most WARP_ROW_MAX long (16 elements a lane): never split.
+  if (inner <= WARP_ROW_MAX) return { ...base, mode: ReduceMode.WarpRows, block: 256, grid: Math.ceil(outer / 8), chunks: 1, chunkLen: inner };
+  const block = outer < busy ? 1024 : 256;
+  return { ...base, mode: ReduceMode.BlockRows, block, grid: outer, ...splitReduce(outer, block, inner, smCount) };
 }
 
 function offsetIn(index: number, shape: readonly number[], strides: readonly number[]): number {
@@ -85,6 +129,15 @@ function fallback(name: string, args: Parameters<tf.KernelFunc>[0]): Info | Info
   return cpuFallback(tf.getKernel(name, 'cpu')).kernelFunc(args) as Info | Info[];
 }
 
+/** ReduceParams for one pass: `mode` writing `out` (partials when `partial`) from `x`. */
+function reduceParams(plan: ReducePlan, out: CuPtr, x: CuPtr, mode: ReduceMode, partial: boolean): Uint8Array {
+  return new KernelParams()
+    .ptr(out).ptr(x).i64(plan.outer).i64(plan.inner).i64(plan.chunkLen)
+    .i32(plan.outShape.length).i32(plan.redShape.length).i32(mode).i32(partial ? 1 : 0).i32(plan.chunks)
+    .i32s(plan.outShape, MAX_RANK).i32s(plan.outStrides, MAX_RANK).i32s(plan.redShape, MAX_RANK).i32s(plan.redStrides, MAX_RANK)
+    .bytes();
+}
+
 /** Launch `kernel` reducing `axes` of x into a new tensor of `shape`/`dtype`. */
 function reduceInto(args: Parameters<tf.KernelFunc>[0], x: Info, axes: number[], kernel: string, shape: number[], dtype: tf.DataType): Info {
   const be = cuda(args.backend);
@@ -92,14 +145,22 @@ function reduceInto(args: Parameters<tf.KernelFunc>[0], x: Info, axes: number[],
   const n = sizeOf(x.shape);
   if (sizeOf(shape) === 0) return out;
   if (n > MAX_ELEMENTS) throw new Error(`cuda backend: reducing ${n} elements; the reduce kernels index up to 2^31-1`);
-  const plan = planReduce(x.shape, axes);
+  const plan = planReduce(x.shape, axes, be.device.driver.info.smCount);
   if (plan.outShape.length > MAX_RANK || plan.redShape.length > MAX_RANK) throw new Error(`cuda backend: reduction over [${x.shape.join(', ')}] needs more than rank ${MAX_RANK}`);
-  const params = new KernelParams()
-    .ptr(be.ptr(out)).ptr(n === 0 ? 0n : be.ptr(x)).i64(plan.outer).i64(plan.inner)
-    .i32(plan.outShape.length).i32(plan.redShape.length).i32(plan.mode)
-    .i32s(plan.outShape, MAX_RANK).i32s(plan.outStrides, MAX_RANK).i32s(plan.redShape, MAX_RANK).i32s(plan.redStrides, MAX_RANK)
-    .bytes();
-  be.device.launch(MODULE, kernel, [plan.grid], plan.block, params);
+  const xPtr = n === 0 ? 0n : be.ptr(x);
+  if (plan.chunks === 1) {
+    be.device.launch(MODULE, kernel, [plan.grid], plan.block, reduceParams(plan, be.ptr(out), xPtr, plan.mode, false));
+    return out;
+  }
+  // The partials are accumulators: ArgMax's {value, index} pair, 4 bytes otherwise.
+  const partials = be.device.alloc(plan.chunks * plan.outer * (kernel === 'reduce_argmax_f32' ? 8 : 4));
+  try {
+    be.device.launch(MODULE, kernel, [plan.grid, plan.chunks], plan.block, reduceParams(plan, partials, xPtr, plan.mode, true));
+    be.device.launch(MODULE, kernel, [Math.ceil(plan.outer / (CHUNKS_BLOCK / 32))], CHUNKS_BLOCK, reduceParams(plan, be.ptr(out), partials, ReduceMode.Chunks, false));
+  } finally {
+    // Stream order makes this safe: later work that reuses the block queues after pass 2 reads it.
+    be.device.release(partials);
+  }
   return out;
 }
 
