@@ -117,6 +117,7 @@ export async function buildCuda(
   outDir: string = CUDA_BUILD_DIR,
   { sources, sourceDir, hopperSources = [] }: CudaSourceSet = { sources: CUDA_SOURCES, sourceDir: CUDA_SOURCE_DIR, hopperSources: HOPPER_SOURCES },
 ): Promise<CudaBuildResult> {
+  outDir = path.resolve(outDir); // nvcc runs in sourceDir, so a relative output path would land there
   const found = await findNvcc();
   if (found === null) {
     throw new CudaBuildError('nvcc not found: looked at $NVCC, $CUDA_HOME/bin/nvcc, PATH and /usr/local/cuda/bin; install the CUDA toolkit (12.x or 13.x) or set NVCC');
