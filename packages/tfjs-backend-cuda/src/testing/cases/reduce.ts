@@ -3,6 +3,8 @@
  * row past 512 elements), the first/leading axes (the column layout, with 8 or 32 slices), a middle
  * axis, several non-adjacent axes, all axes, with keepDims both ways and ranks 1–5; Softmax over short
  * and long rows. NaN and tie semantics of Max/Min/ArgMax use log of negatives and floored inputs.
+ * Long reductions with few outputs take the two-pass split on a 132-SM device (chunks of the reduced
+ * range, then the chunks' partials): the ViT's bias-gradient sums, long columns, long rows.
  *
  * Tolerance: tfjs's cpu backend sums in double; the cuda kernels sum in float32 (a per-thread run
  * then a fixed tree), and wasm sums in float32 left to right, whose error grows fastest: about
@@ -140,6 +142,39 @@ const SOFTMAX: { shape: number[]; range?: [number, number] }[] = [
   { shape: [8, 77], range: [-30, 30] },
 ];
 
+/**
+ * The split path (chunk counts for 132 SMs, test/reduce-plan.test.ts): columns [12800,128] → 66 chunks,
+ * [256,50,384] over [0,1] → 22, [100000,4] → 264; rows [3,70000] → 17 (block rows, split too). Sums
+ * of 12800–100000 terms: wasm's left-to-right float32 sum errs by about √n·2^-24 times the partial sums
+ * (≈ √n), far beyond the result when that is near 0, so these are checked at SPLIT_SUM_TOL.
+ */
+const SPLIT_SUM_TOL = 1e-3;
+const SPLIT_CASES: AxisCase[] = [
+  { shape: [12800, 128], axis: 0 },
+  { shape: [256, 50, 384], axis: [0, 1] },
+  { shape: [100000, 4], axis: 0, keepDims: true },
+  { shape: [3, 70000], axis: 1 },
+];
+// Gradients (a broadcast of dy) only where the input is small enough to stay cheap on cpu and wasm.
+const splitGrad = (c: AxisCase) => c.shape.reduce((n, d) => n * d, 1) <= 2e6;
+
+const splitCases: OpCase[] = SPLIT_CASES.flatMap((c) => [
+  { name: `Sum split ${dims(c.shape)} ${axisName(c)}`, kernels: ['Sum'], inputs: [f(c.shape)], run: (x: tf.Tensor) => tf.sum(x, axisArg(c), c.keepDims), grad: splitGrad(c), tol: SPLIT_SUM_TOL },
+  { name: `Mean split ${dims(c.shape)} ${axisName(c)}`, kernels: ['Mean'], inputs: [f(c.shape)], run: (x: tf.Tensor) => tf.mean(x, axisArg(c), c.keepDims), grad: splitGrad(c), tol: LONG_SUM_TOL },
+]);
+
+const splitPickCases: OpCase[] = [
+  { name: 'Max split [100000,4] axis 0', kernels: ['Max'], inputs: [f([100000, 4])], run: (x) => tf.max(x, 0) },
+  { name: 'Min split [3,70000] axis 1', kernels: ['Min'], inputs: [f([3, 70000])], run: (x) => tf.min(x, 1) },
+  { name: 'ArgMax split [12800,128] axis 0', kernels: ['ArgMax'], inputs: [f([12800, 128])], run: (x) => tf.argMax(x, 0) },
+  // Ties and NaNs across chunks: the first index of the maximum; a NaN only wins at index 0.
+  { name: 'ArgMax ties split [3,70000] axis 1', kernels: ['ArgMax', 'Floor'], inputs: [f([3, 70000], [0, 3])], run: (x) => tf.argMax(tf.floor(x), 1) },
+  { name: 'ArgMax ties split [100000,4] axis 0', kernels: ['ArgMax', 'Floor'], inputs: [f([100000, 4], [0, 3])], run: (x) => tf.argMax(tf.floor(x), 0) },
+  { name: 'ArgMax with NaN split [100000,4] axis 0', kernels: ['ArgMax', 'Log'], inputs: [f([100000, 4], [-0.3, 2])], run: (x) => tf.argMax(tf.log(x), 0) },
+  { name: 'Max with NaN split [3,70000] axis 1', kernels: ['Max', 'Log'], inputs: [f([3, 70000], [-0.001, 2])], run: (x) => tf.max(tf.log(x), 1) },
+  { name: 'Sum int32 split [100000,4] axis 0', kernels: ['Sum'], inputs: [{ shape: [100000, 4], dtype: 'int32', range: [-50, 50] }], run: (x) => tf.sum(x, 0) },
+];
+
 const softmaxCases: OpCase[] = SOFTMAX.map(({ shape, range }) => ({
   name: `Softmax ${dims(shape)}${range ? ` range ${range.join('..')}` : ''}`,
   kernels: ['Softmax'],
@@ -149,4 +184,4 @@ const softmaxCases: OpCase[] = SOFTMAX.map(({ shape, range }) => ({
   tol: shape[shape.length - 1] > 500 ? LONG_SUM_TOL : undefined,
 }));
 
-export const reduceCases: OpCase[] = [...sumCases, ...meanCases, ...maxCases, ...minCases, ...argMaxCases, ...nanAndTieCases, ...intCases, ...softmaxCases];
+export const reduceCases: OpCase[] = [...sumCases, ...meanCases, ...maxCases, ...minCases, ...argMaxCases, ...nanAndTieCases, ...intCases, ...splitCases, ...splitPickCases, ...softmaxCases];
