@@ -135,19 +135,8 @@ def bench(name, model, make_batch, loss_fn, items_per_step, steps, warmup):
             'items_per_s': round(items_per_step / ms * 1e3, 1), 'items': 'img' if name.startswith('vit') else 'tokens', 'peak_mib': round(torch.cuda.max_memory_allocated() / 2**20, 1)}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--out', required=True)
-    ap.add_argument('--steps', type=int, default=20)
-    ap.add_argument('--warmup', type=int, default=10)
-    ap.add_argument('--only', default='vit,lm')
-    a = ap.parse_args()
-    torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
-    dev = torch.device('cuda')
-    torch.manual_seed(0)
+def run_all(a, only, dev):
     rows = []
-    only = a.only.split(',')
     if 'vit' in only:
         for kind in ('softmax', 'sigmoid'):
             m = Vit(kind).to(dev)
@@ -163,6 +152,24 @@ def main():
                 print(rows[-1], flush=True)
                 del m
                 torch.cuda.empty_cache()
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--steps', type=int, default=20)
+    ap.add_argument('--warmup', type=int, default=10)
+    ap.add_argument('--repeat', type=int, default=2, help='passes over all configs; the last is reported')
+    ap.add_argument('--only', default='vit,lm')
+    a = ap.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    dev = torch.device('cuda')
+    torch.manual_seed(0)
+    only = a.only.split(',')
+    for _ in range(a.repeat):
+        rows = run_all(a, only, dev)
     os.makedirs(a.out, exist_ok=True)
     path = os.path.join(a.out, 'torch_train.csv')
     with open(path, 'w', newline='') as f:

@@ -85,7 +85,7 @@ function hostSection(ours: CsvRow[], nulled: CsvRow[]): string[] {
   const rows = nulled.map((n) => {
     const real = ours.find((r) => r.config === n.config);
     const realMs = num(real?.ms_per_step), hostMs = num(n.ms_per_step);
-    return [n.config, fmt(realMs, 2), fmt(hostMs, 2), fmt(realMs - hostMs, 2), `${fmt((100 * hostMs) / realMs, 0)} %`, n.launches_per_step];
+    return [n.config, fmt(realMs, 2), fmt(hostMs, 2), fmt(realMs - hostMs, 2), `${fmt((100 * hostMs) / realMs, 0)} %`, fmt(num(real?.gpu_busy_ms), 2), n.launches_per_step];
   });
   return [
     '### Where a step\'s time goes: host work alone (null driver) vs the measured step',
@@ -93,7 +93,26 @@ function hostSection(ours: CsvRow[], nulled: CsvRow[]): string[] {
     'The null driver runs the same step with every launch, copy and allocation turned into a no-op, on the same host; the',
     'difference to the measured step is time the host spends waiting for the GPU.',
     '',
-    markdownTable(['config', 'measured ms/step', 'host alone ms/step', 'waiting for the GPU ms', 'host share', 'launches/step'], rows, ['l', 'r', 'r', 'r', 'r', 'r']),
+    markdownTable(['config', 'measured ms/step', 'host alone ms/step', 'waiting for the GPU ms', 'host share', 'GPU busy ms (traced step)', 'launches/step'], rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r']),
+    '',
+  ];
+}
+
+/** The traced step's costliest kernels per config (gpu_trace_cuda.csv). */
+function traceSection(rows: CsvRow[], ours: CsvRow[]): string[] {
+  const configs = [...new Set(rows.map((r) => r.config))];
+  const out = configs.map((config) => {
+    const mine = rows.filter((r) => r.config === config).sort((a, b) => num(b.ms) - num(a.ms));
+    const step = ours.find((r) => r.config === config);
+    return [config, fmt(num(step?.gpu_busy_ms), 2), fmt(num(step?.gpu_span_ms), 2), mine.slice(0, 6).map((r) => `${r.kernel} ${r.calls}× ${fmt(num(r.ms), 2)}`).join(', ')];
+  });
+  return [
+    '### GPU time per kernel (one traced step: CUDA events around every launch, no synchronisation between)',
+    '',
+    'Busy is the sum of all kernels\' GPU time, span the time from the first kernel\'s start to the last one\'s end; a span',
+    'much longer than busy means the GPU waited for the host. cuBLAS GEMMs and kernel-core\'s flash calls are one span each.',
+    '',
+    markdownTable(['config', 'GPU busy ms', 'GPU span ms', 'costliest kernels (calls × total ms)'], out, ['l', 'r', 'r', 'l']),
     '',
   ];
 }
@@ -156,7 +175,7 @@ export function renderBenchmarks(runsDir = RUNS_DIR): string {
     'ViT: patch 4, dim 128, depth 6, 4 heads, MLP 256, 28×28×1 input, batch 256, AdamW. LM: dim 512, depth 6, 8 heads, MLP 2048,',
     'RoPE, tied embeddings, vocab 8192, causal; 8×1024 or 2×4096 tokens per step. Steps are timed as the runner runs them (fresh',
     'batch tensors from host arrays, forward, backward, AdamW, the loss read back) after 10 warm-up steps on both sides (3 in',
-    'run -a). Matmuls are TF32 on both sides.',
+    'runs -a and -b); from run -e on, both sides run every config twice and report the second pass. Matmuls are TF32 on both sides.',
     '',
   ];
   for (const run of runs) {
@@ -169,6 +188,8 @@ export function renderBenchmarks(runsDir = RUNS_DIR): string {
     if (ours.length) parts.push('### Training step, tfjs cuda backend vs PyTorch eager', '', ...trainSection(ours, torch), '', '**Targets (issue #12)**', '', ...targets(ours, torch), '');
     const nulled = read(dir, 'train_step_cuda_null_driver.csv');
     if (nulled.length) parts.push(...hostSection(ours, nulled));
+    const trace = read(dir, 'gpu_trace_cuda.csv');
+    if (trace.length) parts.push(...traceSection(trace, ours));
     const webgpu = read(dir, 'train_step_webgpu.csv');
     if (webgpu.length) parts.push('### Training step, tfjs webgpu backend (Dawn/Vulkan, same card)', '', ...webgpuSection(webgpu, torch), '');
     parts.push(...quickstartSection(dir));
