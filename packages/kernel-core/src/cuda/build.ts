@@ -14,7 +14,9 @@ import { sha256File, writeFileAtomic, tempPathFor } from '@sigattn/common';
 const run = promisify(execFile);
 
 /** Kernel sources, one kernel family per file. */
-export const CUDA_SOURCES = ['flash_sigmoid_fwd.cu', 'flash_softmax_fwd.cu', 'flash_sigmoid_bwd.cu', 'flash_softmax_bwd.cu', 'flash_bwd_aux.cu'] as const;
+export const CUDA_SOURCES = [
+  'flash_sigmoid_fwd.cu', 'flash_softmax_fwd.cu', 'flash_sigmoid_bwd.cu', 'flash_softmax_bwd.cu', 'flash_bwd_aux.cu', 'flash_decode.cu',
+] as const;
 /** Architectures with a shipped cubin; anything else loads the PTX. */
 export const CUDA_ARCHS = ['sm_80', 'sm_90'] as const;
 export const PTX_ARCH = 'compute_80';

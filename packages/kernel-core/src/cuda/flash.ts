@@ -31,6 +31,7 @@ export type CudaKind = (typeof CUDA_KINDS)[number];
 interface Kernel {
   fn: CuPtr;
   name: string;
+  /** Query rows per block (the decode kernel: keys per step, which its split chunk must be a multiple of). */
   blockM: number;
   blockN: number;
   threads: number;
@@ -73,11 +74,47 @@ export function packBwdParams(
   return buf;
 }
 
+/** Byte layout of `struct DecodeParams` in cuda/flash_decode.cu: FwdParams, 2 pointers, 2 int32. */
+export const DECODE_PARAMS_BYTES = 112;
+
+export function packDecodeParams(
+  fwd: Uint8Array,
+  split: { partO: CuPtr; partMl: CuPtr; numSplits: number; chunk: number },
+): Uint8Array {
+  const buf = new Uint8Array(DECODE_PARAMS_BYTES);
+  buf.set(fwd);
+  const dv = new DataView(buf.buffer);
+  dv.setBigUint64(FWD_PARAMS_BYTES, split.partO, true);
+  dv.setBigUint64(FWD_PARAMS_BYTES + 8, split.partMl, true);
+  dv.setInt32(FWD_PARAMS_BYTES + 16, split.numSplits, true);
+  dv.setInt32(FWD_PARAMS_BYTES + 20, split.chunk, true);
+  return buf;
+}
+
+/** Fewest keys per split of the decode kernel: the combine's extra traffic stays ≤ 1/256 of the KV read. */
+export const DECODE_MIN_CHUNK = 256;
+/** Decode blocks the split count aims for, per SM (128-thread blocks, up to 16 resident per SM). */
+export const DECODE_BLOCKS_PER_SM = 8;
+
+/**
+ * How the decode kernel splits the keys (flash-decoding): enough splits that rows·splits fills
+ * DECODE_BLOCKS_PER_SM blocks per SM, but no split shorter than DECODE_MIN_CHUNK keys; the chunk is
+ * a multiple of the kernel's keys per step. Depends only on the shape and the SM count, so a
+ * device always merges the same partials in the same order (deterministic).
+ */
+export function decodeSplits(rows: number, Nk: number, keysPerStep: number, smCount: number): { numSplits: number; chunk: number } {
+  const wanted = Math.ceil((DECODE_BLOCKS_PER_SM * smCount) / Math.max(rows, 1));
+  const most = Math.max(1, Math.floor(Nk / DECODE_MIN_CHUNK));
+  const splits = Math.max(1, Math.min(wanted, most));
+  const chunk = Math.max(keysPerStep, Math.ceil(Nk / splits / keysPerStep) * keysPerStep);
+  return { numSplits: Math.max(1, Math.ceil(Nk / chunk)), chunk };
+}
+
 const u64 = (x: bigint) => new Uint8Array(BigUint64Array.of(x).buffer);
 const i64 = (x: number) => new Uint8Array(BigInt64Array.of(BigInt(x)).buffer);
 const i32 = (x: number) => new Uint8Array(Int32Array.of(x).buffer);
 
-type Part = 'fwd' | 'bwd' | 'bwd_aux' | 'hopper_fwd';
+type Part = 'fwd' | 'bwd' | 'bwd_aux' | 'hopper_fwd' | 'decode';
 
 /** Which forward kernel family runs: the Hopper wgmma kernels (sm_90a) or the FA2-class mma.sync ones. */
 export type CudaForwardImpl = 'hopper' | 'fa2';
@@ -121,7 +158,7 @@ export class CudaFlashAttention {
 
   private moduleFile(kind: AttentionKind | null, part: Part): string {
     if (part === 'hopper_fwd') return path.join(this.buildDir, 'sm_90a', `hopper_${kind}_fwd.cubin`);
-    const base = part === 'bwd_aux' ? 'flash_bwd_aux' : `flash_${kind}_${part}`;
+    const base = part === 'bwd_aux' || part === 'decode' ? `flash_${part}` : `flash_${kind}_${part}`;
     const [major] = this.driver.info.computeCapability;
     // sm_90 cubin on Hopper, sm_80 cubin on any Ampere/Ada part, PTX (driver JIT) elsewhere.
     return major === 9 ? path.join(this.buildDir, 'sm_90', `${base}.cubin`)
@@ -148,9 +185,13 @@ export class CudaFlashAttention {
 
   private kernel(kind: AttentionKind, dtype: CudaDtype, D: number, part: 'fwd' | 'bwd' | 'hopper_fwd' = 'fwd'): Kernel {
     const name = part === 'hopper_fwd' ? `hopper_${kind}_fwd_${dtype}_d${D}` : `flash_${kind}_${part}_${dtype}_d${D}`;
+    return this.kernelIn(this.module(kind, part), name);
+  }
+
+  /** Kernel `name` of module `mod` with its launch config (the `<name>_cfg` global), cached by name. */
+  private kernelIn(mod: CuPtr, name: string): Kernel {
     const cached = this.kernels.get(name);
     if (cached) return cached;
-    const mod = this.module(kind, part);
     const fn = this.driver.getFunction(mod, name);
     const cfg = this.driver.readGlobal(mod, `${name}_cfg`, 16);
     const [blockM, blockN, threads, smem] = [0, 1, 2, 3].map((i) => cfg.readInt32LE(i * 4));
@@ -176,16 +217,18 @@ export class CudaFlashAttention {
   /**
    * O = attention(q, k, v) per `spec`, launched asynchronously on `stream` (default stream if 0n).
    * q [B, H, Nq, D], k/v [B, Hkv, Nk, D], all bf16 or all fp16, D in CUDA_HEAD_DIMS. Softmax also
-   * fills `lse` [B, H, Nq] (f32, natural log) when given.
+   * fills `lse` [B, H, Nq] (f32, natural log) when given. One query per head (Nq = 1, a generation
+   * step against a KV cache) runs the split-K decode kernel (decode()) unless `decode: false`.
    */
   forward(
     q: DeviceTensor,
     k: DeviceTensor,
     v: DeviceTensor,
     spec: AttentionSpec,
-    opts: { out?: DeviceTensor; lse?: DeviceTensor; stream?: CuPtr } = {},
+    opts: { out?: DeviceTensor; lse?: DeviceTensor; stream?: CuPtr; decode?: boolean } = {},
   ): DeviceTensor {
     const r = this.validate(q, k, v, spec);
+    if (r.Nq === 1 && opts.decode !== false) return this.decode(q, k, v, spec, opts);
     const out = opts.out ?? DeviceTensor.empty(this.driver, q.dtype, q.shape);
     if (out.dtype !== q.dtype || out.shape.join() !== q.shape.join()) {
       throw new TypeError(`cuda attention: out must be ${q.dtype} [${q.shape.join(', ')}], got ${out.dtype} [${out.shape.join(', ')}]`);
@@ -208,6 +251,58 @@ export class CudaFlashAttention {
     );
     const grid: [number, number, number] = [Math.ceil(r.Nq / kern.blockM), r.H, r.B];
     this.driver.launch(kern.fn, kern.name, grid, kern.threads, kern.smem, [params], opts.stream ?? 0n);
+    return out;
+  }
+
+  /**
+   * Decode step: attention of one query per (batch, head) (q [B, H, 1, D]) against the cache k/v
+   * [B, Hkv, Nk, D] with the decode kernel (cuda/flash_decode.cu): decodeSplits() splits the keys
+   * over blocks, and with more than one split a combine kernel merges the fp32 partials in a fixed
+   * order. Same spec and outputs as forward() (softmax fills `lse` when given).
+   */
+  decode(
+    q: DeviceTensor,
+    k: DeviceTensor,
+    v: DeviceTensor,
+    spec: AttentionSpec,
+    opts: { out?: DeviceTensor; lse?: DeviceTensor; stream?: CuPtr } = {},
+  ): DeviceTensor {
+    const r = this.validate(q, k, v, spec);
+    if (r.Nq !== 1) throw new RangeError(`cuda attention decode: q must hold one query per head (q dimension 2 = 1), got Nq = ${r.Nq}; use forward()`);
+    const out = opts.out ?? DeviceTensor.empty(this.driver, q.dtype, q.shape);
+    if (out.dtype !== q.dtype || out.shape.join() !== q.shape.join()) {
+      throw new TypeError(`cuda attention: out must be ${q.dtype} [${q.shape.join(', ')}], got ${out.dtype} [${out.shape.join(', ')}]`);
+    }
+    if (opts.lse && (opts.lse.dtype !== 'f32' || opts.lse.size !== r.B * r.H)) {
+      throw new TypeError(`cuda attention: lse must be f32 [${r.B}, ${r.H}, 1], got ${opts.lse.dtype} [${opts.lse.shape.join(', ')}]`);
+    }
+    const rows = r.B * r.H;
+    if (rows === 0) return out;
+    const mod = this.module(null, 'decode');
+    const name = `flash_decode_${r.kind}_${q.dtype}_d${r.D}`;
+    const kern = this.kernelIn(mod, name);
+    const { numSplits, chunk } = decodeSplits(rows, r.Nk, kern.blockM, this.driver.info.smCount);
+    const softmax = r.kind === 'softmax';
+    const partO = numSplits > 1 ? this.scratchF32('decode_o', rows * numSplits * r.D).ptr : 0n;
+    const partMl = numSplits > 1 && softmax ? this.scratchF32('decode_ml', rows * numSplits * 2).ptr : 0n;
+    const params = packDecodeParams(
+      packFwdParams(
+        {
+          q: q.ptr, k: k.ptr, v: v.ptr, o: out.ptr,
+          lse: softmax && opts.lse ? opts.lse.ptr : 0n,
+          alibi: r.alibiSlopes ? this.auxTensor(r.alibiSlopes, 'f32').ptr : 0n,
+          keyLens: r.keyLengths ? this.auxTensor(r.keyLengths, 'i32').ptr : 0n,
+        },
+        r,
+      ),
+      { partO, partMl, numSplits, chunk },
+    );
+    const stream = opts.stream ?? 0n;
+    this.driver.launch(kern.fn, kern.name, [numSplits, r.H, r.B], kern.threads, kern.smem, [params], stream);
+    if (numSplits > 1) {
+      const combine = this.kernelIn(mod, `flash_decode_combine_${r.kind}_${q.dtype}_d${r.D}`);
+      this.driver.launch(combine.fn, combine.name, [r.H, r.B, 1], combine.threads, combine.smem, [params], stream);
+    }
     return out;
   }
 
