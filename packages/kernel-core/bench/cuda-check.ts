@@ -4,12 +4,14 @@
  * shared generator plus one long one per ten — under the accuracy rule. Prints one line per case and
  * `N passed, N failed`; exit 1 on failure. On a Hopper GPU every case runs through both forward
  * kernel families (sm_90a wgmma and FA2; ratios labelled `o@hopper`, `o@fa2`, ...; D = 32 has FA2 only);
- * SIGATTN_CUDA_HOPPER=0 checks the FA2 kernels only.
+ * SIGATTN_CUDA_HOPPER=0 checks the FA2 kernels only. Then the decode cases (lines starting `decode`): one
+ * query per head against caches of 1…4096 keys through forward() (routed to the split-K decode kernel),
+ * O and the softmax LSE under the same rule, each run twice and required bit-identical.
  *   tsx packages/kernel-core/bench/cuda-check.ts [--seed 1] [--cases 100]   (--help lists the options)
  */
 import { cli, runMain } from '@sigattn/common';
 import { cudaDriver } from '../src/cuda/driver.js';
-import { cudaCheckCases, cudaCheckImplementations, runCudaCheck } from '../src/cuda/check.js';
+import { type CudaCheckResult, cudaCheckCases, cudaCheckImplementations, cudaDecodeCases, runCudaCheck, runCudaDecodeCheck } from '../src/cuda/check.js';
 import { CUDA_HEAD_DIMS, CUDA_KINDS, type CudaFlashAttention } from '../src/cuda/flash.js';
 
 runMain(async () => {
@@ -27,13 +29,15 @@ runMain(async () => {
   const impls = (f: CudaFlashAttention) => CUDA_KINDS.flatMap((k) => CUDA_HEAD_DIMS.map((d) => `${k} D${d} ${f.forwardImpl(k, d)}`)).join(', ');
   console.log(`forward implementations: ${flashes.map(impls).join(' | ')}`);
   let passed = 0, failed = 0;
-  for (const c of cudaCheckCases(args.seed, args.cases)) {
-    const r = runCudaCheck(driver, flashes, c);
+  const report = (title: string, r: CudaCheckResult) => {
     if (r.ok) passed++;
     else failed++;
     const ratios = r.comparisons.map((x) => `${x.output} ${x.ratio.toFixed(2)}`).join(', ');
-    console.log(`${r.ok ? 'PASS' : 'FAIL'} ${c.title} ${r.label}: error / max(naive, floor) ${ratios}${r.ok ? '' : `\n  ${r.message}`}`);
-  }
+    console.log(`${r.ok ? 'PASS' : 'FAIL'} ${title} ${r.label}: error / max(naive, floor) ${ratios}${r.ok ? '' : `\n  ${r.message}`}`);
+  };
+  for (const c of cudaCheckCases(args.seed, args.cases)) report(c.title, runCudaCheck(driver, flashes, c));
+  // The decode kernel is the same on every device (no Hopper variant): one implementation is enough.
+  for (const c of cudaDecodeCases(args.seed)) report(c.title, runCudaDecodeCheck(driver, flashes[0], c));
   for (const f of flashes) f.dispose();
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;

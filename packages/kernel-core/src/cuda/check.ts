@@ -9,9 +9,10 @@
  * kernel families (cudaCheckImplementations: the sm_90a wgmma kernels and the FA2 ones).
  */
 import { referenceAttentionBackward, referenceAttentionForward } from '../reference/attention-ref64.js';
-import { alibiTerm, isVisible, type ResolvedAttention } from '../spec.js';
+import { naiveAttentionF32Forward } from '../reference/attention-naive-f32.js';
+import { alibiSlopes, alibiTerm, isVisible, resolveAttention, type AttentionSpec, type ResolvedAttention } from '../spec.js';
 import { compareToReference, formatComparison, type Comparison } from '../testing/accuracy.js';
-import { deriveSeed } from '@sigattn/common';
+import { deriveSeed, Rng } from '@sigattn/common';
 import { randomAttentionCase, roundedAttentionCase, type AttentionCase, type RandomCaseOptions } from '../testing/random-case.js';
 import type { CudaDriver } from './driver.js';
 import { CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention, HOPPER_HEAD_DIMS, type CudaKind } from './flash.js';
@@ -29,7 +30,9 @@ const ROUND: Record<HalfDtype, Round> = {
  * Probabilities of head (b, h) as a framework computes them in a 16-bit dtype: f32-accumulated
  * QK^T rounded to the dtype, logits and probabilities rounded; masked entries are 0.
  */
-function naiveProbs(r: ResolvedAttention, q: Float32Array, k: Float32Array, b: number, h: number, round: Round): Float64Array {
+function naiveProbs(
+  r: ResolvedAttention, q: Float32Array, k: Float32Array, b: number, h: number, round: Round, lse?: Float64Array,
+): Float64Array {
   const { H, Hkv, Nq, Nk, D } = r;
   const f = Math.fround;
   const kv0 = (b * Hkv + Math.floor(h / (H / Hkv))) * Nk * D;
@@ -56,8 +59,16 @@ function naiveProbs(r: ResolvedAttention, q: Float32Array, k: Float32Array, b: n
       }
     }
     if (r.kind === 'softmax') for (let j = 0; j < Nk; j++) s[j] = sum > 0 ? round(s[j] / sum) : 0;
+    if (lse) lse[(b * r.H + h) * Nq + i] = sum > 0 ? mx + Math.log(sum) : -Infinity;
   }
   return P;
+}
+
+/** Softmax LSE [B, H, Nq] of the 16-bit naive computation: natural log over the rounded logits (−∞ for empty rows). */
+export function naiveSamePrecisionLse(r: ResolvedAttention, q: Float32Array, k: Float32Array, round: Round): Float64Array {
+  const lse = new Float64Array(r.B * r.H * r.Nq);
+  for (let b = 0; b < r.B; b++) for (let h = 0; h < r.H; h++) naiveProbs(r, q, k, b, h, round, lse);
+  return lse;
 }
 
 /** Unfused forward in a 16-bit dtype: naiveProbs, then P·V accumulated in f32 and rounded. */
@@ -236,4 +247,108 @@ export function runCudaCheck(driver: CudaDriver, flashes: CudaFlashAttention | r
   const ok = comparisons.every((x) => x.ok) && lseUnwritten === 0;
   const failures = [...comparisons.filter((x) => !x.ok).map(formatComparison), ...(lseUnwritten > 0 ? [`${lseUnwritten} softmax LSE rows unwritten`] : [])];
   return { label: c.label, comparisons, ok, lseUnwritten, message: ok ? '' : `${c.label}\n  ${failures.join('\n  ')}` };
+}
+
+/** Cache lengths of the decode check: one key, a few, around a 64-key step, several splits, long caches. */
+export const DECODE_CHECK_KEY_LENGTHS = [1, 7, 64, 65, 300, 1025, 4096] as const;
+
+/** One decode check (Nq = 1 against a cache of Nk keys); the other options are drawn from `seed`. */
+export interface CudaDecodeCase {
+  title: string;
+  kind: CudaKind;
+  dtype: HalfDtype;
+  Nk: number;
+  D: number;
+  seed: number;
+}
+
+/**
+ * Per CUDA kind, every cache length of DECODE_CHECK_KEY_LENGTHS in both dtypes, the head dim cycling so
+ * that each kind sees every (D, dtype) pair; GQA, causal, ALiBi and key lengths are drawn per case.
+ */
+export function cudaDecodeCases(seed: number): CudaDecodeCase[] {
+  const out: CudaDecodeCase[] = [];
+  CUDA_KINDS.forEach((kind, k) => {
+    DECODE_CHECK_KEY_LENGTHS.forEach((Nk, i) => {
+      (['bf16', 'fp16'] as const).forEach((dtype, t) => {
+        const D = CUDA_HEAD_DIMS[(2 * i + t) % CUDA_HEAD_DIMS.length];
+        const caseSeed = deriveSeed(seed, 1000 + k, i, t);
+        out.push({ title: `decode ${kind} ${dtype} Nk=${Nk} D=${D} (seed ${caseSeed})`, kind, dtype, Nk, D, seed: caseSeed });
+      });
+    });
+  });
+  return out;
+}
+
+/**
+ * The decode case's inputs: batch 1–2, 1–2 K/V heads and 1, 2 or 4 query heads per K/V head (GQA), one
+ * query per head; scale and bias as the shared generator draws them; causal (a no-op with Nq = 1: the
+ * query sits after every key), ALiBi and per-batch key lengths (sometimes 0) at random. Inputs are
+ * rounded to the dtype.
+ */
+export function cudaDecodeCase(d: CudaDecodeCase): AttentionCase {
+  const rng = new Rng(d.seed);
+  const B = 1 + rng.int(2), Hkv = 1 + rng.int(2), H = Hkv * [1, 2, 4][rng.int(3)];
+  const spec: AttentionSpec = { kind: d.kind, scale: rng.uniform(0.3, 3) / Math.sqrt(d.D) };
+  if (d.kind === 'sigmoid') spec.bias = rng.next() < 0.7 ? rng.uniform(-10, 2) : { negLogN: 1 + rng.int(4096) };
+  if (rng.next() < 0.5) spec.causal = true;
+  if (rng.next() < 0.4) spec.alibiSlopes = alibiSlopes(H);
+  if (rng.next() < 0.4) spec.keyLengths = Int32Array.from({ length: B }, () => (rng.next() < 0.15 ? 0 : 1 + rng.int(d.Nk)));
+  const qShape: [number, number, number, number] = [B, H, 1, d.D];
+  const kvShape: [number, number, number, number] = [B, Hkv, d.Nk, d.D];
+  const resolved = resolveAttention(qShape, kvShape, kvShape, spec);
+  const flags = [
+    spec.causal ? 'causal' : '', spec.alibiSlopes ? 'alibi' : '', H !== Hkv ? `gqa${H / Hkv}` : '',
+    spec.keyLengths ? `keyLengths=[${Array.from(spec.keyLengths).join(',')}]` : '',
+  ].filter((x) => x !== '');
+  const label = `${d.kind} q[${qShape}] kv[${kvShape}] scale=${resolved.scale.toPrecision(3)} bias=${resolved.bias.toPrecision(3)} ${flags.join(' ')} (seed ${d.seed})`;
+  const round = ROUND[d.dtype];
+  const draw = (n: number) => Float32Array.from(rng.normalF32(n), round);
+  const q = draw(B * H * d.D), k = draw(B * Hkv * d.Nk * d.D), v = draw(B * Hkv * d.Nk * d.D);
+  return { label: `${label} ${d.dtype}`, spec, resolved, qShape, kvShape, q, k, v, dO: new Float32Array(q.length) };
+}
+
+/**
+ * One decode case through `flash.forward` (which routes Nq = 1 to the decode kernel), twice: O (and
+ * the softmax LSE) under the accuracy rule — the LSE against the float64 reference with the naive f32
+ * and the 16-bit naive LSE as yardsticks — and the second run must reproduce the first bit for bit
+ * (the split merge is in a fixed order).
+ */
+export function runCudaDecodeCheck(driver: CudaDriver, flash: CudaFlashAttention, d: CudaDecodeCase): CudaCheckResult {
+  const c = cudaDecodeCase(d);
+  const r = c.resolved;
+  const round = ROUND[d.dtype];
+  const ref = referenceAttentionForward(r, c.q, c.k, c.v);
+  const naiveO = naiveSamePrecision(r, c.q, c.k, c.v, round);
+  const tensors = [
+    DeviceTensor.fromHost(driver, c.q, c.qShape, d.dtype),
+    DeviceTensor.fromHost(driver, c.k, c.kvShape, d.dtype),
+    DeviceTensor.fromHost(driver, c.v, c.kvShape, d.dtype),
+  ];
+  const runs: { o: Float32Array; lse: Float32Array }[] = [];
+  try {
+    for (let run = 0; run < 2; run++) {
+      const out = DeviceTensor.empty(driver, d.dtype, c.qShape).poison();
+      const lse = DeviceTensor.empty(driver, 'f32', [r.B, r.H, 1]).poison();
+      try {
+        flash.forward(tensors[0], tensors[1], tensors[2], c.spec, { out, lse });
+        runs.push({ o: out.toHost() as Float32Array, lse: lse.toHost() as Float32Array });
+      } finally {
+        out.free();
+        lse.free();
+      }
+    }
+  } finally {
+    for (const t of tensors) t.free();
+  }
+  const comparisons = [compareToReference('o@decode', runs[0].o, ref.o, naiveO, d.dtype)];
+  if (r.kind === 'softmax') {
+    const naiveLse = [naiveAttentionF32Forward(r, c.q, c.k, c.v).lse, naiveSamePrecisionLse(r, c.q, c.k, round)];
+    comparisons.push(compareToReference('lse@decode', runs[0].lse, ref.lse, naiveLse, 'f32'));
+  }
+  const same = (a: Float32Array, b: Float32Array) => a.every((x, i) => Object.is(x, b[i]));
+  const deterministic = same(runs[0].o, runs[1].o) && (r.kind !== 'softmax' || same(runs[0].lse, runs[1].lse));
+  const ok = comparisons.every((x) => x.ok) && deterministic;
+  const failures = [...comparisons.filter((x) => !x.ok).map(formatComparison), ...(deterministic ? [] : ['two runs differ (the split merge must be deterministic)'])];
+  return { label: c.label, comparisons, ok, lseUnwritten: 0, message: ok ? '' : `${c.label}\n  ${failures.join('\n  ')}` };
 }

@@ -22,4 +22,7 @@ export {
 export { referenceAttentionForward, referenceAttentionBackward, type ReferenceForward, type ReferenceGrads } from '../reference/attention-ref64.js';
 export { naiveAttentionF32Forward, naiveAttentionF32Backward, type NaiveForward, type NaiveGrads } from '../reference/attention-naive-f32.js';
 export { runWebGPUCase, type AttentionOutputs } from '../webgpu/check.js';
-export { cudaCheckCases, cudaCheckCase, cudaCheckImplementations, runCudaCheck, type CudaCheckCase, type CudaCheckResult } from '../cuda/check.js';
+export {
+  cudaCheckCases, cudaCheckCase, cudaCheckImplementations, runCudaCheck, type CudaCheckCase, type CudaCheckResult,
+  cudaDecodeCases, cudaDecodeCase, runCudaDecodeCheck, DECODE_CHECK_KEY_LENGTHS, type CudaDecodeCase,
+} from '../cuda/check.js';
