@@ -25,6 +25,7 @@ describe.skipIf(nvcc === null)(title, () => {
       expect(manifest.files).toContain(path.join(arch, 'flash_softmax_fwd.cubin'));
     }
     expect(manifest.files).toContain(path.join('ptx', 'flash_sigmoid_fwd.ptx'));
+    expect(manifest.files).toContain(path.join('ptx', 'flash_decode.ptx'));
     for (const src of HOPPER_SOURCES) expect(manifest.files).toContain(path.join(HOPPER_ARCH, src.replace(/\.cu$/, '.cubin')));
   }, 240_000);
 
@@ -46,6 +47,24 @@ describe.skipIf(nvcc === null)(title, () => {
       }
     }
     expect(spilledKernels(result.resources)).toEqual([]);
+  });
+
+  it('builds the decode kernels and their combines (each kind, dtype and CUDA head dim) for both archs plus PTX, without spills', () => {
+    for (const arch of CUDA_ARCHS) expect(result.resources.some((r) => r.arch === arch)).toBe(true);
+    for (const kind of ['sigmoid', 'softmax']) {
+      for (const dt of ['bf16', 'fp16']) {
+        for (const d of CUDA_HEAD_DIMS) {
+          for (const name of [`flash_decode_${kind}_${dt}_d${d}`, `flash_decode_combine_${kind}_${dt}_d${d}`]) {
+            const rows = result.resources.filter((r) => r.kernel === name);
+            expect(rows.map((r) => r.arch).sort(), name).toEqual([...CUDA_ARCHS].sort());
+            for (const row of rows) {
+              expect(row.registers, `${name} on ${row.arch}`).toBeGreaterThan(0);
+              expect(row.spillStoreBytes + row.spillLoadBytes, `${name} on ${row.arch} spills`).toBe(0);
+            }
+          }
+        }
+      }
+    }
   });
 
   it('builds the Hopper (wgmma) forward kernels for sm_90a only, without spills', () => {

@@ -1,16 +1,18 @@
 // CI tests of the CUDA host code that need no GPU: the no-driver error, half conversions, param packing,
-// the case list of the GPU check, and the Hopper/FA2 forward dispatch.
+// the case list of the GPU check, the Hopper/FA2 forward dispatch, and the decode route (Nq = 1) with a fake driver.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeTempDir, Rng } from '@sigattn/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CudaDriver, NoCudaDriverError } from '../src/cuda/driver.js';
 import {
-  BWD_PARAMS_BYTES, CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention, FWD_PARAMS_BYTES, HOPPER_HEAD_DIMS, packBwdParams, packFwdParams,
+  BWD_PARAMS_BYTES, CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention, DECODE_BLOCKS_PER_SM, DECODE_MIN_CHUNK, DECODE_PARAMS_BYTES, decodeSplits, FWD_PARAMS_BYTES,
+  HOPPER_HEAD_DIMS, packBwdParams, packDecodeParams, packFwdParams,
 } from '../src/cuda/flash.js';
+import { DeviceTensor } from '../src/cuda/tensor.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/cuda/half.js';
 import { resolveAttention } from '../src/spec.js';
-import { cudaCheckCase, cudaCheckCases } from '@sigattn/kernel-core/testing';
+import { cudaCheckCase, cudaCheckCases, cudaDecodeCase, cudaDecodeCases, DECODE_CHECK_KEY_LENGTHS } from '@sigattn/kernel-core/testing';
 
 function rng(seed: number): () => number {
   const r = new Rng(seed);
@@ -163,5 +165,163 @@ describe('forward dispatch between the Hopper and FA2 kernels', () => {
       if (saved === undefined) delete process.env.SIGATTN_CUDA_HOPPER;
       else process.env.SIGATTN_CUDA_HOPPER = saved;
     }
+  });
+});
+
+describe('DecodeParams packing', () => {
+  it('is FwdParams followed by the split fields (2 pointers, num_splits, chunk)', () => {
+    const r = resolveAttention([2, 4, 1, 64], [2, 2, 300, 64], [2, 2, 300, 64], { kind: 'softmax', scale: 0.125 });
+    const fwd = packFwdParams({ q: 1n, k: 2n, v: 3n, o: 4n, lse: 5n, alibi: 0n, keyLens: 0n }, r);
+    const buf = packDecodeParams(fwd, { partO: 2n ** 41n + 16n, partMl: 2n ** 42n + 32n, numSplits: 7, chunk: 320 });
+    expect(buf.byteLength).toBe(DECODE_PARAMS_BYTES);
+    expect(Array.from(buf.subarray(0, FWD_PARAMS_BYTES))).toEqual(Array.from(fwd));
+    const dv = new DataView(buf.buffer);
+    expect(dv.getBigUint64(88, true)).toBe(2n ** 41n + 16n);
+    expect(dv.getBigUint64(96, true)).toBe(2n ** 42n + 32n);
+    expect([dv.getInt32(104, true), dv.getInt32(108, true)]).toEqual([7, 320]);
+  });
+});
+
+describe('decode splits (flash-decoding)', () => {
+  it('cover the keys with whole steps, never shorter than the minimum chunk unless one split, and fill the SMs when the cache allows', () => {
+    const rand = rng(17);
+    for (let t = 0; t < 500; t++) {
+      const rows = 1 + Math.floor(rand() * 600), Nk = Math.floor(rand() * 40000), step = [32, 64, 128][t % 3], sms = [108, 132][t % 2];
+      const { numSplits, chunk } = decodeSplits(rows, Nk, step, sms);
+      const what = `rows ${rows} Nk ${Nk} step ${step} sms ${sms}: ${numSplits} × ${chunk}`;
+      expect(chunk % step, what).toBe(0);
+      expect(numSplits, what).toBeGreaterThanOrEqual(1);
+      expect(numSplits * chunk, what).toBeGreaterThanOrEqual(Nk);
+      if (numSplits > 1) {
+        expect((numSplits - 1) * chunk, `${what}: no empty split`).toBeLessThan(Nk);
+        expect(chunk, what).toBeGreaterThanOrEqual(DECODE_MIN_CHUNK);
+      }
+      // Enough blocks for the SMs (DECODE_BLOCKS_PER_SM each, less what rounding the chunk up to whole steps costs: ≤ 20 %
+      // once a split holds ≥ 4 steps) whenever the cache is long enough to split that far.
+      const wanted = Math.ceil((DECODE_BLOCKS_PER_SM * sms) / rows);
+      if (wanted > 1 && Nk >= Math.max(DECODE_MIN_CHUNK, 4 * step) * wanted) expect(rows * numSplits, what).toBeGreaterThanOrEqual(0.8 * DECODE_BLOCKS_PER_SM * sms);
+      expect(decodeSplits(rows, Nk, step, sms), 'a pure function of the shape').toEqual({ numSplits, chunk });
+    }
+  });
+});
+
+describe('decode route of CudaFlashAttention (fake driver)', () => {
+  interface Launch { name: string; grid: number[]; block: number; params: Uint8Array }
+  let dir: { path: string; remove(): void };
+  beforeAll(() => {
+    dir = makeTempDir('sigattn-decode-');
+    mkdirSync(path.join(dir.path, 'sm_80'));
+    for (const f of ['flash_decode', 'flash_sigmoid_fwd', 'flash_softmax_fwd']) writeFileSync(path.join(dir.path, 'sm_80', `${f}.cubin`), '');
+  });
+  afterAll(() => dir.remove());
+
+  // Records launches; a kernel's _cfg global reads as the decode kernels' {4096/D keys per step, 0, 128, 0}
+  // or the forward kernels' {128, 64, 128, 0}.
+  function fake(smCount = 132) {
+    const launches: Launch[] = [];
+    let next = 0x1000n;
+    const names = new Map<bigint, string>();
+    const driver = {
+      info: { name: 'fake', computeCapability: [8, 0], smCount, maxSharedPerBlockOptin: 232448 },
+      alloc: (bytes: number) => { const p = next; next += BigInt(bytes + 256); return p; },
+      free: () => undefined,
+      copyHtoD: () => undefined,
+      fill16: () => undefined,
+      fill32: () => undefined,
+      synchronize: () => undefined,
+      loadModule: () => 1n,
+      unloadModule: () => undefined,
+      getFunction: (_mod: bigint, name: string) => { const fn = BigInt(names.size + 1); names.set(fn, name); return fn; },
+      readGlobal: (_mod: bigint, name: string) => {
+        const cfg = Buffer.alloc(16);
+        const d = /_d(\d+)_cfg$/.exec(name);
+        const decode = name.startsWith('flash_decode_') && !name.startsWith('flash_decode_combine_');
+        const values = decode ? [4096 / Number(d![1]), 0, 128, 0] : name.startsWith('flash_decode_combine_') ? [0, 0, Number(d![1]), 0] : [128, 64, 128, 0];
+        values.forEach((x, i) => cfg.writeInt32LE(x, i * 4));
+        return cfg;
+      },
+      setMaxDynamicShared: () => undefined,
+      launch: (_fn: bigint, name: string, grid: [number, number, number], block: number, _smem: number, args: Uint8Array[]) => {
+        launches.push({ name, grid: [...grid], block, params: args[0] });
+      },
+    } as unknown as CudaDriver;
+    return { driver, launches };
+  }
+  const tensors = (driver: CudaDriver, B: number, H: number, Hkv: number, Nq: number, Nk: number, D: number, dtype: 'bf16' | 'fp16' = 'bf16') => [
+    DeviceTensor.empty(driver, dtype, [B, H, Nq, D]),
+    DeviceTensor.empty(driver, dtype, [B, Hkv, Nk, D]),
+    DeviceTensor.empty(driver, dtype, [B, Hkv, Nk, D]),
+  ] as const;
+
+  it('forward() runs one query per head (Nq = 1) through the decode kernel, plus the combine when the keys are split', () => {
+    const { driver, launches } = fake();
+    const flash = new CudaFlashAttention(driver, dir.path, { hopper: false });
+    for (const kind of CUDA_KINDS) {
+      for (const D of CUDA_HEAD_DIMS) {
+        launches.length = 0;
+        const [q, k, v] = tensors(driver, 2, 8, 2, 1, 4096, D, 'fp16');
+        const lse = DeviceTensor.empty(driver, 'f32', [2, 8, 1]);
+        flash.forward(q, k, v, { kind, causal: true }, { lse });
+        const { numSplits, chunk } = decodeSplits(16, 4096, 4096 / D, 132);
+        expect(numSplits).toBeGreaterThan(1);
+        expect(launches.map((l) => l.name)).toEqual([`flash_decode_${kind}_fp16_d${D}`, `flash_decode_combine_${kind}_fp16_d${D}`]);
+        expect(launches[0].grid).toEqual([numSplits, 8, 2]);
+        expect(launches[0].block).toBe(128);
+        expect(launches[1].grid).toEqual([8, 2, 1]);
+        expect(launches[1].block).toBe(D);
+        const dv = new DataView(launches[0].params.buffer);
+        expect(launches[0].params.byteLength).toBe(DECODE_PARAMS_BYTES);
+        expect(dv.getBigUint64(32, true), 'lse pointer (softmax only)').toBe(kind === 'softmax' ? lse.ptr : 0n);
+        expect(dv.getBigUint64(88, true), 'partial O buffer').not.toBe(0n);
+        expect(dv.getBigUint64(96, true) !== 0n, 'row max/sum buffer (softmax only)').toBe(kind === 'softmax');
+        expect([dv.getInt32(104, true), dv.getInt32(108, true)]).toEqual([numSplits, chunk]);
+        expect(Array.from(launches[1].params)).toEqual(Array.from(launches[0].params));
+      }
+    }
+  });
+
+  it('a short cache is one split: the decode kernel alone writes O', () => {
+    const { driver, launches } = fake();
+    const flash = new CudaFlashAttention(driver, dir.path, { hopper: false });
+    const [q, k, v] = tensors(driver, 1, 4, 4, 1, 300, 64);
+    flash.forward(q, k, v, { kind: 'sigmoid', bias: -5 });
+    expect(launches.map((l) => [l.name, l.grid])).toEqual([['flash_decode_sigmoid_bf16_d64', [1, 4, 1]]]);
+    expect(new DataView(launches[0].params.buffer).getInt32(104, true)).toBe(1);
+  });
+
+  it('Nq > 1 and `decode: false` run the forward kernel; decode() refuses Nq ≠ 1 and a wrong-sized LSE', () => {
+    const { driver, launches } = fake();
+    const flash = new CudaFlashAttention(driver, dir.path, { hopper: false });
+    const [q2, k, v] = tensors(driver, 1, 2, 2, 2, 500, 32);
+    flash.forward(q2, k, v, { kind: 'softmax' });
+    const [q1] = tensors(driver, 1, 2, 2, 1, 500, 32);
+    flash.forward(q1, k, v, { kind: 'softmax' }, { decode: false });
+    expect(launches.map((l) => [l.name, l.grid])).toEqual([['flash_softmax_fwd_bf16_d32', [1, 2, 1]], ['flash_softmax_fwd_bf16_d32', [1, 2, 1]]]);
+    expect(() => flash.decode(q2, k, v, { kind: 'softmax' })).toThrow(/one query per head.*Nq = 2/);
+    expect(() => flash.forward(q1, k, v, { kind: 'softmax' }, { lse: DeviceTensor.empty(driver, 'f32', [1, 2, 2]) })).toThrow(/lse must be f32 \[1, 2, 1\]/);
+  });
+});
+
+describe('GPU decode check cases (src/cuda/check.ts)', () => {
+  it('cover every cache length for both kinds, every (D, dtype) pair per kind, one query per head, inputs rounded', () => {
+    const cases = cudaDecodeCases(1);
+    for (const kind of CUDA_KINDS) {
+      const own = cases.filter((c) => c.kind === kind);
+      expect(new Set(own.map((c) => c.Nk))).toEqual(new Set(DECODE_CHECK_KEY_LENGTHS));
+      expect(new Set(own.map((c) => `${c.D} ${c.dtype}`)).size).toBe(CUDA_HEAD_DIMS.length * 2);
+      expect(own.every((c) => c.title.startsWith(`decode ${kind}`))).toBe(true);
+    }
+    const flags = { gqa: false, keyLengths: false, alibi: false };
+    for (const d of cases) {
+      if (d.Nk > 300) continue; // keep the host test fast; the long ones draw the same way
+      const c = cudaDecodeCase(d);
+      expect([c.resolved.Nq, c.resolved.Nk, c.resolved.D]).toEqual([1, d.Nk, d.D]);
+      const [enc, dec] = d.dtype === 'bf16' ? [f32ToBf16Bits, bf16BitsToF32] : [f32ToF16Bits, f16BitsToF32];
+      for (const x of [c.q, c.k, c.v]) expect(x.every((v) => dec(enc(v)) === v), c.label).toBe(true);
+      flags.gqa ||= c.resolved.H !== c.resolved.Hkv;
+      flags.keyLengths ||= c.resolved.keyLengths !== null;
+      flags.alibi ||= c.resolved.alibiSlopes !== null;
+    }
+    expect(flags).toEqual({ gqa: true, keyLengths: true, alibi: true });
   });
 });
