@@ -7,11 +7,16 @@
  * the FA2-class kernels; SIGATTN_CUDA_HOPPER=0 leaves them out).
  * Writes <out>/cuda_bench.csv and <out>/cuda_bench.md, which also holds <out>/sdpa_bench.csv
  * (tools/sdpa_bench.py, run first in the same call on the same card) side by side.
+ * Decode rows (unless --no-decode; --decode-only skips the sweep above): one query per head, B·H = 8·32 = 256,
+ * against a KV cache of 1k…32k keys, MHA and GQA (8 K/V heads), the split-K decode kernel (beside the forward
+ * kernel at Nq = 1 for MHA); GB/s of K+V read (each cache byte once: decode is bound by HBM bandwidth) →
+ * <out>/cuda_decode.csv and <out>/cuda_decode.md.
  *   tsx packages/kernel-core/bench/cuda-bench.ts [--out DIR] [--reps 30] [--warmup 5] [--head-dims 32 64 128] [--report-only]
+ *     [--no-decode | --decode-only]
  *   (--help lists the options)
  */
 import path from 'node:path';
-import { Rng, cli, median, runMain, writeCsv } from '@sigattn/common';
+import { Rng, cli, markdownTable, median, runMain, writeCsv, writeFileAtomic } from '@sigattn/common';
 import { attentionFlops } from '../src/spec.js';
 import { cudaDriver } from '../src/cuda/driver.js';
 import { CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention } from '../src/cuda/flash.js';
@@ -27,6 +32,9 @@ runMain(async () => {
     .option('warmup', { type: 'number', default: 5, describe: 'untimed runs before the timed ones' })
     .option('head-dims', { type: 'number', array: true, default: [...CUDA_HEAD_DIMS], describe: `head dims to sweep (of ${CUDA_HEAD_DIMS.join(', ')})` })
     .option('report-only', { type: 'boolean', default: false, describe: 'only rebuild cuda_bench.md from the CSVs in --out' })
+    .option('decode', { type: 'boolean', default: true, describe: 'also time the decode kernel (Nq = 1 against a KV cache; --no-decode skips it)' })
+    .option('decode-only', { type: 'boolean', default: false, describe: 'time only the decode rows (no prefill sweep, no cuda_bench.md)' })
+    .check((a) => !(a['decode-only'] && !a.decode) || '--decode-only and --no-decode leave nothing to time; pick one')
     .check((a) => (Number.isInteger(a.reps) && a.reps >= 20) || `--reps must be an integer ≥ 20 (median of at least 20 timed runs), got ${a.reps}`)
     .check((a) => (Number.isInteger(a.warmup) && a.warmup >= 0) || `--warmup must be an integer ≥ 0, got ${a.warmup}`)
     .check((a) => {
@@ -83,7 +91,7 @@ runMain(async () => {
   // causal as true/false, like tools/sdpa_bench.py's True/False (csv-stringify would write 1 and an empty cell).
   type Row = { card: string; impl: string; pass_: string; D: number; causal: string; N: number; B: number; H: number; ms: number; tflops: number };
   const rows: Row[] = [];
-  for (const D of headDims) {
+  for (const D of args['decode-only'] ? [] : headDims) {
     const { hidden, Ns } = sweeps[D];
     const hopperHere = hopperKinds(D);
     const total = TOKENS * hidden; // batch·N·hidden: the same element count for every N of this head dim
@@ -119,8 +127,60 @@ runMain(async () => {
     for (const t of [qBuf, kBuf, vBuf, oBuf, dqBuf, dkBuf, dvBuf, lseBuf]) t.free();
   }
 
+  if (args.decode) {
+    // Decode: one query per head (B·H = 8·32) against a cache of Nk keys, MHA (32 K/V heads) and GQA (8).
+    // decode-<kind>: the split-K decode kernel forward() routes Nq = 1 to; fwd-kernel-<kind>: the same
+    // call with decode: false (the FA2-class forward kernel, one block per head). GB/s counts the K and
+    // V cache once (B·Hkv·Nk·D·2 tensors·2 bytes): the query heads of a GQA group share their K/V rows.
+    type DecodeRow = { card: string; impl: string; D: number; B: number; H: number; Hkv: number; Nk: number; ms: number; gbps: number };
+    const decodeRows: DecodeRow[] = [];
+    const B = 8, H = 32, NKS = [1024, 4096, 16384, 32768];
+    for (const D of headDims) {
+      const kvMax = B * H * NKS[NKS.length - 1] * D;
+      const [kBuf, vBuf] = [0, 1].map(() => {
+        const t = DeviceTensor.empty(driver, 'bf16', [kvMax]);
+        for (let off = 0; off < kvMax; off += block.length) driver.copyHtoD(t.ptr + BigInt(off * 2), block, Math.min(block.length, kvMax - off) * 2);
+        return t;
+      });
+      const q = DeviceTensor.fromBits(driver, block.subarray(0, B * H * D), [B, H, 1, D], 'bf16');
+      const o = DeviceTensor.empty(driver, 'bf16', [B, H, 1, D]);
+      const lse = DeviceTensor.empty(driver, 'f32', [B, H, 1]);
+      for (const Hkv of [H, H / 4]) {
+        for (const Nk of NKS) {
+          const [k, v] = [kBuf, vBuf].map((t) => DeviceTensor.wrap(driver, t.ptr, 'bf16', [B, Hkv, Nk, D]));
+          const gb = (B * Hkv * Nk * D * 2 * 2) / 1e9;
+          for (const kind of CUDA_KINDS) {
+            const spec = kind === 'sigmoid' ? { kind, causal: true, bias: { negLogN: Nk } } : { kind, causal: true };
+            const lseOpt = kind === 'softmax' ? lse : undefined;
+            // The forward-kernel baseline only for MHA (it is the slow one; GQA adds nothing to that comparison).
+            const impls = Hkv === H ? ([[`decode-${kind}`, true], [`fwd-kernel-${kind}`, false]] as const) : ([[`decode-${kind}`, true]] as const);
+            for (const [impl, decode] of impls) {
+              const ms = gpuMedianMs(() => flash.forward(q, k, v, spec, { out: o, lse: lseOpt, decode }));
+              decodeRows.push({ card, impl, D, B, H, Hkv, Nk, ms: +ms.toFixed(4), gbps: +(gb / (ms / 1e3)).toFixed(0) });
+              console.log(JSON.stringify(decodeRows[decodeRows.length - 1]));
+            }
+          }
+        }
+      }
+      for (const t of [kBuf, vBuf, q, o, lse]) t.free();
+    }
+    writeCsv(path.join(args.out, 'cuda_decode.csv'), decodeRows, ['card', 'impl', 'D', 'B', 'H', 'Hkv', 'Nk', 'ms', 'gbps']);
+    const md = [`Decode (one query per head, B = ${B}, H = ${H}, bf16, causal) on ${card}: GB/s of K+V read (the H200's HBM3e peak is ≈ 4800 GB/s), median of ${reps} after ${warmup} warm-up; ${new Date().toISOString().slice(0, 10)}`, ''];
+    for (const D of headDims) {
+      for (const Hkv of [H, H / 4]) {
+        const impls = [...new Set(decodeRows.map((r) => r.impl))];
+        const cell = (impl: string, Nk: number) => decodeRows.find((r) => r.impl === impl && r.D === D && r.Hkv === Hkv && r.Nk === Nk);
+        const table = impls.map((impl) => [impl, ...NKS.map((Nk) => { const r = cell(impl, Nk); return r ? `${r.gbps} (${r.ms} ms)` : '—'; })]);
+        md.push(`**D = ${D}, ${Hkv === H ? 'MHA' : `GQA ${H / Hkv}`} (Hkv = ${Hkv})**`, '', markdownTable(['impl', ...NKS.map((n) => `Nk=${n}`)], table, ['l', ...NKS.map(() => 'r' as const)]), '');
+      }
+    }
+    writeFileAtomic(path.join(args.out, 'cuda_decode.md'), md.join('\n'));
+    console.log(`wrote ${path.join(args.out, 'cuda_decode.md')}`);
+  }
+
   flash.dispose();
   hopper.dispose();
+  if (args['decode-only']) return;
   writeCsv(path.join(args.out, 'cuda_bench.csv'), rows, ['card', 'impl', 'pass_', 'D', 'causal', 'N', 'B', 'H', 'ms', 'tflops']);
   const md = writeReport(args.out, `${setting}; ${new Date().toISOString().slice(0, 10)}`);
   console.log(`wrote ${md}`);
