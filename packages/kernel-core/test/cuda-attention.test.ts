@@ -4,7 +4,7 @@
 // hosts) a missing driver fails.
 import { afterAll, describe, expect, it } from 'vitest';
 import { cudaDriver, cudaUnavailableReason } from '../src/cuda/driver.js';
-import { cudaCheckCases, cudaCheckImplementations, runCudaCheck, suiteSeed } from '@sigattn/kernel-core/testing';
+import { cudaCheckCases, cudaCheckImplementations, cudaDecodeCases, runCudaCheck, runCudaDecodeCheck, suiteSeed } from '@sigattn/kernel-core/testing';
 
 const reason = cudaUnavailableReason();
 const seed = suiteSeed(20261204);
@@ -24,6 +24,12 @@ describe.skipIf(reason !== null)(title, () => {
   for (const c of cudaCheckCases(seed)) {
     it(c.title, () => {
       expect(runCudaCheck(cudaDriver(), flashes, c).message).toBe('');
+    });
+  }
+  // Decode (Nq = 1 against a KV cache of 1…4096 keys, the split-K kernel forward() routes to): O, the softmax LSE, bit-reproducible.
+  for (const c of cudaDecodeCases(seed)) {
+    it(c.title, () => {
+      expect(runCudaDecodeCheck(cudaDriver(), flashes[0], c).message).toBe('');
     });
   }
 });
