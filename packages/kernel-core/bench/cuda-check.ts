@@ -6,12 +6,16 @@
  * kernel families (sm_90a wgmma and FA2; ratios labelled `o@hopper`, `o@fa2`, ...; D = 32 has FA2 only);
  * SIGATTN_CUDA_HOPPER=0 checks the FA2 kernels only. Then the decode cases (lines starting `decode`): one
  * query per head against caches of 1…4096 keys through forward() (routed to the split-K decode kernel),
- * O and the softmax LSE under the same rule, each run twice and required bit-identical.
+ * O and the softmax LSE under the same rule, each run twice and required bit-identical. Then the varlen
+ * cases (lines starting `varlen`): packed batches of 3–5 ragged sequences (one of 1 query, one of > 128)
+ * through forwardVarlen (FA2-class varlen kernels), O of each sequence under the same rule (`o@varlen[s]`).
  *   tsx packages/kernel-core/bench/cuda-check.ts [--seed 1] [--cases 100]   (--help lists the options)
  */
 import { cli, runMain } from '@sigattn/common';
 import { cudaDriver } from '../src/cuda/driver.js';
-import { type CudaCheckResult, cudaCheckCases, cudaCheckImplementations, cudaDecodeCases, runCudaCheck, runCudaDecodeCheck } from '../src/cuda/check.js';
+import {
+  type CudaCheckResult, cudaCheckCases, cudaCheckImplementations, cudaDecodeCases, cudaVarlenCases, runCudaCheck, runCudaDecodeCheck, runCudaVarlenCheck,
+} from '../src/cuda/check.js';
 import { CUDA_HEAD_DIMS, CUDA_KINDS, type CudaFlashAttention } from '../src/cuda/flash.js';
 
 runMain(async () => {
@@ -38,6 +42,8 @@ runMain(async () => {
   for (const c of cudaCheckCases(args.seed, args.cases)) report(c.title, runCudaCheck(driver, flashes, c));
   // The decode kernel is the same on every device (no Hopper variant): one implementation is enough.
   for (const c of cudaDecodeCases(args.seed)) report(c.title, runCudaDecodeCheck(driver, flashes[0], c));
+  // The varlen kernels are FA2-class on every device: one implementation is enough.
+  for (const c of cudaVarlenCases(args.seed)) report(c.title, runCudaVarlenCheck(driver, flashes[0], c));
   for (const f of flashes) f.dispose();
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;

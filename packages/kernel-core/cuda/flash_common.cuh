@@ -24,6 +24,17 @@ struct FwdParams {
   float bias;            // sigmoid scalar bias (ignored by softmax)
 };
 
+// Packed variable-length batch (FlashAttention's varlen layout): q/o [total_q, H, D], k/v
+// [total_k, Hkv, D]; sequence b owns query rows [cu_q[b], cu_q[b+1]) and key rows
+// [cu_k[b], cu_k[b+1]). In `f`, B = sequences, Nq = the longest query sequence (the grid's
+// x extent in blocks), Nk = the longest key sequence; lse and key_lens are null. Mirrored by
+// packVarlenFwdParams in src/cuda/flash.ts.
+struct VarlenFwdParams {
+  FwdParams f;
+  const int* cu_q;       // [B + 1] query offsets
+  const int* cu_k;       // [B + 1] key offsets
+};
+
 template <typename T> struct Pack2;
 template <> struct Pack2<__nv_bfloat16> {
   static __device__ __forceinline__ uint32_t from(float a, float b) {
@@ -126,22 +137,23 @@ __device__ __forceinline__ uint32_t swz(int row, int chunk) {
   return static_cast<uint32_t>(row * row_bytes<D>() + chunk * 16);
 }
 
-// Async-load rows [row0, row0+ROWS) of a [N, D] matrix into a padded tile; rows >= n are zeros.
+// Async-load rows [row0, row0+ROWS) of a [N, D] matrix (rows `stride` elements apart: D when
+// contiguous, H*D in a packed varlen [tokens, H, D] tensor) into a padded tile; rows >= n are zeros.
 // Each thread copies one 16-byte chunk column every RPI rows, so its global and shared addresses
 // are one base plus compile-time offsets (few registers). Rows past n use src size 0: the address
 // is not read, and the destination is zero-filled.
 template <int ROWS, int D, int NTHREADS>
-__device__ __forceinline__ void load_tile(uint32_t tile, const uint16_t* g, int row0, int n) {
+__device__ __forceinline__ void load_tile(uint32_t tile, const uint16_t* g, int row0, int n, int stride = D) {
   constexpr int CPR = D / 8;             // 16-byte chunks per row
   constexpr int RPI = NTHREADS / CPR;    // rows covered per iteration
   static_assert(NTHREADS % CPR == 0 && ROWS % RPI == 0, "tile chunks must divide evenly among threads");
   const int r0 = threadIdx.x / CPR, c = threadIdx.x % CPR;
-  const uint16_t* src = g + static_cast<size_t>(row0 + r0) * D + c * 8;
+  const uint16_t* src = g + static_cast<size_t>(row0 + r0) * stride + c * 8;
   const int left = n - row0 - r0;        // rows this thread may still read
 #pragma unroll
   for (int it = 0; it < ROWS / RPI; ++it) {
     const int r = r0 + it * RPI;
-    cp_async16(tile + swz<D>(r, c), src + it * RPI * D, it * RPI < left ? 16 : 0);
+    cp_async16(tile + swz<D>(r, c), src + it * RPI * stride, it * RPI < left ? 16 : 0);
   }
 }
 

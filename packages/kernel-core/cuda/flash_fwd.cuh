@@ -19,8 +19,12 @@
 #define FLASH_KD_UNROLL 1
 #endif
 
-template <typename T, int D, int BM, int BN, int NWARPS, bool QREG, bool SIGMOID>
-__device__ __forceinline__ void flash_fwd(const FwdParams& p) {
+// VARLEN: p is VarlenFwdParams::f and cu_q/cu_k its offsets; blockIdx.z is the sequence, whose
+// rows start at cu_q[b] / cu_k[b] in the packed [tokens, heads, D] tensors (rows heads*D apart),
+// and query blocks past the sequence's own length exit at once. No LSE, no key_lens. The dense
+// expressions are kept verbatim behind `if constexpr`, so VARLEN = false compiles as before.
+template <typename T, int D, int BM, int BN, int NWARPS, bool QREG, bool SIGMOID, bool VARLEN = false>
+__device__ __forceinline__ void flash_fwd(const FwdParams& p, const int* cu_q = nullptr, const int* cu_k = nullptr) {
   constexpr int KD_UNROLL = QREG ? D / 16 : FLASH_KD_UNROLL;
   constexpr int NT = NWARPS * 32;
   constexpr int MT = BM / (16 * NWARPS);  // m16 slices per warp
@@ -37,27 +41,59 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
   const uint32_t sV = sK + 2 * BN * RB;
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  const int mblocks = (p.Nq + BM - 1) / BM;
+  // Varlen sequence blockIdx.z: first query/key row and lengths (unused when dense).
+  int q_start = 0, k_start = 0, seq_q = 0, seq_k = 0;
+  if constexpr (VARLEN) {
+    q_start = cu_q[blockIdx.z];
+    seq_q = cu_q[blockIdx.z + 1] - q_start;
+    k_start = cu_k[blockIdx.z];
+    seq_k = cu_k[blockIdx.z + 1] - k_start;
+  }
+  // Query rows of this sequence, and elements between consecutive q/o and k/v rows.
+  auto Nq = [&] { if constexpr (VARLEN) return seq_q; else return p.Nq; };
+  auto q_stride = [&] { if constexpr (VARLEN) return p.H * D; else return D; };
+  auto kv_stride = [&] { if constexpr (VARLEN) return p.Hkv * D; else return D; };
+  const int mblocks = (Nq() + BM - 1) / BM;
+  if constexpr (VARLEN) {
+    if (static_cast<int>(blockIdx.x) >= mblocks) return;  // the grid covers the longest sequence
+  }
   // Causal blocks near the end of the sequence do the most work; launch them first.
   const int mb = p.causal ? mblocks - 1 - static_cast<int>(blockIdx.x) : static_cast<int>(blockIdx.x);
   const int h = blockIdx.y, b = blockIdx.z;
   const int hk = h / (p.H / p.Hkv);  // grouped-query attention: query heads share a K/V head
   const int m0 = mb * BM;
 
-  const uint16_t* gq = static_cast<const uint16_t*>(p.q) + (static_cast<size_t>(b) * p.H + h) * p.Nq * D;
-  const uint16_t* gk = static_cast<const uint16_t*>(p.k) + (static_cast<size_t>(b) * p.Hkv + hk) * p.Nk * D;
-  const uint16_t* gv = static_cast<const uint16_t*>(p.v) + (static_cast<size_t>(b) * p.Hkv + hk) * p.Nk * D;
-  uint16_t* go = static_cast<uint16_t*>(p.o) + (static_cast<size_t>(b) * p.H + h) * p.Nq * D;
-
-  const KeyRange kr = key_range(p, b, m0, BM);
+  const uint16_t* gq;
+  const uint16_t* gk;
+  const uint16_t* gv;
+  uint16_t* go;
+  KeyRange kr;
+  if constexpr (VARLEN) {
+    const size_t q_off = static_cast<size_t>(q_start) * q_stride() + static_cast<size_t>(h) * D;
+    const size_t kv_off = static_cast<size_t>(k_start) * kv_stride() + static_cast<size_t>(hk) * D;
+    gq = static_cast<const uint16_t*>(p.q) + q_off;
+    gk = static_cast<const uint16_t*>(p.k) + kv_off;
+    gv = static_cast<const uint16_t*>(p.v) + kv_off;
+    go = static_cast<uint16_t*>(p.o) + q_off;
+    kr.kv_len = seq_k;
+    kr.offset = seq_k - seq_q;  // bottom-right causal alignment within the sequence
+    kr.n_end = kr.kv_len;
+    if (p.causal) kr.n_end = min(kr.n_end, max(0, m0 + BM + kr.offset));
+  } else {
+    gq = static_cast<const uint16_t*>(p.q) + (static_cast<size_t>(b) * p.H + h) * p.Nq * D;
+    gk = static_cast<const uint16_t*>(p.k) + (static_cast<size_t>(b) * p.Hkv + hk) * p.Nk * D;
+    gv = static_cast<const uint16_t*>(p.v) + (static_cast<size_t>(b) * p.Hkv + hk) * p.Nk * D;
+    go = static_cast<uint16_t*>(p.o) + (static_cast<size_t>(b) * p.H + h) * p.Nq * D;
+    kr = key_range(p, b, m0, BM);
+  }
   const int nblocks = (kr.n_end + BN - 1) / BN;
 
   // Prologue: groups Q, K0, V0 (empty groups keep the wait counts uniform).
-  load_tile<BM, D, NT>(sQ, gq, m0, p.Nq);
+  load_tile<BM, D, NT>(sQ, gq, m0, Nq(), q_stride());
   cp_async_commit();
-  if (nblocks > 0) load_tile<BN, D, NT>(sK, gk, 0, kr.kv_len);
+  if (nblocks > 0) load_tile<BN, D, NT>(sK, gk, 0, kr.kv_len, kv_stride());
   cp_async_commit();
-  if (nblocks > 0) load_tile<BN, D, NT>(sV, gv, 0, kr.kv_len);
+  if (nblocks > 0) load_tile<BN, D, NT>(sV, gv, 0, kr.kv_len, kv_stride());
   cp_async_commit();
 
   cp_async_wait<2>();
@@ -100,7 +136,7 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
     const int n0 = j * BN;
     cp_async_wait<1>();  // K(j) landed; V(j) may still be in flight
     __syncthreads();
-    if (j + 1 < nblocks) load_tile<BN, D, NT>(sK + ((j + 1) & 1) * BN * RB, gk, n0 + BN, kr.kv_len);
+    if (j + 1 < nblocks) load_tile<BN, D, NT>(sK + ((j + 1) & 1) * BN * RB, gk, n0 + BN, kr.kv_len, kv_stride());
     cp_async_commit();
 
     const uint32_t kbuf = sK + (j & 1) * BN * RB;
@@ -222,7 +258,7 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
           mma16816<T>(acc[mt][2 * dn2 + 1], pf[mt][ks], vf[2], vf[3]);
         }
       }
-    if (j + 1 < nblocks) load_tile<BN, D, NT>(sV + ((j + 1) & 1) * BN * RB, gv, n0 + BN, kr.kv_len);
+    if (j + 1 < nblocks) load_tile<BN, D, NT>(sV + ((j + 1) & 1) * BN * RB, gv, n0 + BN, kr.kv_len, kv_stride());
     cp_async_commit();
   }
   cp_async_wait<0>();
@@ -240,16 +276,16 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
         l += __shfl_xor_sync(0xffffffffu, l, 2);
         // Fully masked rows (padding, causal with Nk < Nq) give O = 0 and LSE = -inf.
         inv = l > 0.f ? 1.f / l : 0.f;
-        if (p.lse && i < p.Nq && (lane % 4) == 0) {
+        if (!VARLEN && p.lse && i < p.Nq && (lane % 4) == 0) {
           const float m = row_max[mt][r] == -INFINITY ? 0.f : row_max[mt][r];
           p.lse[(static_cast<size_t>(b) * p.H + h) * p.Nq + i] = l > 0.f ? (m + __log2f(l)) * 0.6931471805599453f : -INFINITY;
         }
       }
-      if (i < p.Nq) {
+      if (i < Nq()) {
 #pragma unroll
         for (int dn = 0; dn < DN; ++dn) {
           const int col = dn * 8 + (lane % 4) * 2;
-          *reinterpret_cast<uint32_t*>(go + static_cast<size_t>(i) * D + col) =
+          *reinterpret_cast<uint32_t*>(go + static_cast<size_t>(i) * q_stride() + col) =
               Pack2<T>::from(acc[mt][dn][2 * r] * inv, acc[mt][dn][2 * r + 1] * inv);
         }
       }
@@ -263,5 +299,13 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p) {
 #define FLASH_FWD_ENTRY(NAME, T, D, BM, BN, NW, MINB, QREG, SIGMOID)                              \
   extern "C" __global__ void __launch_bounds__((NW) * 32, MINB) NAME(const __grid_constant__ FwdParams p) { \
     flash_fwd<T, D, BM, BN, NW, QREG, SIGMOID>(p);                                                \
+  }                                                                                               \
+  extern "C" __device__ const int NAME##_cfg[4] = {BM, BN, (NW) * 32, ((BM) + 4 * (BN)) * row_bytes<D>()};
+
+// Varlen entry (packed sequences, VarlenFwdParams), given the dense entry's tiles in each .cu file;
+// grid (query blocks of the longest sequence, H, sequences).
+#define FLASH_FWD_VARLEN_ENTRY(NAME, T, D, BM, BN, NW, MINB, QREG, SIGMOID)                       \
+  extern "C" __global__ void __launch_bounds__((NW) * 32, MINB) NAME(const __grid_constant__ VarlenFwdParams p) { \
+    flash_fwd<T, D, BM, BN, NW, QREG, SIGMOID, true>(p.f, p.cu_q, p.cu_k);                      \
   }                                                                                               \
   extern "C" __device__ const int NAME##_cfg[4] = {BM, BN, (NW) * 32, ((BM) + 4 * (BN)) * row_bytes<D>()};

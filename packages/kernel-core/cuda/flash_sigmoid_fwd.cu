@@ -15,3 +15,11 @@ FLASH_FWD_ENTRY(flash_sigmoid_fwd_bf16_d128, __nv_bfloat16, 128, 128, 64, 8, 1, 
 FLASH_FWD_ENTRY(flash_sigmoid_fwd_fp16_d128, __half, 128, 128, 64, 8, 1, true, true)
 FLASH_FWD_ENTRY(flash_sigmoid_fwd_bf16_d32, __nv_bfloat16, 32, 128, 128, 4, 2, true, true)
 FLASH_FWD_ENTRY(flash_sigmoid_fwd_fp16_d32, __half, 32, 128, 128, 4, 2, true, true)
+
+// Packed variable-length batches (cu_seqlens offsets), same tiles as above.
+FLASH_FWD_VARLEN_ENTRY(flash_sigmoid_fwd_varlen_bf16_d64, __nv_bfloat16, 64, 128, 64, 4, 1, false, true)
+FLASH_FWD_VARLEN_ENTRY(flash_sigmoid_fwd_varlen_fp16_d64, __half, 64, 128, 64, 4, 1, false, true)
+FLASH_FWD_VARLEN_ENTRY(flash_sigmoid_fwd_varlen_bf16_d128, __nv_bfloat16, 128, 128, 64, 8, 1, true, true)
+FLASH_FWD_VARLEN_ENTRY(flash_sigmoid_fwd_varlen_fp16_d128, __half, 128, 128, 64, 8, 1, true, true)
+FLASH_FWD_VARLEN_ENTRY(flash_sigmoid_fwd_varlen_bf16_d32, __nv_bfloat16, 32, 128, 128, 4, 2, true, true)
+FLASH_FWD_VARLEN_ENTRY(flash_sigmoid_fwd_varlen_fp16_d32, __half, 32, 128, 128, 4, 2, true, true)

@@ -4,7 +4,9 @@
 // hosts) a missing driver fails.
 import { afterAll, describe, expect, it } from 'vitest';
 import { cudaDriver, cudaUnavailableReason } from '../src/cuda/driver.js';
-import { cudaCheckCases, cudaCheckImplementations, cudaDecodeCases, runCudaCheck, runCudaDecodeCheck, suiteSeed } from '@sigattn/kernel-core/testing';
+import {
+  cudaCheckCases, cudaCheckImplementations, cudaDecodeCases, cudaVarlenCases, runCudaCheck, runCudaDecodeCheck, runCudaVarlenCheck, suiteSeed,
+} from '@sigattn/kernel-core/testing';
 
 const reason = cudaUnavailableReason();
 const seed = suiteSeed(20261204);
@@ -30,6 +32,12 @@ describe.skipIf(reason !== null)(title, () => {
   for (const c of cudaDecodeCases(seed)) {
     it(c.title, () => {
       expect(runCudaDecodeCheck(cudaDriver(), flashes[0], c).message).toBe('');
+    });
+  }
+  // Varlen (packed ragged sequences through forwardVarlen): O of each sequence.
+  for (const c of cudaVarlenCases(seed)) {
+    it(c.title, () => {
+      expect(runCudaVarlenCheck(cudaDriver(), flashes[0], c).message).toBe('');
     });
   }
 });

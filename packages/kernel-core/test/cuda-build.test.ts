@@ -67,6 +67,23 @@ describe.skipIf(nvcc === null)(title, () => {
     }
   });
 
+  it('builds the varlen forward kernels (each kind, dtype and CUDA head dim) for both archs, without spills', () => {
+    for (const kind of ['sigmoid', 'softmax']) {
+      for (const dt of ['bf16', 'fp16']) {
+        for (const d of CUDA_HEAD_DIMS) {
+          const name = `flash_${kind}_fwd_varlen_${dt}_d${d}`;
+          const rows = result.resources.filter((r) => r.kernel === name);
+          expect(rows.map((r) => r.arch).sort(), name).toEqual([...CUDA_ARCHS].sort());
+          for (const row of rows) {
+            expect(row.registers, `${name} on ${row.arch}`).toBeGreaterThan(0);
+            expect(row.registers).toBeLessThanOrEqual(255);
+            expect(row.spillStoreBytes + row.spillLoadBytes, `${name} on ${row.arch} spills`).toBe(0);
+          }
+        }
+      }
+    }
+  });
+
   it('builds the Hopper (wgmma) forward kernels for sm_90a only, without spills', () => {
     for (const kind of ['sigmoid', 'softmax']) {
       for (const dt of ['bf16', 'fp16']) {

@@ -1,5 +1,6 @@
 // CI tests of the CUDA host code that need no GPU: the no-driver error, half conversions, param packing,
-// the case list of the GPU check, the Hopper/FA2 forward dispatch, and the decode route (Nq = 1) with a fake driver.
+// the case list of the GPU check, the Hopper/FA2 forward dispatch, the decode route (Nq = 1) and the varlen route with
+// a fake driver, and the varlen check harness against an emulated kernel.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeTempDir, Rng } from '@sigattn/common';
@@ -7,12 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CudaDriver, NoCudaDriverError } from '../src/cuda/driver.js';
 import {
   BWD_PARAMS_BYTES, CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention, DECODE_BLOCKS_PER_SM, DECODE_MIN_CHUNK, DECODE_PARAMS_BYTES, decodeSplits, FWD_PARAMS_BYTES,
-  HOPPER_HEAD_DIMS, packBwdParams, packDecodeParams, packFwdParams,
+  HOPPER_HEAD_DIMS, packBwdParams, packDecodeParams, packFwdParams, packVarlenFwdParams, VARLEN_FWD_PARAMS_BYTES,
 } from '../src/cuda/flash.js';
 import { DeviceTensor } from '../src/cuda/tensor.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/cuda/half.js';
 import { resolveAttention } from '../src/spec.js';
-import { cudaCheckCase, cudaCheckCases, cudaDecodeCase, cudaDecodeCases, DECODE_CHECK_KEY_LENGTHS } from '@sigattn/kernel-core/testing';
+import {
+  cudaCheckCase, cudaCheckCases, cudaDecodeCase, cudaDecodeCases, cudaVarlenCase, cudaVarlenCases, DECODE_CHECK_KEY_LENGTHS, naiveAttentionF32Forward, runCudaVarlenCheck,
+} from '@sigattn/kernel-core/testing';
 
 function rng(seed: number): () => number {
   const r = new Rng(seed);
@@ -205,7 +208,7 @@ describe('decode splits (flash-decoding)', () => {
   });
 });
 
-describe('decode route of CudaFlashAttention (fake driver)', () => {
+describe('decode and varlen routes of CudaFlashAttention (fake driver)', () => {
   interface Launch { name: string; grid: number[]; block: number; params: Uint8Array }
   let dir: { path: string; remove(): void };
   beforeAll(() => {
@@ -300,6 +303,71 @@ describe('decode route of CudaFlashAttention (fake driver)', () => {
     expect(() => flash.decode(q2, k, v, { kind: 'softmax' })).toThrow(/one query per head.*Nq = 2/);
     expect(() => flash.forward(q1, k, v, { kind: 'softmax' }, { lse: DeviceTensor.empty(driver, 'f32', [1, 2, 2]) })).toThrow(/lse must be f32 \[1, 2, 1\]/);
   });
+
+  it('forwardVarlen() launches the varlen kernel over the longest sequence\'s query blocks × H × sequences with VarlenFwdParams', () => {
+    const { driver, launches } = fake();
+    const flash = new CudaFlashAttention(driver, dir.path, { hopper: false });
+    for (const kind of CUDA_KINDS) {
+      for (const D of CUDA_HEAD_DIMS) {
+        launches.length = 0;
+        const cuQ = [0, 1, 301, 341], cuK = [0, 5, 305, 305];
+        const q = DeviceTensor.empty(driver, 'fp16', [341, 4, D]);
+        const k = DeviceTensor.empty(driver, 'fp16', [305, 2, D]), v = DeviceTensor.empty(driver, 'fp16', [305, 2, D]);
+        const out = flash.forwardVarlen(q, k, v, cuQ, cuK, { kind, causal: true, alibiSlopes: [0.5, 0.25, 0.125, 0.0625], ...(kind === 'sigmoid' ? { bias: -4 } : {}) });
+        expect(out.shape).toEqual([341, 4, D]);
+        expect(launches.map((l) => [l.name, l.grid, l.block])).toEqual([[`flash_${kind}_fwd_varlen_fp16_d${D}`, [3, 4, 3], 128]]);
+        const p = launches[0].params;
+        expect(p.byteLength).toBe(VARLEN_FWD_PARAMS_BYTES);
+        const dv = new DataView(p.buffer);
+        expect([0, 8, 16, 24].map((o) => dv.getBigUint64(o, true))).toEqual([q.ptr, k.ptr, v.ptr, out.ptr]);
+        expect(dv.getBigUint64(32, true), 'no LSE').toBe(0n);
+        expect(dv.getBigUint64(40, true), 'ALiBi slopes').not.toBe(0n);
+        expect(dv.getBigUint64(48, true), 'no key_lens').toBe(0n);
+        expect([0, 1, 2, 3, 4, 5].map((i) => dv.getInt32(56 + i * 4, true)), 'B = sequences, Nq/Nk = longest').toEqual([3, 4, 2, 300, 300, 1]);
+        expect(dv.getFloat32(84, true)).toBe(kind === 'sigmoid' ? -4 : 0);
+        const [cq, ck] = [dv.getBigUint64(88, true), dv.getBigUint64(96, true)];
+        expect(cq).not.toBe(0n);
+        expect(ck).not.toBe(0n);
+        expect(cq).not.toBe(ck);
+      }
+    }
+    expect(packVarlenFwdParams(new Uint8Array(FWD_PARAMS_BYTES).fill(7), { q: 5n, k: 2n ** 40n }).subarray(0, FWD_PARAMS_BYTES).every((x) => x === 7)).toBe(true);
+  });
+
+  it('forwardVarlen() refuses bad offsets, shapes and key lengths with one-line errors, before launching', () => {
+    const { driver, launches } = fake();
+    const flash = new CudaFlashAttention(driver, dir.path, { hopper: false });
+    const q = DeviceTensor.empty(driver, 'bf16', [10, 2, 64]);
+    const k = DeviceTensor.empty(driver, 'bf16', [12, 2, 64]), v = DeviceTensor.empty(driver, 'bf16', [12, 2, 64]);
+    const spec = { kind: 'softmax' } as const;
+    const cases: [number[], number[], RegExp][] = [
+      [[0], [0], /cuSeqlensQ must hold B \+ 1 ≥ 2 offsets.*got 1/],
+      [[1, 10], [0, 12], /cuSeqlensQ must start at 0, got 1/],
+      [[0, 6, 4, 10], [0, 4, 8, 12], /cuSeqlensQ must be non-decreasing.*\[1\] = 6 > \[2\] = 4/],
+      [[0, 4, 9], [0, 4, 12], /cuSeqlensQ must end at the packed tensor's token count 10 \(dimension 0\), got 9/],
+      [[0, 4.5, 10], [0, 4, 12], /cuSeqlensQ\[1\] must be an integer, got 4.5/],
+      [[0, 4, 10], [0, 12], /cuSeqlensK has 2 offsets but cuSeqlensQ has 3/],
+      [[0, 4, 10], [0, 4, 13], /cuSeqlensK must end at the packed tensor's token count 12/],
+    ];
+    for (const [cuQ, cuK, err] of cases) {
+      let message = '';
+      try {
+        flash.forwardVarlen(q, k, v, cuQ, cuK, spec);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toMatch(err);
+      expect(message).toMatch(/^cuda attention varlen: /);
+      expect(message).not.toContain('\n');
+    }
+    expect(() => flash.forwardVarlen(DeviceTensor.empty(driver, 'bf16', [1, 10, 2, 64]), k, v, [0, 10], [0, 12], spec)).toThrow(/q must be packed \[tokens, heads, D\]/);
+    expect(() => flash.forwardVarlen(q, k, v, [0, 10], [0, 12], { kind: 'softmax', keyLengths: [3] })).toThrow(/keyLengths does not apply/);
+    expect(() => flash.forwardVarlen(q, k, v, [0, 10], [0, 12], { kind: 'softmax', alibiSlopes: [1] })).toThrow(/alibi/i);
+    expect(launches).toEqual([]);
+    // Every sequence empty: nothing to launch.
+    flash.forwardVarlen(DeviceTensor.empty(driver, 'bf16', [0, 2, 64]), k, v, [0, 0, 0], [0, 6, 12], spec);
+    expect(launches).toEqual([]);
+  });
 });
 
 describe('GPU decode check cases (src/cuda/check.ts)', () => {
@@ -324,4 +392,119 @@ describe('GPU decode check cases (src/cuda/check.ts)', () => {
     }
     expect(flags).toEqual({ gqa: true, keyLengths: true, alibi: true });
   });
+});
+
+describe('GPU varlen check cases (src/cuda/check.ts)', () => {
+  it('cover every (D, dtype) pair per kind with 3–5 ragged sequences incl. one of 1 query and one > 128, inputs rounded', () => {
+    const cases = cudaVarlenCases(1);
+    const flags = { gqa: false, causal: false, alibi: false, crossLengths: false };
+    for (const kind of CUDA_KINDS) {
+      const own = cases.filter((c) => c.kind === kind);
+      expect(new Set(own.map((c) => `${c.D} ${c.dtype}`)).size).toBe(CUDA_HEAD_DIMS.length * 2);
+      expect(own.every((c) => c.title.startsWith(`varlen ${kind}`))).toBe(true);
+    }
+    for (const d of cases) {
+      const c = cudaVarlenCase(d);
+      const S = c.cuQ.length - 1;
+      const seqQ = Array.from({ length: S }, (_, i) => c.cuQ[i + 1] - c.cuQ[i]);
+      const seqK = Array.from({ length: S }, (_, i) => c.cuK[i + 1] - c.cuK[i]);
+      expect(S).toBeGreaterThanOrEqual(3);
+      expect(S).toBeLessThanOrEqual(5);
+      expect(seqQ).toContain(1);
+      expect(Math.max(...seqQ)).toBeGreaterThan(128);
+      expect(Math.min(...seqK)).toBeGreaterThan(0);
+      expect([c.cuQ[0], c.cuK[0], c.cuK.length]).toEqual([0, 0, S + 1]);
+      expect([c.q.length, c.k.length, c.v.length]).toEqual([c.cuQ[S] * c.H * d.D, c.cuK[S] * c.Hkv * d.D, c.cuK[S] * c.Hkv * d.D]);
+      const [enc, dec] = d.dtype === 'bf16' ? [f32ToBf16Bits, bf16BitsToF32] : [f32ToF16Bits, f16BitsToF32];
+      for (const x of [c.q, c.k, c.v]) expect(x.every((v) => dec(enc(v)) === v), c.label).toBe(true);
+      expect(cudaVarlenCase(d).q, 'drawn from its seed').toEqual(c.q);
+      flags.gqa ||= c.H !== c.Hkv;
+      flags.causal ||= c.spec.causal === true;
+      flags.alibi ||= c.spec.alibiSlopes !== undefined;
+      flags.crossLengths ||= seqQ.some((n, i) => n !== seqK[i]);
+    }
+    expect(flags).toEqual({ gqa: true, causal: true, alibi: true, crossLengths: true });
+  });
+});
+
+describe('GPU varlen check harness (src/cuda/check.ts) against an emulated kernel', () => {
+  // A memory-backed fake driver whose varlen "kernel" decodes VarlenFwdParams and computes each sequence
+  // with the naive f32 forward, so the packing, offsets and the per-sequence judging run end to end.
+  function emulated(skipSequence: number | null) {
+    const mem = new Map<bigint, Uint8Array>();
+    let next = 0x10000n;
+    const buf = (p: bigint) => {
+      const b = mem.get(p);
+      if (!b) throw new Error(`fake driver: no allocation at ${p}`);
+      return b;
+    };
+    const view = (p: bigint) => new DataView(buf(p).buffer);
+    const driver = {
+      info: { name: 'emulated', computeCapability: [8, 0], smCount: 4, maxSharedPerBlockOptin: 232448 },
+      alloc: (bytes: number) => { const p = next; mem.set(p, new Uint8Array(Math.max(bytes, 1))); next += BigInt(bytes + 256); return p; },
+      free: (p: bigint) => { mem.delete(p); },
+      copyHtoD: (dst: bigint, src: ArrayBufferView) => buf(dst).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength)),
+      copyDtoH: (dst: ArrayBufferView, src: bigint) => new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(buf(src).subarray(0, dst.byteLength)),
+      fill16: (p: bigint, value: number, count: number) => { for (let i = 0; i < count; i++) view(p).setUint16(2 * i, value, true); },
+      fill32: (p: bigint, value: number, count: number) => { for (let i = 0; i < count; i++) view(p).setUint32(4 * i, value, true); },
+      synchronize: () => undefined,
+      loadModule: () => 1n,
+      unloadModule: () => undefined,
+      getFunction: () => 1n,
+      readGlobal: () => { const cfg = Buffer.alloc(16); [128, 64, 128, 0].forEach((x, i) => cfg.writeInt32LE(x, i * 4)); return cfg; },
+      setMaxDynamicShared: () => undefined,
+      launch: (_fn: bigint, name: string, _grid: number[], _block: number, _smem: number, args: Uint8Array[]) => {
+        const m = /^flash_(sigmoid|softmax)_fwd_varlen_(bf16|fp16)_d(\d+)$/.exec(name)!;
+        const [kind, dtype, D] = [m[1] as 'sigmoid' | 'softmax', m[2] as 'bf16' | 'fp16', Number(m[3])];
+        const p = new DataView(args[0].buffer);
+        const ptr = (i: number) => p.getBigUint64(i * 8, true);
+        const [B, H, Hkv] = [0, 1, 2].map((i) => p.getInt32(56 + i * 4, true));
+        const causal = p.getInt32(76, true) === 1, scale = p.getFloat32(80, true), bias = p.getFloat32(84, true);
+        const [dec, enc] = dtype === 'bf16' ? [bf16BitsToF32, f32ToBf16Bits] : [f16BitsToF32, f32ToF16Bits];
+        const half = (q: bigint) => Array.from(new Uint16Array(buf(q).buffer), dec);
+        const ints = (q: bigint) => new Int32Array(buf(q).buffer, 0, B + 1);
+        const [q, k, v] = [half(ptr(0)), half(ptr(1)), half(ptr(2))];
+        const alibi = ptr(5) === 0n ? undefined : Array.from(new Float32Array(buf(ptr(5)).buffer, 0, H));
+        const [cuQ, cuK] = [ints(p.getBigUint64(88, true)), ints(p.getBigUint64(96, true))];
+        const o = new DataView(buf(ptr(3)).buffer);
+        const gather = (x: number[], heads: number, s0: number, n: number) => Float32Array.from({ length: heads * n * D }, (_, e) => {
+          const d = e % D, i = Math.floor(e / D) % n, h = Math.floor(e / (D * n));
+          return x[((s0 + i) * heads + h) * D + d];
+        });
+        for (let s = 0; s < B; s++) {
+          if (s === skipSequence) continue;
+          const nq = cuQ[s + 1] - cuQ[s], nk = cuK[s + 1] - cuK[s];
+          const r = resolveAttention([1, H, nq, D], [1, Hkv, nk, D], [1, Hkv, nk, D], { kind, scale, causal, alibiSlopes: alibi, ...(kind === 'sigmoid' ? { bias } : {}) });
+          const out = naiveAttentionF32Forward(r, gather(q, H, cuQ[s], nq), gather(k, Hkv, cuK[s], nk), gather(v, Hkv, cuK[s], nk)).o;
+          for (let h = 0; h < H; h++)
+            for (let i = 0; i < nq; i++)
+              for (let d = 0; d < D; d++) o.setUint16((((cuQ[s] + i) * H + h) * D + d) * 2, enc(out[(h * nq + i) * D + d]), true);
+        }
+      },
+    } as unknown as CudaDriver;
+    return driver;
+  }
+
+  it('passes a kernel that attends within each sequence and fails one that leaves a sequence unwritten', () => {
+    const dir = makeTempDir('sigattn-varlen-');
+    try {
+      mkdirSync(path.join(dir.path, 'sm_80'));
+      for (const f of ['flash_sigmoid_fwd', 'flash_softmax_fwd']) writeFileSync(path.join(dir.path, 'sm_80', `${f}.cubin`), '');
+      const cases = cudaVarlenCases(3).filter((c) => c.D === 32);
+      expect(new Set(cases.map((c) => c.kind))).toEqual(new Set(CUDA_KINDS));
+      for (const c of cases) {
+        const good = emulated(null);
+        const ok = runCudaVarlenCheck(good, new CudaFlashAttention(good, dir.path, { hopper: false }), c);
+        expect(ok.message, c.title).toBe('');
+        expect(ok.comparisons.map((x) => x.output)).toEqual(Array.from({ length: ok.comparisons.length }, (_, s) => `o@varlen[${s}]`));
+        expect(ok.comparisons.length).toBeGreaterThanOrEqual(3);
+        const bad = emulated(1);
+        const failed = runCudaVarlenCheck(bad, new CudaFlashAttention(bad, dir.path, { hopper: false }), c);
+        expect(failed.ok).toBe(false);
+        expect(failed.comparisons.filter((x) => !x.ok).map((x) => x.output)).toEqual(['o@varlen[1]']);
+      }
+    } finally {
+      dir.remove();
+    }
+  }, 60_000);
 });

@@ -352,3 +352,114 @@ export function runCudaDecodeCheck(driver: CudaDriver, flash: CudaFlashAttention
   const failures = [...comparisons.filter((x) => !x.ok).map(formatComparison), ...(deterministic ? [] : ['two runs differ (the split merge must be deterministic)'])];
   return { label: c.label, comparisons, ok, lseUnwritten: 0, message: ok ? '' : `${c.label}\n  ${failures.join('\n  ')}` };
 }
+
+/** One varlen check: a packed batch of ragged sequences; everything but kind, dtype and D is drawn from `seed`. */
+export interface CudaVarlenCase {
+  title: string;
+  kind: CudaKind;
+  dtype: HalfDtype;
+  D: number;
+  seed: number;
+}
+
+/** Per CUDA kind, one packed batch per (D, dtype) pair (CUDA_HEAD_DIMS × bf16/fp16). */
+export function cudaVarlenCases(seed: number): CudaVarlenCase[] {
+  const out: CudaVarlenCase[] = [];
+  CUDA_KINDS.forEach((kind, k) => {
+    for (let i = 0; i < 2 * CUDA_HEAD_DIMS.length; i++) {
+      const dtype: HalfDtype = i % 2 === 0 ? 'bf16' : 'fp16';
+      const D = CUDA_HEAD_DIMS[i % CUDA_HEAD_DIMS.length];
+      const caseSeed = deriveSeed(seed, 2000 + k, i);
+      out.push({ title: `varlen ${kind} ${dtype} D=${D} (seed ${caseSeed})`, kind, dtype, D, seed: caseSeed });
+    }
+  });
+  return out;
+}
+
+/** A packed batch: q [totalQ, H, D], k/v [totalK, Hkv, D] (rounded to the dtype) and their cumulative offsets. */
+export interface VarlenCase {
+  label: string;
+  spec: AttentionSpec;
+  H: number;
+  Hkv: number;
+  D: number;
+  cuQ: Int32Array;
+  cuK: Int32Array;
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+}
+
+/**
+ * The varlen case's inputs: 3–5 sequences in random order, one of 1 query and one of 129–328 queries
+ * (several query blocks), the others 1–150; keys per sequence equal to its queries (self-attention)
+ * or drawn independently (1–300, so causal sees Nk < Nq and Nk > Nq); 1–2 K/V heads with 1 or 2
+ * query heads each (GQA); scale and bias as the decode cases draw them; causal and ALiBi at random.
+ */
+export function cudaVarlenCase(d: CudaVarlenCase): VarlenCase {
+  const rng = new Rng(d.seed);
+  const S = 3 + rng.int(3);
+  const seqQ = rng.shuffle([1, 129 + rng.int(200), ...Array.from({ length: S - 2 }, () => 1 + rng.int(150))]);
+  const selfAttention = rng.next() < 0.5;
+  const seqK = seqQ.map((n) => (selfAttention ? n : 1 + rng.int(300)));
+  const Hkv = 1 + rng.int(2), H = Hkv * (1 + rng.int(2));
+  const spec: AttentionSpec = { kind: d.kind, scale: rng.uniform(0.3, 3) / Math.sqrt(d.D) };
+  if (d.kind === 'sigmoid') spec.bias = rng.uniform(-10, 2);
+  if (rng.next() < 0.5) spec.causal = true;
+  if (rng.next() < 0.4) spec.alibiSlopes = alibiSlopes(H);
+  const offsets = (lens: number[]) => Int32Array.from([0, ...lens.map((_, i) => lens.slice(0, i + 1).reduce((a, b) => a + b, 0))]);
+  const cuQ = offsets(seqQ), cuK = offsets(seqK);
+  const round = ROUND[d.dtype];
+  const draw = (n: number) => Float32Array.from(rng.normalF32(n), round);
+  const q = draw(cuQ[S] * H * d.D), k = draw(cuK[S] * Hkv * d.D), v = draw(cuK[S] * Hkv * d.D);
+  const flags = [spec.causal ? 'causal' : '', spec.alibiSlopes ? 'alibi' : '', H !== Hkv ? `gqa${H / Hkv}` : ''].filter((x) => x !== '');
+  const scale = spec.scale!.toPrecision(3), bias = d.kind === 'sigmoid' ? ` bias=${(spec.bias as number).toPrecision(3)}` : '';
+  const label = `${d.kind} H=${H} Hkv=${Hkv} D=${d.D} seqQ=[${seqQ}] seqK=[${seqK}] scale=${scale}${bias} ${flags.join(' ')} ${d.dtype} (seed ${d.seed})`;
+  return { label, spec, H, Hkv, D: d.D, cuQ, cuK, q, k, v };
+}
+
+/** Rows [start, start+n) of a packed [tokens, heads, D] array as one batch element [1, heads, n, D]. */
+function unpackSequence(packed: ArrayLike<number>, heads: number, D: number, start: number, n: number): Float32Array {
+  const out = new Float32Array(heads * n * D);
+  for (let h = 0; h < heads; h++)
+    for (let i = 0; i < n; i++)
+      for (let d = 0; d < D; d++) out[(h * n + i) * D + d] = packed[((start + i) * heads + h) * D + d];
+  return out;
+}
+
+/**
+ * One varlen case through `flash.forwardVarlen` (output poisoned with NaN first), each sequence's rows
+ * of O judged on their own under the accuracy rule (`o@varlen[s]`) against the float64 reference and
+ * the naive 16-bit computation of that sequence as a batch of one.
+ */
+export function runCudaVarlenCheck(driver: CudaDriver, flash: CudaFlashAttention, d: CudaVarlenCase): CudaCheckResult {
+  const c = cudaVarlenCase(d);
+  const { H, Hkv, D, cuQ, cuK } = c;
+  const S = cuQ.length - 1;
+  const tensors = [
+    DeviceTensor.fromHost(driver, c.q, [cuQ[S], H, D], d.dtype),
+    DeviceTensor.fromHost(driver, c.k, [cuK[S], Hkv, D], d.dtype),
+    DeviceTensor.fromHost(driver, c.v, [cuK[S], Hkv, D], d.dtype),
+  ];
+  const out = DeviceTensor.empty(driver, d.dtype, [cuQ[S], H, D]).poison();
+  let got: ArrayLike<number>;
+  try {
+    flash.forwardVarlen(tensors[0], tensors[1], tensors[2], cuQ, cuK, c.spec, { out });
+    got = out.toHost();
+  } finally {
+    for (const t of [...tensors, out]) t.free();
+  }
+  const comparisons: Comparison[] = [];
+  for (let s = 0; s < S; s++) {
+    const nq = cuQ[s + 1] - cuQ[s], nk = cuK[s + 1] - cuK[s];
+    const r = resolveAttention([1, H, nq, D], [1, Hkv, nk, D], [1, Hkv, nk, D], c.spec);
+    const q = unpackSequence(c.q, H, D, cuQ[s], nq);
+    const k = unpackSequence(c.k, Hkv, D, cuK[s], nk), v = unpackSequence(c.v, Hkv, D, cuK[s], nk);
+    const ref = referenceAttentionForward(r, q, k, v).o;
+    const naive = naiveSamePrecision(r, q, k, v, ROUND[d.dtype]);
+    comparisons.push(compareToReference(`o@varlen[${s}]`, unpackSequence(got, H, D, cuQ[s], nq), ref, naive, d.dtype));
+  }
+  const ok = comparisons.every((x) => x.ok);
+  const failures = comparisons.filter((x) => !x.ok).map(formatComparison);
+  return { label: c.label, comparisons, ok, lseUnwritten: 0, message: ok ? '' : `${c.label}\n  ${failures.join('\n  ')}` };
+}

@@ -54,6 +54,41 @@ export function packFwdParams(
   return buf;
 }
 
+/** Byte layout of `struct VarlenFwdParams` in cuda/flash_common.cuh: FwdParams, then the two offset pointers. */
+export const VARLEN_FWD_PARAMS_BYTES = 104;
+
+export function packVarlenFwdParams(fwd: Uint8Array, cu: { q: CuPtr; k: CuPtr }): Uint8Array {
+  const buf = new Uint8Array(VARLEN_FWD_PARAMS_BYTES);
+  buf.set(fwd);
+  const dv = new DataView(buf.buffer);
+  dv.setBigUint64(FWD_PARAMS_BYTES, cu.q, true);
+  dv.setBigUint64(FWD_PARAMS_BYTES + 8, cu.k, true);
+  return buf;
+}
+
+/**
+ * Checks cumulative sequence offsets of a packed batch (FlashAttention's cu_seqlens): B + 1 ≥ 2
+ * integers, starting at 0, non-decreasing, ending at `total` (the tensor's token count). Returns the
+ * longest sequence; throws one line naming `name` otherwise.
+ */
+export function checkCuSeqlens(name: string, cu: ArrayLike<number>, total: number, B?: number): number {
+  const fail = (what: string): never => {
+    throw new RangeError(`cuda attention varlen: ${name}${what}`);
+  };
+  if (cu.length < 2) fail(` must hold B + 1 ≥ 2 offsets (B sequences), got ${cu.length}`);
+  if (B !== undefined && cu.length !== B + 1) fail(` has ${cu.length} offsets but cuSeqlensQ has ${B + 1}; pass one offset per sequence boundary in both`);
+  if (cu[0] !== 0) fail(` must start at 0, got ${cu[0]}`);
+  let longest = 0;
+  for (let i = 1; i < cu.length; i++) {
+    const x = cu[i];
+    if (!Number.isInteger(x)) fail(`[${i}] must be an integer, got ${x}`);
+    if (x < cu[i - 1]) fail(` must be non-decreasing (offsets of consecutive sequences), but [${i - 1}] = ${cu[i - 1]} > [${i}] = ${x}`);
+    longest = Math.max(longest, x - cu[i - 1]);
+  }
+  if (cu[cu.length - 1] !== total) fail(` must end at the packed tensor's token count ${total} (dimension 0), got ${cu[cu.length - 1]}`);
+  return longest;
+}
+
 /** Byte layout of `struct BwdParams` in cuda/flash_bwd.cuh (11 pointers, 6 int32, 2 f32). */
 export const BWD_PARAMS_BYTES = 120;
 
@@ -113,6 +148,9 @@ export function decodeSplits(rows: number, Nk: number, keysPerStep: number, smCo
 const u64 = (x: bigint) => new Uint8Array(BigUint64Array.of(x).buffer);
 const i64 = (x: number) => new Uint8Array(BigInt64Array.of(BigInt(x)).buffer);
 const i32 = (x: number) => new Uint8Array(Int32Array.of(x).buffer);
+
+/** What validate() reads of a tensor (the varlen path passes the padded-batch view of its packed tensors). */
+type TensorMeta = Pick<DeviceTensor, 'dtype' | 'shape'>;
 
 type Part = 'fwd' | 'bwd' | 'bwd_aux' | 'hopper_fwd' | 'decode';
 
@@ -251,6 +289,60 @@ export class CudaFlashAttention {
     );
     const grid: [number, number, number] = [Math.ceil(r.Nq / kern.blockM), r.H, r.B];
     this.driver.launch(kern.fn, kern.name, grid, kern.threads, kern.smem, [params], opts.stream ?? 0n);
+    return out;
+  }
+
+  /**
+   * Packed variable-length batch (FlashAttention's varlen layout): q [totalQ, H, D], k/v [totalK, Hkv, D]
+   * hold B sequences back to back; sequence b owns query rows cuSeqlensQ[b]..cuSeqlensQ[b+1] and key
+   * rows cuSeqlensK[b]..cuSeqlensK[b+1] (host arrays of B + 1 offsets, validated here). Each sequence
+   * is attention per `spec` on its own (causal aligned bottom-right per sequence, ALiBi, GQA); the
+   * spec's keyLengths do not apply (the offsets give the lengths). FA2-class varlen kernels on every
+   * device; no LSE. Returns out [totalQ, H, D]. Distinct offset arrays stay on the device until dispose().
+   */
+  forwardVarlen(
+    q: DeviceTensor,
+    k: DeviceTensor,
+    v: DeviceTensor,
+    cuSeqlensQ: ArrayLike<number>,
+    cuSeqlensK: ArrayLike<number>,
+    spec: AttentionSpec,
+    opts: { out?: DeviceTensor; stream?: CuPtr } = {},
+  ): DeviceTensor {
+    for (const [n, t] of [['q', q], ['k', k], ['v', v]] as const) {
+      if (t.shape.length !== 3) throw new RangeError(`cuda attention varlen: ${n} must be packed [tokens, heads, D], got [${t.shape.join(', ')}]`);
+    }
+    if (spec.keyLengths !== undefined) throw new RangeError('cuda attention varlen: spec.keyLengths does not apply (cuSeqlensK gives each sequence\'s keys); leave it out');
+    const [totalQ, H, D] = q.shape, [totalK, Hkv] = k.shape;
+    if (v.shape.join() !== k.shape.join()) throw new RangeError(`cuda attention varlen: v must match k [${k.shape.join(', ')}], got [${v.shape.join(', ')}]`);
+    const maxQ = checkCuSeqlens('cuSeqlensQ', cuSeqlensQ, totalQ);
+    const maxK = checkCuSeqlens('cuSeqlensK', cuSeqlensK, totalK, cuSeqlensQ.length - 1);
+    const B = cuSeqlensQ.length - 1;
+    // The spec is resolved (and validated) as a padded batch of the longest sequences.
+    const r = this.validate(
+      { dtype: q.dtype, shape: [B, H, Math.max(maxQ, 1), D] },
+      { dtype: k.dtype, shape: [B, Hkv, Math.max(maxK, 1), k.shape[2]] },
+      { dtype: v.dtype, shape: [B, Hkv, Math.max(maxK, 1), k.shape[2]] },
+      spec,
+    );
+    const out = opts.out ?? DeviceTensor.empty(this.driver, q.dtype, q.shape);
+    if (out.dtype !== q.dtype || out.shape.join() !== q.shape.join()) {
+      throw new TypeError(`cuda attention varlen: out must be ${q.dtype} [${q.shape.join(', ')}], got ${out.dtype} [${out.shape.join(', ')}]`);
+    }
+    if (maxQ === 0) return out;
+    const kern = this.kernelIn(this.module(r.kind, 'fwd'), `flash_${r.kind}_fwd_varlen_${q.dtype}_d${r.D}`);
+    const params = packVarlenFwdParams(
+      packFwdParams(
+        {
+          q: q.ptr, k: k.ptr, v: v.ptr, o: out.ptr, lse: 0n,
+          alibi: r.alibiSlopes ? this.auxTensor(r.alibiSlopes, 'f32').ptr : 0n,
+          keyLens: 0n,
+        },
+        r,
+      ),
+      { q: this.auxTensor(cuSeqlensQ, 'i32').ptr, k: this.auxTensor(cuSeqlensK, 'i32').ptr },
+    );
+    this.driver.launch(kern.fn, kern.name, [Math.ceil(maxQ / kern.blockM), r.H, B], kern.threads, kern.smem, [params], opts.stream ?? 0n);
     return out;
   }
 
@@ -396,7 +488,7 @@ export class CudaFlashAttention {
     return out;
   }
 
-  private validate(q: DeviceTensor, k: DeviceTensor, v: DeviceTensor, spec: AttentionSpec): ResolvedAttention {
+  private validate(q: TensorMeta, k: TensorMeta, v: TensorMeta, spec: AttentionSpec): ResolvedAttention {
     const r = resolveAttention(q.shape, k.shape, v.shape, spec);
     for (const [n, t] of [['k', k], ['v', v]] as const) {
       if (t.dtype !== q.dtype) throw new TypeError(`cuda attention: ${n} is ${t.dtype} but q is ${q.dtype}; pass all three in one dtype`);

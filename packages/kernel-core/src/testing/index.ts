@@ -25,4 +25,5 @@ export { runWebGPUCase, type AttentionOutputs } from '../webgpu/check.js';
 export {
   cudaCheckCases, cudaCheckCase, cudaCheckImplementations, runCudaCheck, type CudaCheckCase, type CudaCheckResult,
   cudaDecodeCases, cudaDecodeCase, runCudaDecodeCheck, DECODE_CHECK_KEY_LENGTHS, type CudaDecodeCase,
+  cudaVarlenCases, cudaVarlenCase, runCudaVarlenCheck, type CudaVarlenCase, type VarlenCase,
 } from '../cuda/check.js';
