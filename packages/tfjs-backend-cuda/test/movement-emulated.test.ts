@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { movementKernels } from '../src/kernels/movement.js';
 import { runOpCases } from '../src/testing/index.js';
 import { movementCases } from '../src/testing/cases/movement.js';
+import { deviceToInt32, rangeSerial } from './movement-device.js';
 import { CudaSourceLayout, EmulatedMemory, caseFailures, emulatedDevice, registerEmulatedBackend, removeEmulatedBackend, type Decoded, type Launch } from './emulated-device.js';
 
 const layout = new CudaSourceLayout('movement.cu');
@@ -22,14 +23,6 @@ const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 const asFloat = (bits: number) => ((u32[0] = bits), f32[0]);
 const asBits = (x: number) => ((f32[0] = x), u32[0]);
-/** to_int32 in movement.cu. */
-function toInt32(x: number): number {
-  if (x > -2147483649 && x < 2147483648) return Math.trunc(x) | 0;
-  if (!Number.isFinite(x)) return 0;
-  let m = Math.trunc(x) % 4294967296;
-  if (m < 0) m += 4294967296;
-  return m | 0;
-}
 const hilo = (hi: number, lo: number) => {
   const v = new DataView(new ArrayBuffer(8));
   v.setInt32(0, lo, true);
@@ -104,7 +97,7 @@ function runKernel(mem: EmulatedMemory, kernel: string, p: Decoded): void {
       for (let i = 0; i < n; i++) mem.set(out, i, p.value as number);
       return;
     case 'cast_f32_i32':
-      for (let i = 0; i < n; i++) mem.set(out, i, toInt32(asFloat(mem.get(p.in as bigint, i))));
+      for (let i = 0; i < n; i++) mem.set(out, i, deviceToInt32(asFloat(mem.get(p.in as bigint, i))));
       return;
     case 'cast_i32_f32':
       for (let i = 0; i < n; i++) mem.set(out, i, asBits(mem.get(p.in as bigint, i) | 0));
@@ -129,11 +122,7 @@ function runKernel(mem: EmulatedMemory, kernel: string, p: Decoded): void {
       const isFloat = name.endsWith('f32');
       const step = hilo(p.stepHi as number, p.stepLo as number);
       const start = hilo(p.startHi as number, p.startLo as number);
-      let v = isFloat ? Math.fround(start) : toInt32(start);
-      for (let i = 0; i < n; i++) {
-        if (i > 0) v = isFloat ? Math.fround(v + step) : toInt32(v + step);
-        mem.set(out, i, isFloat ? asBits(v) : v);
-      }
+      rangeSerial(start, step, n, isFloat).forEach((v, i) => mem.set(out, i, isFloat ? asBits(v) : v));
       return;
     }
     default:

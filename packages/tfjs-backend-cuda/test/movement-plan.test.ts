@@ -26,6 +26,7 @@ import {
   type PadPlan,
 } from '../src/kernels/movement.js';
 import { sizeOf, stridesOf } from '../src/kernels/util.js';
+import { deviceToInt32, rangeSerial } from './movement-device.js';
 
 // ---- The kernels' index math, line for line ----------------------------------------------------
 
@@ -92,15 +93,6 @@ function runConcat(plan: ConcatPlan, launches: ConcatLaunch[], inputs: Float32Ar
   return out;
 }
 
-/** to_int32 in movement.cu (its double arithmetic is JavaScript's). */
-function deviceToInt32(x: number): number {
-  if (x > -2147483649 && x < 2147483648) return Math.trunc(x) | 0;
-  if (!Number.isFinite(x)) return 0;
-  let m = Math.trunc(x) % 4294967296;
-  if (m < 0) m += 4294967296;
-  return m | 0;
-}
-
 /** range_affine_* and range_serial_*. */
 function runRange(start: number, step: number, size: number, dtype: 'float32' | 'int32'): number[] {
   const out: number[] = [];
@@ -117,12 +109,7 @@ function runRange(start: number, step: number, size: number, dtype: 'float32' | 
     }
     return out;
   }
-  let v = dtype === 'float32' ? Math.fround(start) : deviceToInt32(start);
-  for (let i = 0; i < size; i++) {
-    if (i > 0) v = dtype === 'float32' ? Math.fround(v + step) : deviceToInt32(v + step);
-    out.push(v);
-  }
-  return out;
+  return rangeSerial(start, step, size, dtype === 'float32');
 }
 
 // ---- helpers -----------------------------------------------------------------------------------
