@@ -172,3 +172,74 @@ __device__ __forceinline__ KeyRange key_range(const FwdParams& p, int b, int m0,
   if (p.causal) kr.n_end = min(kr.n_end, max(0, m0 + BM + kr.offset));
   return kr;
 }
+
+// The element-wise step of one forward score tile, shared by the FA2-class (flash_fwd.cuh) and the Hopper
+// (hopper_fwd.cuh) kernels so that both families compute the same numbers from one definition.
+// `s` is one m16 row slice of a warp's S tile in the m16n8 C layout: NS n8 blocks, rows `row0` (lane/4) and
+// row0 + 8, columns c0 = (lane%4)·2 and c0 + 1 of each block, the first block at key n0. Sigmoid: mask, ALiBi
+// and σ in place. Softmax: masked, ALiBi-shifted log2-domain logits, the online max/sum of the two rows
+// (row_max/row_sum) updated across the quad, `o` (DN n8 blocks of the same rows) rescaled, and s replaced by
+// exp2(logit − max). Only tiles that cross the padding/ragged edge or the causal diagonal pay for masking
+// (`need_mask`); `lim` counts the visible keys from the thread's first column and `dist0` is the ALiBi
+// distance there, so the per-element work is a compare against a compile-time constant.
+template <bool SIGMOID, typename T, int NS, int DN>
+__device__ __forceinline__ void score_tile(float (&s)[NS][4], float (&o)[DN][4], float (&row_max)[2], float (&row_sum)[2],
+                                           const FwdParams& p, const KeyRange& kr, int row0, int lane, int n0, bool need_mask,
+                                           const Sigmoid<T>& sigmoid, float alibi_acc, float alibi_log2, float scale_log2) {
+  const int c0 = (lane % 4) * 2;
+  int lim[2];
+  float dist0[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int i = row0 + r * 8;
+    const int visible_end = p.causal ? min(kr.kv_len, i + kr.offset + 1) : kr.kv_len;
+    lim[r] = need_mask ? visible_end - n0 - c0 : NS * 8;
+    dist0[r] = static_cast<float>(i + kr.offset - n0 - c0);
+  }
+  if constexpr (SIGMOID) {
+#pragma unroll
+    for (int ns = 0; ns < NS; ++ns)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int r = e >> 1, dc = ns * 8 + (e & 1);
+        float x = s[ns][e];
+        if (p.alibi) x -= alibi_acc * fabsf(dist0[r] - static_cast<float>(dc));
+        s[ns][e] = dc < lim[r] ? sigmoid(x) : 0.f;
+      }
+  } else {
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int ns = 0; ns < NS; ++ns)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int r = e >> 1, dc = ns * 8 + (e & 1);
+        float x = s[ns][e] * scale_log2;
+        if (p.alibi) x -= alibi_log2 * fabsf(dist0[r] - static_cast<float>(dc));
+        x = dc < lim[r] ? x : -INFINITY;
+        s[ns][e] = x;
+        mx[r] = fmaxf(mx[r], x);
+      }
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+      const float m_new = fmaxf(row_max[r], mx[r]);
+      // A row with nothing visible yet keeps max -inf; subtract 0 so exp2 gives 0, not NaN.
+      const float m_use = m_new == -INFINITY ? 0.f : m_new;
+      const float alpha = exp2_approx(row_max[r] - m_use);
+      row_max[r] = m_new;
+      row_sum[r] *= alpha;
+#pragma unroll
+      for (int dn = 0; dn < DN; ++dn) { o[dn][2 * r] *= alpha; o[dn][2 * r + 1] *= alpha; }
+      mx[r] = m_use;
+    }
+#pragma unroll
+    for (int ns = 0; ns < NS; ++ns)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const float y = exp2_approx(s[ns][e] - mx[e >> 1]);
+        row_sum[e >> 1] += y;
+        s[ns][e] = y;
+      }
+  }
+}

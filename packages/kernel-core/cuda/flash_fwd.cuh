@@ -169,70 +169,13 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p, const int* cu_q = 
       }
     }
 
-    // Only tiles that cross the padding/ragged edge or the causal diagonal pay for masking.
     const bool need_mask = n0 + BN > kr.kv_len || (p.causal && n0 + BN - 1 > m0 + kr.offset);
     uint32_t pf[MT][BN / 16][4];
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt) {
-      // Per row r (lane/4 and lane/4+8): element (ns, e) sits at key n0 + c0 + ns*8 + (e&1).
-      // `lim` counts the visible keys from that thread's first column, `dist0` is the ALiBi distance
-      // there, so the per-element work is a compare against a compile-time constant.
-      const int c0 = (lane % 4) * 2;
-      int lim[2];
-      float dist0[2];
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        const int i = m0 + warp * MT * 16 + mt * 16 + lane / 4 + r * 8;
-        const int visible_end = p.causal ? min(kr.kv_len, i + kr.offset + 1) : kr.kv_len;
-        lim[r] = need_mask ? visible_end - n0 - c0 : BN;
-        dist0[r] = static_cast<float>(i + kr.offset - n0 - c0);
-      }
-      if constexpr (SIGMOID) {
-#pragma unroll
-        for (int ns = 0; ns < NS; ++ns)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int r = e >> 1, dc = ns * 8 + (e & 1);
-            float x = s[mt][ns][e];
-            if (p.alibi) x -= alibi_acc * fabsf(dist0[r] - static_cast<float>(dc));
-            s[mt][ns][e] = dc < lim[r] ? sigmoid(x) : 0.f;
-          }
-      } else {
-        float mx[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-        for (int ns = 0; ns < NS; ++ns)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int r = e >> 1, dc = ns * 8 + (e & 1);
-            float x = s[mt][ns][e] * scale_log2;
-            if (p.alibi) x -= alibi_log2 * fabsf(dist0[r] - static_cast<float>(dc));
-            x = dc < lim[r] ? x : -INFINITY;
-            s[mt][ns][e] = x;
-            mx[r] = fmaxf(mx[r], x);
-          }
-#pragma unroll
-        for (int r = 0; r < 2; ++r) {
-          mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-          mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-          const float m_new = fmaxf(row_max[mt][r], mx[r]);
-          // A row with nothing visible yet keeps max -inf; subtract 0 so exp2 gives 0, not NaN.
-          const float m_use = m_new == -INFINITY ? 0.f : m_new;
-          const float alpha = exp2_approx(row_max[mt][r] - m_use);
-          row_max[mt][r] = m_new;
-          row_sum[mt][r] *= alpha;
-#pragma unroll
-          for (int dn = 0; dn < DN; ++dn) { acc[mt][dn][2 * r] *= alpha; acc[mt][dn][2 * r + 1] *= alpha; }
-          mx[r] = m_use;
-        }
-#pragma unroll
-        for (int ns = 0; ns < NS; ++ns)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const float y = exp2_approx(s[mt][ns][e] - mx[e >> 1]);
-            row_sum[mt][e >> 1] += y;
-            s[mt][ns][e] = y;
-          }
-      }
+      score_tile<SIGMOID, T, NS, DN>(s[mt], acc[mt], row_max[mt], row_sum[mt], p, kr,
+                                     m0 + warp * MT * 16 + mt * 16 + lane / 4, lane, n0, need_mask,
+                                     sigmoid, alibi_acc, alibi_log2, scale_log2);
       // S accumulator layout == P A-fragment layout: n8 tiles 2k and 2k+1 form k-step k.
 #pragma unroll
       for (int ks = 0; ks < BN / 16; ++ks) {

@@ -90,61 +90,9 @@ __device__ __forceinline__ void hopper_fwd(const FwdParams& p) {
     reg_fence<SREG>(s);
 
     const bool need_mask = n0 + BN > kr.kv_len || (p.causal && n0 + BN - 1 > m0 + kr.offset);
-    const int c0 = (lane % 4) * 2;
-    int lim[2];
-    float dist0[2];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int i = row_base + r * 8;
-      const int visible_end = p.causal ? min(kr.kv_len, i + kr.offset + 1) : kr.kv_len;
-      lim[r] = need_mask ? visible_end - n0 - c0 : BN;
-      dist0[r] = static_cast<float>(i + kr.offset - n0 - c0);
-    }
-    if constexpr (SIGMOID) {
-#pragma unroll
-      for (int ns = 0; ns < NS; ++ns)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int r = e >> 1, dc = ns * 8 + (e & 1);
-          float x = s[ns * 4 + e];
-          if (p.alibi) x -= alibi_acc * fabsf(dist0[r] - static_cast<float>(dc));
-          s[ns * 4 + e] = dc < lim[r] ? sigmoid(x) : 0.f;
-        }
-    } else {
-      float mx[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-      for (int ns = 0; ns < NS; ++ns)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int r = e >> 1, dc = ns * 8 + (e & 1);
-          float x = s[ns * 4 + e] * scale_log2;
-          if (p.alibi) x -= alibi_log2 * fabsf(dist0[r] - static_cast<float>(dc));
-          x = dc < lim[r] ? x : -INFINITY;
-          s[ns * 4 + e] = x;
-          mx[r] = fmaxf(mx[r], x);
-        }
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-        mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-        const float m_new = fmaxf(row_max[r], mx[r]);
-        const float m_use = m_new == -INFINITY ? 0.f : m_new;
-        const float alpha = exp2_approx(row_max[r] - m_use);
-        row_max[r] = m_new;
-        row_sum[r] *= alpha;
-#pragma unroll
-        for (int dn = 0; dn < DN; ++dn) { o[dn * 4 + 2 * r] *= alpha; o[dn * 4 + 2 * r + 1] *= alpha; }
-        mx[r] = m_use;
-      }
-#pragma unroll
-      for (int ns = 0; ns < NS; ++ns)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const float y = exp2_approx(s[ns * 4 + e] - mx[e >> 1]);
-          row_sum[e >> 1] += y;
-          s[ns * 4 + e] = y;
-        }
-    }
+    // The wgmma accumulators hold the same m16n8 C layout as the FA2 kernels' mma tiles, flat.
+    score_tile<SIGMOID, T, NS, DN>(reinterpret_cast<float(&)[NS][4]>(s), reinterpret_cast<float(&)[DN][4]>(o), row_max, row_sum,
+                                   p, kr, row_base, lane, n0, need_mask, sigmoid, alibi_acc, alibi_log2, scale_log2);
     // S accumulator layout == wgmma register-A layout: n8 blocks 2k and 2k+1 form k-step k.
     uint32_t pf[KS][4];
 #pragma unroll
