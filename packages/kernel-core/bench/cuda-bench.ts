@@ -3,7 +3,7 @@
  * hidden 2048 → D 64 × 32 heads or D 128 × 16 heads, N 512…16k; and the small models' D 32 × 32 heads
  * (hidden 1024), N 256…4096; causal and not), CUDA events around each pass, median of --reps after --warmup. TFLOP/s by the standard count (4·B·H·N²·D, backward
  * 2.5×, causal halves). The output O stands in for dO in the backward pass (random, never zeros).
- * On a Hopper GPU the sm_90a forward kernels are timed too (impl ours-hopper-<kind>; ours-<kind> is
+ * On a Hopper GPU the sm_90a forward and backward kernels are timed too (impl ours-hopper-<kind>; ours-<kind> is
  * the FA2-class kernels; SIGATTN_CUDA_HOPPER=0 leaves them out).
  * Writes <out>/cuda_bench.csv and <out>/cuda_bench.md, which also holds <out>/sdpa_bench.csv
  * (tools/sdpa_bench.py, run first in the same call on the same card) side by side.
@@ -121,6 +121,9 @@ runMain(async () => {
           // Backward: the whole pass (zeroing the fp32 accumulators, softmax's D pre-pass, the kernel,
           // the dtype conversions), as PyTorch's backward time includes its own pre/post-processing.
           record(`ours-${kind}`, 'bwd', gpuMedianMs(() => flash.backward(q, k, v, o, spec, { o, lse: kind === 'softmax' ? lse : undefined, dq, dk, dv })));
+          if (hopperHere.includes(kind) && hopper.backwardImpl(kind, D) === 'hopper') {
+            record(`ours-hopper-${kind}`, 'bwd', gpuMedianMs(() => hopper.backward(q, k, v, o, spec, { o, lse: kind === 'softmax' ? lse : undefined, dq, dk, dv })));
+          }
         }
       }
     }

@@ -51,6 +51,10 @@ export function benchMarkdown(rows: Row[], note: string): string {
       ratio('ours-hopper-sigmoid fwd', 'ours-sigmoid fwd', 'hopper sigmoid fwd / our FA2-class sigmoid fwd');
       ratio('ours-sigmoid bwd', 'sdpa-flash2 bwd', 'sigmoid bwd / FA2 bwd');
       ratio('ours-sigmoid bwd', 'ours-softmax bwd', 'sigmoid bwd / our softmax bwd');
+      ratio('ours-hopper-sigmoid bwd', 'sdpa-flash2 bwd', 'hopper sigmoid bwd / FA2 bwd');
+      ratio('ours-hopper-sigmoid bwd', 'sdpa-cudnn bwd', 'hopper sigmoid bwd / cuDNN bwd');
+      ratio('ours-hopper-sigmoid bwd', 'ours-hopper-softmax bwd', 'hopper sigmoid bwd / hopper softmax bwd');
+      ratio('ours-hopper-sigmoid bwd', 'ours-sigmoid bwd', 'hopper sigmoid bwd / our FA2-class sigmoid bwd');
       out.push(`**D = ${D}, ${causal === 'true' ? 'causal' : 'non-causal'}**`, '');
       out.push(markdownTable(['impl', ...NS.map((n) => `N=${n}`)], table, ['l', ...NS.map(() => 'r' as const)]), '');
     }

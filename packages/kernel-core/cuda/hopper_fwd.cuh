@@ -11,7 +11,9 @@
 //               fragments, no shared-memory round trip), V from shared memory read MN-major
 // Not yet: TMA + mbarrier producer warp, ping-pong between the consumer warpgroups, overlap of the
 // next tile's QK^T with this tile's nonlinearity. Loads are issued by every thread (as in the FA2
-// kernels), so the K(j+1)/V(j+1) copies overlap this tile's GEMMs through the double buffer.
+// kernels), so the K(j+1)/V(j+1) copies overlap this tile's GEMMs through the double buffer; where
+// registers and shared memory allow several CTAs per SM (D = 64: MINB = 2), the CTAs overlap one
+// another's element-wise step and GEMMs, which is what ping-pong would do inside one CTA.
 #pragma once
 #include "hopper_common.cuh"
 
@@ -150,8 +152,8 @@ __device__ __forceinline__ void hopper_fwd(const FwdParams& p) {
 
 // Entry + launch config {BM, BN, threads, dynamic smem bytes} as a device global, the convention of
 // the FA2 kernels (flash_fwd.cuh), so the host loads both families the same way.
-#define HOPPER_FWD_ENTRY(NAME, T, D, BN, NWG, SIGMOID)                                             \
-  extern "C" __global__ void __launch_bounds__((NWG) * 128, 1) NAME(const __grid_constant__ FwdParams p) { \
+#define HOPPER_FWD_ENTRY(NAME, T, D, BN, NWG, MINB, SIGMOID)                                       \
+  extern "C" __global__ void __launch_bounds__((NWG) * 128, MINB) NAME(const __grid_constant__ FwdParams p) { \
     hopper_fwd<T, D, BN, NWG, SIGMOID>(p);                                                       \
   }                                                                                              \
   extern "C" __device__ const int NAME##_cfg[4] = {64 * (NWG), BN, (NWG) * 128, (64 * (NWG) + 4 * (BN)) * (D) * 2 + 1024};

@@ -84,16 +84,15 @@ describe.skipIf(nvcc === null)(title, () => {
     }
   });
 
-  it('builds the Hopper (wgmma) forward kernels for sm_90a only, without spills', () => {
-    for (const kind of ['sigmoid', 'softmax']) {
-      for (const dt of ['bf16', 'fp16']) {
-        for (const d of HOPPER_HEAD_DIMS) {
-          const rows = result.resources.filter((r) => r.kernel === `hopper_${kind}_fwd_${dt}_d${d}`);
-          expect(rows.map((r) => r.arch), `hopper_${kind}_fwd_${dt}_d${d}`).toEqual([HOPPER_ARCH]);
-          expect(rows[0].registers).toBeGreaterThan(0);
-          expect(rows[0].spillStoreBytes + rows[0].spillLoadBytes).toBe(0);
-        }
-      }
+  it('builds the Hopper (wgmma) forward and backward kernels for sm_90a only, without spills', () => {
+    const names = ['sigmoid', 'softmax'].flatMap((kind) =>
+      ['fwd', 'bwd'].flatMap((pass) => ['bf16', 'fp16'].flatMap((dt) => HOPPER_HEAD_DIMS.map((d) => `hopper_${kind}_${pass}_${dt}_d${d}`))),
+    );
+    for (const name of names) {
+      const rows = result.resources.filter((r) => r.kernel === name);
+      expect(rows.map((r) => r.arch), name).toEqual([HOPPER_ARCH]);
+      expect(rows[0].registers).toBeGreaterThan(0);
+      expect(rows[0].spillStoreBytes + rows[0].spillLoadBytes).toBe(0);
     }
   });
 });

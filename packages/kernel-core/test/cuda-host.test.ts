@@ -129,7 +129,7 @@ describe('GPU check cases (src/cuda/check.ts)', () => {
   });
 });
 
-describe('forward dispatch between the Hopper and FA2 kernels', () => {
+describe('dispatch between the Hopper and FA2 kernels', () => {
   // forwardImpl only reads the device's compute capability and looks for the sm_90a cubin.
   const fakeDriver = (major: number) => ({ info: { computeCapability: [major, 0] } }) as unknown as CudaDriver;
   let dir: { path: string; remove(): void };
@@ -137,6 +137,7 @@ describe('forward dispatch between the Hopper and FA2 kernels', () => {
     dir = makeTempDir('sigattn-dispatch-');
     mkdirSync(path.join(dir.path, 'sm_90a'));
     writeFileSync(path.join(dir.path, 'sm_90a', 'hopper_sigmoid_fwd.cubin'), '');
+    writeFileSync(path.join(dir.path, 'sm_90a', 'hopper_softmax_bwd.cubin'), '');
   });
   afterAll(() => dir.remove());
 
@@ -148,6 +149,17 @@ describe('forward dispatch between the Hopper and FA2 kernels', () => {
       expect(new CudaFlashAttention(fakeDriver(8), dir.path, { hopper: true }).forwardImpl('sigmoid', d)).toBe('fa2');
       expect(new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: false }).forwardImpl('sigmoid', d)).toBe('fa2');
     }
+  });
+
+  it('chooses the backward family by its own cubin, by the same rule', () => {
+    const on9 = new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: true });
+    for (const d of HOPPER_HEAD_DIMS) {
+      expect(on9.backwardImpl('softmax', d)).toBe('hopper');
+      expect(on9.backwardImpl('sigmoid', d)).toBe('fa2'); // only the forward sigmoid cubin is in this build dir
+      expect(new CudaFlashAttention(fakeDriver(8), dir.path, { hopper: true }).backwardImpl('softmax', d)).toBe('fa2');
+      expect(new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: false }).backwardImpl('softmax', d)).toBe('fa2');
+    }
+    expect(on9.backwardImpl('softmax', 32)).toBe('fa2');
   });
 
   it('runs the FA2 forward for head dims without Hopper kernels (D = 32) even on 9.x with the cubin built', () => {

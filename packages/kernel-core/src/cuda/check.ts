@@ -5,8 +5,8 @@
  * (randomAttentionCases, restricted to the CUDA kinds and head dims, inputs rounded to bf16/fp16), and
  * every output is judged by the project's one accuracy rule (compareToReference, src/testing/accuracy.ts)
  * with the unfused computation in the kernel's 16-bit dtype as the naive yardstick. Outputs are
- * poisoned with NaN before the launch. On a Hopper device each case runs through both forward
- * kernel families (cudaCheckImplementations: the sm_90a wgmma kernels and the FA2 ones).
+ * poisoned with NaN before the launch. On a Hopper device each case runs through both kernel
+ * families, forward and backward (cudaCheckImplementations: the sm_90a wgmma kernels and the FA2 ones).
  */
 import { referenceAttentionBackward, referenceAttentionForward } from '../reference/attention-ref64.js';
 import { naiveAttentionF32Forward } from '../reference/attention-naive-f32.js';
@@ -185,9 +185,9 @@ export interface CudaCheckResult {
 }
 
 /**
- * The implementations a GPU check should cover on this device: the Hopper forward kernels (on a
+ * The implementations a GPU check should cover on this device: the Hopper kernels, forward and backward (on a
  * 9.x device with their sm_90a cubins, unless SIGATTN_CUDA_HOPPER=0) and always the FA2 ones.
- * Head dims outside HOPPER_HEAD_DIMS run the FA2 forward in both (runCudaCheck runs it once).
+ * Head dims outside HOPPER_HEAD_DIMS run the FA2 kernels in both (runCudaCheck runs them once).
  */
 export function cudaCheckImplementations(driver: CudaDriver, buildDir?: string): CudaFlashAttention[] {
   const fa2 = new CudaFlashAttention(driver, buildDir, { hopper: false });

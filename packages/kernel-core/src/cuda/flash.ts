@@ -22,7 +22,7 @@ export function cudaBuildDir(): string {
 
 /** Head dims with FA2-class forward and backward kernels (cuda/flash_*.cu). */
 export const CUDA_HEAD_DIMS = [32, 64, 128] as const;
-/** Head dims with Hopper (sm_90a wgmma) forward kernels; the others run the FA2-class forward on every device. */
+/** Head dims with Hopper (sm_90a wgmma) forward and backward kernels; the others run the FA2-class kernels on every device. */
 export const HOPPER_HEAD_DIMS = [64, 128] as const;
 /** The kinds with CUDA kernels (relu and gelu attention have none yet). */
 export const CUDA_KINDS = ['sigmoid', 'softmax'] as const satisfies readonly AttentionKind[];
@@ -152,13 +152,13 @@ const i32 = (x: number) => new Uint8Array(Int32Array.of(x).buffer);
 /** What validate() reads of a tensor (the varlen path passes the padded-batch view of its packed tensors). */
 type TensorMeta = Pick<DeviceTensor, 'dtype' | 'shape'>;
 
-type Part = 'fwd' | 'bwd' | 'bwd_aux' | 'hopper_fwd' | 'decode';
+type Part = 'fwd' | 'bwd' | 'bwd_aux' | 'hopper_fwd' | 'hopper_bwd' | 'decode';
 
-/** Which forward kernel family runs: the Hopper wgmma kernels (sm_90a) or the FA2-class mma.sync ones. */
+/** Which kernel family runs a pass: the Hopper wgmma kernels (sm_90a) or the FA2-class mma.sync ones. */
 export type CudaForwardImpl = 'hopper' | 'fa2';
 
 /**
- * Whether the Hopper forward kernels may be used (on a 9.x device with their cubins built):
+ * Whether the Hopper kernels may be used (on a 9.x device with their cubins built):
  * `SIGATTN_CUDA_HOPPER=0` forces the FA2 kernels, so a benchmark can compare both.
  */
 export function hopperEnabledByEnv(): boolean {
@@ -171,7 +171,7 @@ export class CudaFlashAttention {
   /** Small per-option device buffers (ALiBi slopes, key lengths), keyed by content, freed by dispose(). */
   private readonly aux = new Map<string, DeviceTensor>();
 
-  /** Use the Hopper forward kernels where the device and build allow (see forwardImpl). */
+  /** Use the Hopper kernels where the device and build allow (see forwardImpl, backwardImpl). */
   readonly hopper: boolean;
 
   constructor(
@@ -185,17 +185,25 @@ export class CudaFlashAttention {
   /**
    * The forward kernel family this instance runs for `kind` at head dim `D`: 'hopper' on a compute
    * capability 9.x device when enabled, D is one of HOPPER_HEAD_DIMS and its sm_90a cubin is built,
-   * else 'fa2'. The Hopper kernels cover every other option the FA2 ones do (same element-wise code);
-   * the backward is FA2 on every device.
+   * else 'fa2'. The Hopper kernels cover every other option the FA2 ones do (same element-wise code).
    */
   forwardImpl(kind: CudaKind, D: number): CudaForwardImpl {
+    return this.impl(kind, D, 'hopper_fwd');
+  }
+
+  /** The backward kernel family, chosen by the same rule as forwardImpl (its own sm_90a cubin). */
+  backwardImpl(kind: CudaKind, D: number): CudaForwardImpl {
+    return this.impl(kind, D, 'hopper_bwd');
+  }
+
+  private impl(kind: CudaKind, D: number, part: 'hopper_fwd' | 'hopper_bwd'): CudaForwardImpl {
     if (!this.hopper || this.driver.info.computeCapability[0] !== 9) return 'fa2';
     if (!(HOPPER_HEAD_DIMS as readonly number[]).includes(D)) return 'fa2';
-    return existsSync(this.moduleFile(kind, 'hopper_fwd')) ? 'hopper' : 'fa2';
+    return existsSync(this.moduleFile(kind, part)) ? 'hopper' : 'fa2';
   }
 
   private moduleFile(kind: AttentionKind | null, part: Part): string {
-    if (part === 'hopper_fwd') return path.join(this.buildDir, 'sm_90a', `hopper_${kind}_fwd.cubin`);
+    if (part === 'hopper_fwd' || part === 'hopper_bwd') return path.join(this.buildDir, 'sm_90a', `hopper_${kind}_${part.slice(7)}.cubin`);
     const base = part === 'bwd_aux' || part === 'decode' ? `flash_${part}` : `flash_${kind}_${part}`;
     const [major] = this.driver.info.computeCapability;
     // sm_90 cubin on Hopper, sm_80 cubin on any Ampere/Ada part, PTX (driver JIT) elsewhere.
@@ -221,8 +229,8 @@ export class CudaFlashAttention {
     return mod;
   }
 
-  private kernel(kind: AttentionKind, dtype: CudaDtype, D: number, part: 'fwd' | 'bwd' | 'hopper_fwd' = 'fwd'): Kernel {
-    const name = part === 'hopper_fwd' ? `hopper_${kind}_fwd_${dtype}_d${D}` : `flash_${kind}_${part}_${dtype}_d${D}`;
+  private kernel(kind: AttentionKind, dtype: CudaDtype, D: number, part: 'fwd' | 'bwd' | 'hopper_fwd' | 'hopper_bwd' = 'fwd'): Kernel {
+    const name = part.startsWith('hopper_') ? `hopper_${kind}_${part.slice(7)}_${dtype}_d${D}` : `flash_${kind}_${part}_${dtype}_d${D}`;
     return this.kernelIn(this.module(kind, part), name);
   }
 
@@ -450,9 +458,9 @@ export class CudaFlashAttention {
     }
     const dqAcc = f32?.dq ?? this.scratchF32('dq', nQ), dkAcc = f32?.dk ?? this.scratchF32('dk', nK), dvAcc = f32?.dv ?? this.scratchF32('dv', nK);
     for (const [t, n] of [[dqAcc, nQ], [dkAcc, nK], [dvAcc, nK]] as const) this.driver.fill32(t.ptr, 0, n);
-    const kern = this.kernel(r.kind, q.dtype, r.D, 'bwd');
+    const kern = this.kernel(r.kind, q.dtype, r.D, this.backwardImpl(r.kind as CudaKind, r.D) === 'hopper' ? 'hopper_bwd' : 'bwd');
     let delta: DeviceTensor | null = null;
-    // Rows whose keys all fit in the first key block (blockN keys: 64 at every head dim) take Drow
+    // Rows whose keys all fit in the first key block (blockN keys: 64 in the FA2 kernels, 128 in the Hopper ones) take Drow
     // inside the kernel, as the P-weighted mean of dP; the rowsum(dO∘O) pre-pass is only needed for
     // longer rows.
     if (r.kind === 'softmax' && r.Nk > kern.blockN) {
