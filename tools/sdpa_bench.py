@@ -6,7 +6,11 @@ events, median of --reps after warm-up; TFLOP/s with the standard count (fwd 4*B
 causal halves). cuda-report.ts joins these rows to ours on (impl pass, D, N, causal), so the sweep
 points must stay the same as cuda-bench.ts's.
 
-  python3 tools/sdpa_bench.py [--out DIR] [--reps 30] [--head-dims 32 64 128]     -> DIR/sdpa_bench.csv
+Also the card's dense bf16 GEMM rate (torch.matmul, fp32 accumulate, square 4096/8192) in the same process,
+the ceiling the attention kernels' TFLOP/s are read against (cuda-report.ts prints it above the tables).
+
+  python3 tools/sdpa_bench.py [--out DIR] [--reps 30] [--head-dims 32 64 128] [--no-gemm]
+      -> DIR/sdpa_bench.csv, DIR/gemm_bench.csv
 """
 import argparse, os, sys
 
@@ -28,12 +32,28 @@ SWEEPS = {
 }
 
 
+GEMM_SIZES = (4096, 8192)
+
+
+def gemm_rows(card, reps):
+    """Dense bf16 C = A·B (M = N = K = n, random inputs), median of `reps` after warm-up: the card's matrix rate."""
+    rows = []
+    for n in GEMM_SIZES:
+        a, b = (torch.randn(n, n, device='cuda', dtype=torch.bfloat16) for _ in range(2))
+        ms = median_ms(lambda: torch.matmul(a, b), reps)
+        rows.append(dict(card=card, impl='torch-matmul-bf16', M=n, N=n, K=n, ms=round(ms, 4), tflops=round(2 * n ** 3 / ms / 1e9, 1)))
+        print(rows[-1], flush=True)
+        del a, b
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description='PyTorch SDPA (flash = FA2, cuDNN) on the cuda-bench sweep (D 32/64/128), bf16, forward and backward.')
     ap.add_argument('--out', default=os.environ.get('OUT', ''), help='directory for sdpa_bench.csv (default: $OUT; none: print only)')
     ap.add_argument('--reps', type=int, default=30, help='timed runs per row (median reported)')
     ap.add_argument('--head-dims', type=int, nargs='+', default=sorted(SWEEPS), metavar='D',
                     help=f'head dims to sweep (of {", ".join(map(str, sorted(SWEEPS)))})')
+    ap.add_argument('--no-gemm', dest='gemm', action='store_false', help='skip the dense bf16 GEMM rows (gemm_bench.csv)')
     args = ap.parse_args()
     bad = [d for d in args.head_dims if d not in SWEEPS]
     if bad:
@@ -65,6 +85,8 @@ def main():
                         print(rows[-1], flush=True)
                 del q, k, v
     write_csv(args.out, 'sdpa_bench.csv', rows)
+    if args.gemm:
+        write_csv(args.out, 'gemm_bench.csv', gemm_rows(card, args.reps))
 
 
 if __name__ == '__main__':
