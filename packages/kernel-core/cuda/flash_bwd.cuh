@@ -10,6 +10,7 @@
 //   P, dS → shared memory; dV += P^T dO, dK += scale·dS^T Q   (warp w owns keys 16w..16w+15)
 // dK/dV are added into fp32 [B, Hkv, Nk, D] buffers at the end (atomics sum the GQA group);
 // flash_bwd_convert turns the three fp32 buffers into the input dtype.
+// VARLEN (packed sequences, VarlenBwdParams) is the same loop with per-sequence pointers and lengths.
 #pragma once
 #include "flash_common.cuh"
 
@@ -31,6 +32,17 @@ struct BwdParams {
   float bias;
 };
 
+// Packed variable-length batch (the forward's VarlenFwdParams layout): q/dout/dq_acc [total_q, H, D],
+// k/v/dk_acc/dv_acc [total_k, Hkv, D], lse/delta [total_q, H]; sequence b owns query rows
+// [cu_q[b], cu_q[b+1]) and key rows [cu_k[b], cu_k[b+1]). In `b`, B = sequences, Nq / Nk = the
+// longest query / key sequence (Nk sets the grid's x extent in blocks); key_lens is null.
+// Mirrored by packVarlenBwdParams in src/cuda/flash.ts.
+struct VarlenBwdParams {
+  BwdParams b;
+  const int* cu_q;       // [B + 1] query offsets
+  const int* cu_k;       // [B + 1] key offsets
+};
+
 // Adds (a, b) to dst[0..1]: one vector atomic on sm_90, two scalar ones before.
 __device__ __forceinline__ void atomic_add2(float* dst, float a, float b) {
 #if __CUDA_ARCH__ >= 900
@@ -43,8 +55,13 @@ __device__ __forceinline__ void atomic_add2(float* dst, float a, float b) {
 
 // STAGES = Q/dO buffers: 2 prefetches the next query block during this one; 1 halves that
 // shared memory so two CTAs fit per SM at D = 128 (the other CTA hides the load instead).
-template <typename T, int D, int NWARPS, int STAGES, bool SIGMOID>
-__device__ __forceinline__ void flash_bwd(const BwdParams& p) {
+// VARLEN: p is VarlenBwdParams::b and cu_q/cu_k its offsets; blockIdx.z is the sequence, whose rows
+// start at cu_q[b] / cu_k[b] in the packed tensors (q/dO/dQ rows H*D elements apart, k/v/dK/dV rows
+// Hkv*D, LSE/delta rows H), and key blocks past the sequence's own keys exit at once. Causal is
+// bottom-right per sequence; no key_lens. The dense expressions are kept verbatim behind
+// `if constexpr`, so VARLEN = false compiles as before.
+template <typename T, int D, int NWARPS, int STAGES, bool SIGMOID, bool VARLEN = false>
+__device__ __forceinline__ void flash_bwd(const BwdParams& p, const int* cu_q = nullptr, const int* cu_k = nullptr) {
   constexpr int NT = NWARPS * 32;
   constexpr int BM = 16 * NWARPS, BN = 16 * NWARPS;
   constexpr int KD = D / 16, NS = BN / 8, DN = D / 8;
@@ -63,25 +80,70 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
   const int h = blockIdx.y, b = blockIdx.z;
   const int hk = h / (p.H / p.Hkv);
   const int n0 = blockIdx.x * BN;
-  const int kv_len = p.key_lens ? min(p.key_lens[b], p.Nk) : p.Nk;
-  const int offset = p.Nk - p.Nq;
-  if (n0 >= kv_len) return;  // fully padded key block: its dK/dV stay 0 (buffers were zeroed)
-  const int mblocks = (p.Nq + BM - 1) / BM;
+  // Varlen sequence blockIdx.z: first query/key row and lengths (unused when dense).
+  int q_start = 0, k_start = 0, seq_q = 0, seq_k = 0;
+  if constexpr (VARLEN) {
+    q_start = cu_q[b];
+    seq_q = cu_q[b + 1] - q_start;
+    k_start = cu_k[b];
+    seq_k = cu_k[b + 1] - k_start;
+  }
+  // Query/key rows of this sequence, and elements between consecutive q/dO/dQ and k/v/dK/dV rows.
+  auto Nq = [&] { if constexpr (VARLEN) return seq_q; else return p.Nq; };
+  auto Nk = [&] { if constexpr (VARLEN) return seq_k; else return p.Nk; };
+  auto q_stride = [&] { if constexpr (VARLEN) return p.H * D; else return D; };
+  auto kv_stride = [&] { if constexpr (VARLEN) return p.Hkv * D; else return D; };
+  int kv_len, offset;
+  if constexpr (VARLEN) {
+    kv_len = seq_k;
+    offset = seq_k - seq_q;  // bottom-right causal alignment within the sequence
+  } else {
+    kv_len = p.key_lens ? min(p.key_lens[b], p.Nk) : p.Nk;
+    offset = p.Nk - p.Nq;
+  }
+  if (n0 >= kv_len) return;  // fully padded key block (or past the sequence's keys): its dK/dV stay 0 (buffers were zeroed)
+  const int mblocks = (Nq() + BM - 1) / BM;
   // Causal: query i sees key j iff j <= i + offset, so rows below n0 - offset see none of the block.
   const int m_begin = p.causal ? max(0, n0 - offset) / BM : 0;
   if (m_begin >= mblocks) return;
 
-  const size_t qh = (static_cast<size_t>(b) * p.H + h) * p.Nq;
-  const uint16_t* gq = static_cast<const uint16_t*>(p.q) + qh * D;
-  const uint16_t* gdo = static_cast<const uint16_t*>(p.dout) + qh * D;
-  const size_t kh = (static_cast<size_t>(b) * p.Hkv + hk) * p.Nk;
-  const uint16_t* gk = static_cast<const uint16_t*>(p.k) + kh * D;
-  const uint16_t* gv = static_cast<const uint16_t*>(p.v) + kh * D;
+  // Dense: qh / kh = first row of this (b, h) / (b, hk) in the [B, heads, N] row space; element offsets
+  // are row·D. Varlen: q_off / kv_off = element offset of the sequence's first row of head h / hk.
+  size_t qh = 0, kh = 0, q_off = 0, kv_off = 0;
+  if constexpr (VARLEN) {
+    q_off = static_cast<size_t>(q_start) * q_stride() + static_cast<size_t>(h) * D;
+  } else {
+    qh = (static_cast<size_t>(b) * p.H + h) * p.Nq;
+    q_off = qh * D;
+  }
+  const uint16_t* gq = static_cast<const uint16_t*>(p.q) + q_off;
+  const uint16_t* gdo = static_cast<const uint16_t*>(p.dout) + q_off;
+  if constexpr (VARLEN) {
+    kv_off = static_cast<size_t>(k_start) * kv_stride() + static_cast<size_t>(hk) * D;
+  } else {
+    kh = (static_cast<size_t>(b) * p.Hkv + hk) * p.Nk;
+    kv_off = kh * D;
+  }
+  const uint16_t* gk = static_cast<const uint16_t*>(p.k) + kv_off;
+  const uint16_t* gv = static_cast<const uint16_t*>(p.v) + kv_off;
+  // Index of query row i's LSE / delta, and element offset of query row i (dQ) and key row j (dK, dV).
+  auto lse_row = [&](int i) -> size_t {
+    if constexpr (VARLEN) return static_cast<size_t>(q_start + i) * p.H + h;
+    else return qh + i;
+  };
+  auto q_elem = [&](int i) -> size_t {
+    if constexpr (VARLEN) return q_off + static_cast<size_t>(i) * q_stride();
+    else return (qh + i) * D;
+  };
+  auto kv_elem = [&](int j) -> size_t {
+    if constexpr (VARLEN) return kv_off + static_cast<size_t>(j) * kv_stride();
+    else return (kh + j) * D;
+  };
 
-  load_tile<BN, D, NT>(sK, gk, n0, kv_len);
-  load_tile<BN, D, NT>(sV, gv, n0, kv_len);
-  load_tile<BM, D, NT>(sQ, gq, m_begin * BM, p.Nq);
-  load_tile<BM, D, NT>(sdO, gdo, m_begin * BM, p.Nq);
+  load_tile<BN, D, NT>(sK, gk, n0, kv_len, kv_stride());
+  load_tile<BN, D, NT>(sV, gv, n0, kv_len, kv_stride());
+  load_tile<BM, D, NT>(sQ, gq, m_begin * BM, Nq(), q_stride());
+  load_tile<BM, D, NT>(sdO, gdo, m_begin * BM, Nq(), q_stride());
   cp_async_commit();
 
   float dk[DN][4], dv[DN][4];
@@ -104,8 +166,8 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
     cp_async_wait<0>();  // Q/dO(mi) landed (and K/V on the first pass)
     __syncthreads();     // ... and every warp is done with sP/sdS and the other Q/dO buffer
     if (STAGES == 2 && mi + 1 < mblocks) {
-      load_tile<BM, D, NT>(sQ + (buf ^ 1) * BM * RB, gq, m0 + BM, p.Nq);
-      load_tile<BM, D, NT>(sdO + (buf ^ 1) * BM * RB, gdo, m0 + BM, p.Nq);
+      load_tile<BM, D, NT>(sQ + (buf ^ 1) * BM * RB, gq, m0 + BM, Nq(), q_stride());
+      load_tile<BM, D, NT>(sdO + (buf ^ 1) * BM * RB, gdo, m0 + BM, Nq(), q_stride());
     }
     cp_async_commit();
     const uint32_t qb = sQ + buf * BM * RB, dob = sdO + buf * BM * RB;
@@ -153,7 +215,7 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       const int i = m0 + warp * 16 + lane / 4 + r * 8;
-      const int visible_end = i >= p.Nq ? 0 : p.causal ? min(kv_len, i + offset + 1) : kv_len;
+      const int visible_end = i >= Nq() ? 0 : p.causal ? min(kv_len, i + offset + 1) : kv_len;
       lim[r] = visible_end - n0 - c0;
       local[r] = n0 == 0 && visible_end <= BN;
       dist0[r] = static_cast<float>(i + offset - n0 - c0);
@@ -162,11 +224,11 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
       dp0[r] = 0.f;
       if constexpr (!SIGMOID) {
         dp0[r] = __shfl_sync(0xffffffffu, dp[0][2 * r], lane & ~3);  // dP at column 0 (quad lane 0)
-        if (i < p.Nq) {
-          const float l = p.lse[qh + i];
+        if (i < Nq()) {
+          const float l = p.lse[lse_row(i)];
           // A fully masked row has LSE = -inf; +inf makes every exp2 below 0 instead of inf.
           lse2[r] = l == -INFINITY ? INFINITY : l * 1.4426950408889634f;
-          if (!local[r]) dlt[r] = p.delta[qh + i];
+          if (!local[r]) dlt[r] = p.delta[lse_row(i)];
         }
       }
     }
@@ -253,8 +315,8 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
         const int i = m0 + warp * 16 + lane / 4 + r * 8;
-        if (i < p.Nq) {
-          float* dst = p.dq_acc + (qh + i) * D + c0;
+        if (i < Nq()) {
+          float* dst = p.dq_acc + q_elem(i) + c0;
 #pragma unroll
           for (int dn = 0; dn < DN; ++dn) atomic_add2(dst + dn * 8, dq[dn][2 * r], dq[dn][2 * r + 1]);
         }
@@ -285,8 +347,8 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
     }
     if (STAGES == 1 && mi + 1 < mblocks) {
       __syncthreads();  // everyone is done reading this Q/dO before it is overwritten
-      load_tile<BM, D, NT>(sQ, gq, m0 + BM, p.Nq);
-      load_tile<BM, D, NT>(sdO, gdo, m0 + BM, p.Nq);
+      load_tile<BM, D, NT>(sQ, gq, m0 + BM, Nq(), q_stride());
+      load_tile<BM, D, NT>(sdO, gdo, m0 + BM, Nq(), q_stride());
       cp_async_commit();
     }
   }
@@ -295,9 +357,9 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p) {
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int j = n0 + warp * 16 + lane / 4 + r * 8;
-    if (j < p.Nk) {
-      float* dkp = p.dk_acc + (kh + j) * D + c0;
-      float* dvp = p.dv_acc + (kh + j) * D + c0;
+    if (j < Nk()) {  // varlen: a row past the sequence's keys belongs to the next sequence
+      float* dkp = p.dk_acc + kv_elem(j) + c0;
+      float* dvp = p.dv_acc + kv_elem(j) + c0;
 #pragma unroll
       for (int dn = 0; dn < DN; ++dn) {
         atomic_add2(dkp + dn * 8, dk[dn][2 * r], dk[dn][2 * r + 1]);
@@ -316,5 +378,13 @@ __host__ __device__ constexpr int bwd_smem_bytes() {
 #define FLASH_BWD_ENTRY(NAME, T, D, NW, STAGES, MINB, SIGMOID)                                     \
   extern "C" __global__ void __launch_bounds__((NW) * 32, MINB) NAME(const __grid_constant__ BwdParams p) { \
     flash_bwd<T, D, NW, STAGES, SIGMOID>(p);                                                       \
+  }                                                                                                \
+  extern "C" __device__ const int NAME##_cfg[4] = {16 * (NW), 16 * (NW), (NW) * 32, bwd_smem_bytes<D, NW, STAGES>()};
+
+// Varlen entry (packed sequences, VarlenBwdParams), given the dense entry's tiles in each .cu file;
+// grid (key blocks of the longest key sequence, H, sequences).
+#define FLASH_BWD_VARLEN_ENTRY(NAME, T, D, NW, STAGES, MINB, SIGMOID)                              \
+  extern "C" __global__ void __launch_bounds__((NW) * 32, MINB) NAME(const __grid_constant__ VarlenBwdParams p) { \
+    flash_bwd<T, D, NW, STAGES, SIGMOID, true>(p.b, p.cu_q, p.cu_k);                               \
   }                                                                                                \
   extern "C" __device__ const int NAME##_cfg[4] = {16 * (NW), 16 * (NW), (NW) * 32, bwd_smem_bytes<D, NW, STAGES>()};

@@ -27,8 +27,8 @@ struct FwdParams {
 // Packed variable-length batch (FlashAttention's varlen layout): q/o [total_q, H, D], k/v
 // [total_k, Hkv, D]; sequence b owns query rows [cu_q[b], cu_q[b+1]) and key rows
 // [cu_k[b], cu_k[b+1]). In `f`, B = sequences, Nq = the longest query sequence (the grid's
-// x extent in blocks), Nk = the longest key sequence; lse and key_lens are null. Mirrored by
-// packVarlenFwdParams in src/cuda/flash.ts.
+// x extent in blocks), Nk = the longest key sequence; lse is null or [total_q, H] (softmax) and
+// key_lens is null. Mirrored by packVarlenFwdParams in src/cuda/flash.ts.
 struct VarlenFwdParams {
   FwdParams f;
   const int* cu_q;       // [B + 1] query offsets

@@ -21,7 +21,8 @@
 
 // VARLEN: p is VarlenFwdParams::f and cu_q/cu_k its offsets; blockIdx.z is the sequence, whose
 // rows start at cu_q[b] / cu_k[b] in the packed [tokens, heads, D] tensors (rows heads*D apart),
-// and query blocks past the sequence's own length exit at once. No LSE, no key_lens. The dense
+// and query blocks past the sequence's own length exit at once. The softmax LSE (when p.lse is set)
+// goes to [total_q, H] at row (cu_q[b] + i) * H + h; no key_lens. The dense
 // expressions are kept verbatim behind `if constexpr`, so VARLEN = false compiles as before.
 template <typename T, int D, int BM, int BN, int NWARPS, bool QREG, bool SIGMOID, bool VARLEN = false>
 __device__ __forceinline__ void flash_fwd(const FwdParams& p, const int* cu_q = nullptr, const int* cu_k = nullptr) {
@@ -219,9 +220,15 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p, const int* cu_q = 
         l += __shfl_xor_sync(0xffffffffu, l, 2);
         // Fully masked rows (padding, causal with Nk < Nq) give O = 0 and LSE = -inf.
         inv = l > 0.f ? 1.f / l : 0.f;
-        if (!VARLEN && p.lse && i < p.Nq && (lane % 4) == 0) {
+        if (p.lse && i < Nq() && (lane % 4) == 0) {
           const float m = row_max[mt][r] == -INFINITY ? 0.f : row_max[mt][r];
-          p.lse[(static_cast<size_t>(b) * p.H + h) * p.Nq + i] = l > 0.f ? (m + __log2f(l)) * 0.6931471805599453f : -INFINITY;
+          // Dense lse [B, H, Nq]; varlen lse [total_q, H] (the packed q's row order), row (q_start + i)·H + h.
+          // go already points at element (q_start·H + h)·D, so the row is derived from it: keeping q_start
+          // live across the main loop made the sm_90 D = 32 softmax kernel spill.
+          size_t row;
+          if constexpr (VARLEN) row = static_cast<size_t>(go - static_cast<uint16_t*>(p.o)) / D + static_cast<size_t>(i) * p.H;
+          else row = (static_cast<size_t>(b) * p.H + h) * p.Nq + i;
+          p.lse[row] = l > 0.f ? (m + __log2f(l)) * 0.6931471805599453f : -INFINITY;
         }
       }
       if (i < Nq()) {

@@ -12,3 +12,11 @@ FLASH_BWD_ENTRY(flash_sigmoid_bwd_bf16_d128, __nv_bfloat16, 128, 4, 1, 1, true)
 FLASH_BWD_ENTRY(flash_sigmoid_bwd_fp16_d128, __half, 128, 4, 1, 1, true)
 FLASH_BWD_ENTRY(flash_sigmoid_bwd_bf16_d32, __nv_bfloat16, 32, 4, 2, 3, true)
 FLASH_BWD_ENTRY(flash_sigmoid_bwd_fp16_d32, __half, 32, 4, 2, 3, true)
+
+// Packed variable-length batches (cu_seqlens offsets), same tiles as above.
+FLASH_BWD_VARLEN_ENTRY(flash_sigmoid_bwd_varlen_bf16_d64, __nv_bfloat16, 64, 4, 2, 2, true)
+FLASH_BWD_VARLEN_ENTRY(flash_sigmoid_bwd_varlen_fp16_d64, __half, 64, 4, 2, 2, true)
+FLASH_BWD_VARLEN_ENTRY(flash_sigmoid_bwd_varlen_bf16_d128, __nv_bfloat16, 128, 4, 1, 1, true)
+FLASH_BWD_VARLEN_ENTRY(flash_sigmoid_bwd_varlen_fp16_d128, __half, 128, 4, 1, 1, true)
+FLASH_BWD_VARLEN_ENTRY(flash_sigmoid_bwd_varlen_bf16_d32, __nv_bfloat16, 32, 4, 2, 3, true)
+FLASH_BWD_VARLEN_ENTRY(flash_sigmoid_bwd_varlen_fp16_d32, __half, 32, 4, 2, 3, true)
