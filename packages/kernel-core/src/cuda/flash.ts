@@ -109,6 +109,18 @@ export function packBwdParams(
   return buf;
 }
 
+/** Byte layout of `struct VarlenBwdParams` in cuda/flash_bwd.cuh: BwdParams, then the two offset pointers. */
+export const VARLEN_BWD_PARAMS_BYTES = 136;
+
+export function packVarlenBwdParams(bwd: Uint8Array, cu: { q: CuPtr; k: CuPtr }): Uint8Array {
+  const buf = new Uint8Array(VARLEN_BWD_PARAMS_BYTES);
+  buf.set(bwd);
+  const dv = new DataView(buf.buffer);
+  dv.setBigUint64(BWD_PARAMS_BYTES, cu.q, true);
+  dv.setBigUint64(BWD_PARAMS_BYTES + 8, cu.k, true);
+  return buf;
+}
+
 /** Byte layout of `struct DecodeParams` in cuda/flash_decode.cu: FwdParams, 2 pointers, 2 int32. */
 export const DECODE_PARAMS_BYTES = 112;
 
@@ -306,7 +318,9 @@ export class CudaFlashAttention {
    * rows cuSeqlensK[b]..cuSeqlensK[b+1] (host arrays of B + 1 offsets, validated here). Each sequence
    * is attention per `spec` on its own (causal aligned bottom-right per sequence, ALiBi, GQA); the
    * spec's keyLengths do not apply (the offsets give the lengths). FA2-class varlen kernels on every
-   * device; no LSE. Returns out [totalQ, H, D]. Distinct offset arrays stay on the device until dispose().
+   * device (also on Hopper). Softmax also fills `lse` [totalQ, H] (f32, natural log; row token·H + h, q's
+   * row order) when given — backwardVarlen needs it. Returns out [totalQ, H, D]. Distinct offset arrays
+   * stay on the device until dispose().
    */
   forwardVarlen(
     q: DeviceTensor,
@@ -315,34 +329,21 @@ export class CudaFlashAttention {
     cuSeqlensQ: ArrayLike<number>,
     cuSeqlensK: ArrayLike<number>,
     spec: AttentionSpec,
-    opts: { out?: DeviceTensor; stream?: CuPtr } = {},
+    opts: { out?: DeviceTensor; lse?: DeviceTensor; stream?: CuPtr } = {},
   ): DeviceTensor {
-    for (const [n, t] of [['q', q], ['k', k], ['v', v]] as const) {
-      if (t.shape.length !== 3) throw new RangeError(`cuda attention varlen: ${n} must be packed [tokens, heads, D], got [${t.shape.join(', ')}]`);
-    }
-    if (spec.keyLengths !== undefined) throw new RangeError('cuda attention varlen: spec.keyLengths does not apply (cuSeqlensK gives each sequence\'s keys); leave it out');
-    const [totalQ, H, D] = q.shape, [totalK, Hkv] = k.shape;
-    if (v.shape.join() !== k.shape.join()) throw new RangeError(`cuda attention varlen: v must match k [${k.shape.join(', ')}], got [${v.shape.join(', ')}]`);
-    const maxQ = checkCuSeqlens('cuSeqlensQ', cuSeqlensQ, totalQ);
-    const maxK = checkCuSeqlens('cuSeqlensK', cuSeqlensK, totalK, cuSeqlensQ.length - 1);
-    const B = cuSeqlensQ.length - 1;
-    // The spec is resolved (and validated) as a padded batch of the longest sequences.
-    const r = this.validate(
-      { dtype: q.dtype, shape: [B, H, Math.max(maxQ, 1), D] },
-      { dtype: k.dtype, shape: [B, Hkv, Math.max(maxK, 1), k.shape[2]] },
-      { dtype: v.dtype, shape: [B, Hkv, Math.max(maxK, 1), k.shape[2]] },
-      spec,
-    );
+    const { r, B, maxQ } = this.validateVarlen(q, k, v, cuSeqlensQ, cuSeqlensK, spec);
     const out = opts.out ?? DeviceTensor.empty(this.driver, q.dtype, q.shape);
     if (out.dtype !== q.dtype || out.shape.join() !== q.shape.join()) {
       throw new TypeError(`cuda attention varlen: out must be ${q.dtype} [${q.shape.join(', ')}], got ${out.dtype} [${out.shape.join(', ')}]`);
     }
+    if (opts.lse) this.checkVarlenLse('lse', opts.lse, q);
     if (maxQ === 0) return out;
     const kern = this.kernelIn(this.module(r.kind, 'fwd'), `flash_${r.kind}_fwd_varlen_${q.dtype}_d${r.D}`);
     const params = packVarlenFwdParams(
       packFwdParams(
         {
-          q: q.ptr, k: k.ptr, v: v.ptr, o: out.ptr, lse: 0n,
+          q: q.ptr, k: k.ptr, v: v.ptr, o: out.ptr,
+          lse: r.kind === 'softmax' && opts.lse ? opts.lse.ptr : 0n,
           alibi: r.alibiSlopes ? this.auxTensor(r.alibiSlopes, 'f32').ptr : 0n,
           keyLens: 0n,
         },
@@ -352,6 +353,98 @@ export class CudaFlashAttention {
     );
     this.driver.launch(kern.fn, kern.name, [Math.ceil(maxQ / kern.blockM), r.H, B], kern.threads, kern.smem, [params], opts.stream ?? 0n);
     return out;
+  }
+
+  /**
+   * dq, dk, dv of forwardVarlen(q, k, v, cuSeqlensQ, cuSeqlensK, spec) for the output gradient `dout`
+   * [totalQ, H, D], launched on `stream`; packed shapes and offsets as in forwardVarlen. Softmax needs
+   * that forward's output `o` and its `lse` ([totalQ, H] f32, from forwardVarlen(..., { out, lse })); sigmoid
+   * needs neither. Gradients accumulate in fp32 (atomics, which also sum the GQA groups for dk/dv) and are
+   * converted to the input dtype: dq [totalQ, H, D], dk/dv [totalK, Hkv, D]. Always the FA2-class varlen
+   * kernels (also on Hopper), as the forward.
+   */
+  backwardVarlen(
+    q: DeviceTensor,
+    k: DeviceTensor,
+    v: DeviceTensor,
+    dout: DeviceTensor,
+    cuSeqlensQ: ArrayLike<number>,
+    cuSeqlensK: ArrayLike<number>,
+    spec: AttentionSpec,
+    opts: { o?: DeviceTensor; lse?: DeviceTensor; dq?: DeviceTensor; dk?: DeviceTensor; dv?: DeviceTensor; stream?: CuPtr } = {},
+  ): { dq: DeviceTensor; dk: DeviceTensor; dv: DeviceTensor } {
+    const { r, B, maxK } = this.validateVarlen(q, k, v, cuSeqlensQ, cuSeqlensK, spec);
+    const same = (t: DeviceTensor, like: DeviceTensor) => t.dtype === like.dtype && t.shape.join() === like.shape.join();
+    const fail = (name: string, like: DeviceTensor, t: DeviceTensor): never => {
+      throw new TypeError(`cuda attention varlen backward: ${name} must be ${like.dtype} [${like.shape.join(', ')}] like ${name === 'dk' || name === 'dv' ? 'k' : 'q'}, got ${t.dtype} [${t.shape.join(', ')}]`);
+    };
+    if (!same(dout, q)) fail('dout', q, dout);
+    if (r.kind === 'softmax') {
+      if (!opts.o || !opts.lse) {
+        throw new TypeError('cuda attention varlen backward: softmax needs opts.o (forward output) and opts.lse (from forwardVarlen(..., { out, lse }))');
+      }
+      if (!same(opts.o, q)) fail('o', q, opts.o);
+      this.checkVarlenLse('lse', opts.lse, q, 'varlen backward');
+    }
+    for (const [name, t, like] of [['dq', opts.dq, q], ['dk', opts.dk, k], ['dv', opts.dv, k]] as const) {
+      if (t && !same(t, like)) fail(name, like, t);
+    }
+    const kern = this.kernelIn(this.module(r.kind, 'bwd'), `flash_${r.kind}_bwd_varlen_${q.dtype}_d${r.D}`);
+    const cu = { q: this.auxTensor(cuSeqlensQ, 'i32').ptr, k: this.auxTensor(cuSeqlensK, 'i32').ptr };
+    return this.runBackward(
+      kern, [Math.ceil(maxK / kern.blockN), r.H, B], { q, k, v, dout, o: opts.o },
+      // As in backward(): rows whose keys fit in key block 0 take Drow in the kernel.
+      r.kind === 'softmax' && maxK > kern.blockN,
+      (s) => packVarlenBwdParams(
+        packBwdParams(
+          {
+            q: q.ptr, k: k.ptr, v: v.ptr, dout: dout.ptr,
+            lse: r.kind === 'softmax' ? opts.lse!.ptr : 0n,
+            delta: s.delta, dqAcc: s.dqAcc, dkAcc: s.dkAcc, dvAcc: s.dvAcc,
+            alibi: r.alibiSlopes ? this.auxTensor(r.alibiSlopes, 'f32').ptr : 0n,
+            keyLens: 0n,
+          },
+          r,
+        ),
+        cu,
+      ),
+      opts,
+      'cuda attention varlen backward',
+    );
+  }
+
+  /**
+   * The packed batch's checks shared by forwardVarlen and backwardVarlen: q [totalQ, H, D], k/v
+   * [totalK, Hkv, D], the offsets (checkCuSeqlens), no keyLengths, and the spec resolved (and validated)
+   * as a padded batch [B, H, longest, D] of the longest sequences.
+   */
+  private validateVarlen(
+    q: DeviceTensor, k: DeviceTensor, v: DeviceTensor, cuSeqlensQ: ArrayLike<number>, cuSeqlensK: ArrayLike<number>, spec: AttentionSpec,
+  ): { r: ResolvedAttention; B: number; maxQ: number; maxK: number } {
+    for (const [n, t] of [['q', q], ['k', k], ['v', v]] as const) {
+      if (t.shape.length !== 3) throw new RangeError(`cuda attention varlen: ${n} must be packed [tokens, heads, D], got [${t.shape.join(', ')}]`);
+    }
+    if (spec.keyLengths !== undefined) throw new RangeError('cuda attention varlen: spec.keyLengths does not apply (cuSeqlensK gives each sequence\'s keys); leave it out');
+    const [totalQ, H, D] = q.shape, [totalK, Hkv] = k.shape;
+    if (v.shape.join() !== k.shape.join()) throw new RangeError(`cuda attention varlen: v must match k [${k.shape.join(', ')}], got [${v.shape.join(', ')}]`);
+    const maxQ = checkCuSeqlens('cuSeqlensQ', cuSeqlensQ, totalQ);
+    const maxK = checkCuSeqlens('cuSeqlensK', cuSeqlensK, totalK, cuSeqlensQ.length - 1);
+    const B = cuSeqlensQ.length - 1;
+    const r = this.validate(
+      { dtype: q.dtype, shape: [B, H, Math.max(maxQ, 1), D] },
+      { dtype: k.dtype, shape: [B, Hkv, Math.max(maxK, 1), k.shape[2]] },
+      { dtype: v.dtype, shape: [B, Hkv, Math.max(maxK, 1), k.shape[2]] },
+      spec,
+    );
+    return { r, B, maxQ, maxK };
+  }
+
+  /** A varlen softmax LSE: f32 [totalQ, H] for q [totalQ, H, D]. */
+  private checkVarlenLse(name: string, lse: DeviceTensor, q: DeviceTensor, what = 'varlen'): void {
+    const [totalQ, H] = q.shape;
+    if (lse.dtype !== 'f32' || lse.shape.join() !== [totalQ, H].join()) {
+      throw new TypeError(`cuda attention ${what}: ${name} must be f32 [${totalQ}, ${H}] (one per query token and head), got ${lse.dtype} [${lse.shape.join(', ')}]`);
+    }
   }
 
   /**
@@ -449,47 +542,80 @@ export class CudaFlashAttention {
     if (r.kind === 'softmax' && (!opts.o || !opts.lse)) {
       throw new TypeError('cuda attention backward: softmax needs opts.o (forward output) and opts.lse (from forward(..., { lse }))');
     }
-    const stream = opts.stream ?? 0n;
-    const rowsQ = r.B * r.H * r.Nq;
-    const nQ = rowsQ * r.D, nK = r.B * r.Hkv * r.Nk * r.D;
+    const nQ = q.size, nK = k.size;
     const f32 = opts.f32Grads;
     if (f32 && ([[f32.dq, nQ], [f32.dk, nK], [f32.dv, nK]] as const).some(([t, n]) => t.dtype !== 'f32' || t.size !== n)) {
       throw new TypeError(`cuda attention backward: f32Grads must be f32 with ${nQ}, ${nK} and ${nK} elements`);
     }
-    const dqAcc = f32?.dq ?? this.scratchF32('dq', nQ), dkAcc = f32?.dk ?? this.scratchF32('dk', nK), dvAcc = f32?.dv ?? this.scratchF32('dv', nK);
-    for (const [t, n] of [[dqAcc, nQ], [dkAcc, nK], [dvAcc, nK]] as const) this.driver.fill32(t.ptr, 0, n);
     const kern = this.kernel(r.kind, q.dtype, r.D, this.backwardImpl(r.kind as CudaKind, r.D) === 'hopper' ? 'hopper_bwd' : 'bwd');
-    let delta: DeviceTensor | null = null;
-    // Rows whose keys all fit in the first key block (blockN keys: 64 in the FA2 kernels, 128 in the Hopper ones) take Drow
-    // inside the kernel, as the P-weighted mean of dP; the rowsum(dO∘O) pre-pass is only needed for
-    // longer rows.
-    if (r.kind === 'softmax' && r.Nk > kern.blockN) {
-      delta = this.scratchF32('delta', rowsQ);
-      const name = `flash_bwd_delta_${q.dtype}`;
-      this.driver.launch(this.auxKernel(name), name, [Math.ceil((rowsQ * 32) / 256), 1, 1], 256, 0,
-        [u64(opts.o!.ptr), u64(dout.ptr), u64(delta.ptr), i64(rowsQ), i32(r.D)], stream);
-    }
-    const params = packBwdParams(
-      {
-        q: q.ptr, k: k.ptr, v: v.ptr, dout: dout.ptr,
-        lse: r.kind === 'softmax' ? opts.lse!.ptr : 0n,
-        delta: delta ? delta.ptr : 0n,
-        dqAcc: dqAcc.ptr, dkAcc: dkAcc.ptr, dvAcc: dvAcc.ptr,
-        alibi: r.alibiSlopes ? this.auxTensor(r.alibiSlopes, 'f32').ptr : 0n,
-        keyLens: r.keyLengths ? this.auxTensor(r.keyLengths, 'i32').ptr : 0n,
-      },
-      r,
+    return this.runBackward(
+      kern, [Math.ceil(r.Nk / kern.blockN), r.H, r.B], { q, k, v, dout, o: opts.o },
+      // Rows whose keys all fit in the first key block (blockN keys: 64 in the FA2 kernels, 128 in the Hopper ones) take Drow
+      // inside the kernel, as the P-weighted mean of dP; the rowsum(dO∘O) pre-pass is only needed for
+      // longer rows.
+      r.kind === 'softmax' && r.Nk > kern.blockN,
+      (s) => packBwdParams(
+        {
+          q: q.ptr, k: k.ptr, v: v.ptr, dout: dout.ptr,
+          lse: r.kind === 'softmax' ? opts.lse!.ptr : 0n,
+          delta: s.delta, dqAcc: s.dqAcc, dkAcc: s.dkAcc, dvAcc: s.dvAcc,
+          alibi: r.alibiSlopes ? this.auxTensor(r.alibiSlopes, 'f32').ptr : 0n,
+          keyLens: r.keyLengths ? this.auxTensor(r.keyLengths, 'i32').ptr : 0n,
+        },
+        r,
+      ),
+      opts,
+      'cuda attention backward',
     );
-    this.driver.launch(kern.fn, kern.name, [Math.ceil(r.Nk / kern.blockN), r.H, r.B], kern.threads, kern.smem, [params], stream);
+  }
+
+  /**
+   * What backward() and backwardVarlen() share after their checks: the fp32 accumulators (the caller's
+   * f32Grads, else scratch) zeroed; with `needDelta` the softmax pre-pass delta = rowsum(dO∘O) over every
+   * row of D elements of `o`/`dout` (one per query token and head, in q's row order, which the kernel's
+   * LSE/delta index follows); `kern` launched over `grid` with the params `pack` builds around those
+   * buffers; then the accumulators converted into dq/dk/dv (shaped and typed like q, k, v; the caller's
+   * or new), unless the caller accumulates into f32Grads. `what` prefixes the errors.
+   */
+  private runBackward(
+    kern: Kernel,
+    grid: [number, number, number],
+    t: { q: DeviceTensor; k: DeviceTensor; v: DeviceTensor; dout: DeviceTensor; o?: DeviceTensor },
+    needDelta: boolean,
+    pack: (buffers: { delta: CuPtr; dqAcc: CuPtr; dkAcc: CuPtr; dvAcc: CuPtr }) => Uint8Array,
+    opts: { dq?: DeviceTensor; dk?: DeviceTensor; dv?: DeviceTensor; stream?: CuPtr; f32Grads?: { dq: DeviceTensor; dk: DeviceTensor; dv: DeviceTensor } },
+    what: string,
+  ): { dq: DeviceTensor; dk: DeviceTensor; dv: DeviceTensor } {
+    const { q, k } = t;
+    const dtype = q.dtype;
+    const stream = opts.stream ?? 0n;
+    const D = q.shape[q.shape.length - 1];
+    const nQ = q.size, nK = k.size, rowsQ = nQ / D;
+    const f32 = opts.f32Grads;
+    for (const [name, dst, n] of [['dq', opts.dq, nQ], ['dk', opts.dk, nK], ['dv', opts.dv, nK]] as const) {
+      if (!f32 && dst && (dst.size !== n || dst.dtype !== dtype)) throw new TypeError(`${what}: gradient buffer ${name} must be ${dtype} with ${n} elements`);
+    }
+    const dqAcc = f32?.dq ?? this.scratchF32('dq', nQ), dkAcc = f32?.dk ?? this.scratchF32('dk', nK), dvAcc = f32?.dv ?? this.scratchF32('dv', nK);
+    for (const [acc, n] of [[dqAcc, nQ], [dkAcc, nK], [dvAcc, nK]] as const) if (n > 0) this.driver.fill32(acc.ptr, 0, n);
+    let delta: DeviceTensor | null = null;
+    if (needDelta && rowsQ > 0) {
+      delta = this.scratchF32('delta', rowsQ);
+      const name = `flash_bwd_delta_${dtype}`;
+      this.driver.launch(this.auxKernel(name), name, [Math.ceil((rowsQ * 32) / 256), 1, 1], 256, 0,
+        [u64(t.o!.ptr), u64(t.dout.ptr), u64(delta.ptr), i64(rowsQ), i32(D)], stream);
+    }
+    const params = pack({ delta: delta ? delta.ptr : 0n, dqAcc: dqAcc.ptr, dkAcc: dkAcc.ptr, dvAcc: dvAcc.ptr });
+    // A grid without blocks (varlen: no keys at all) is not launchable; the zeroed gradients are the answer.
+    if (grid.every((x) => x > 0)) this.driver.launch(kern.fn, kern.name, grid, kern.threads, kern.smem, [params], stream);
     if (f32) return f32;
     const out = {
-      dq: opts.dq ?? DeviceTensor.empty(this.driver, q.dtype, q.shape),
-      dk: opts.dk ?? DeviceTensor.empty(this.driver, k.dtype, k.shape),
-      dv: opts.dv ?? DeviceTensor.empty(this.driver, v.dtype, v.shape),
+      dq: opts.dq ?? DeviceTensor.empty(this.driver, dtype, q.shape),
+      dk: opts.dk ?? DeviceTensor.empty(this.driver, t.k.dtype, t.k.shape),
+      dv: opts.dv ?? DeviceTensor.empty(this.driver, t.v.dtype, t.v.shape),
     };
-    const convert = `flash_bwd_convert_${q.dtype}`;
+    const convert = `flash_bwd_convert_${dtype}`;
     for (const [acc, dst, n] of [[dqAcc, out.dq, nQ], [dkAcc, out.dk, nK], [dvAcc, out.dv, nK]] as const) {
-      if (dst.size !== n || dst.dtype !== q.dtype) throw new TypeError(`cuda attention backward: gradient buffer must be ${q.dtype} with ${n} elements`);
+      if (n === 0) continue;
       this.driver.launch(this.auxKernel(convert), convert, [Math.min(Math.ceil(n / 256), 4096), 1, 1], 256, 0,
         [u64(acc.ptr), u64(dst.ptr), i64(n)], stream);
     }
