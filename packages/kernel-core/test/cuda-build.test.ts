@@ -67,11 +67,11 @@ describe.skipIf(nvcc === null)(title, () => {
     }
   });
 
-  it('builds the varlen forward kernels (each kind, dtype and CUDA head dim) for both archs, without spills', () => {
+  it('builds the varlen forward and backward kernels (each kind, dtype and CUDA head dim) for both archs, without spills', () => {
     for (const kind of ['sigmoid', 'softmax']) {
       for (const dt of ['bf16', 'fp16']) {
-        for (const d of CUDA_HEAD_DIMS) {
-          const name = `flash_${kind}_fwd_varlen_${dt}_d${d}`;
+        for (const d of CUDA_HEAD_DIMS) for (const pass of ['fwd', 'bwd']) {
+          const name = `flash_${kind}_${pass}_varlen_${dt}_d${d}`;
           const rows = result.resources.filter((r) => r.kernel === name);
           expect(rows.map((r) => r.arch).sort(), name).toEqual([...CUDA_ARCHS].sort());
           for (const row of rows) {

@@ -1,6 +1,6 @@
 // CI tests of the CUDA host code that need no GPU: the no-driver error, half conversions, param packing,
-// the case list of the GPU check, the Hopper/FA2 forward dispatch, the decode route (Nq = 1) and the varlen route with
-// a fake driver, and the varlen check harness against an emulated kernel.
+// the case list of the GPU check, the Hopper/FA2 forward dispatch, the decode route (Nq = 1) and the varlen forward and
+// backward routes with a fake driver, and the varlen check harness against emulated kernels.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeTempDir, Rng } from '@sigattn/common';
@@ -8,13 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CudaDriver, NoCudaDriverError } from '../src/cuda/driver.js';
 import {
   BWD_PARAMS_BYTES, CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention, DECODE_BLOCKS_PER_SM, DECODE_MIN_CHUNK, DECODE_PARAMS_BYTES, decodeSplits, FWD_PARAMS_BYTES,
-  HOPPER_HEAD_DIMS, packBwdParams, packDecodeParams, packFwdParams, packVarlenFwdParams, VARLEN_FWD_PARAMS_BYTES,
+  HOPPER_HEAD_DIMS, packBwdParams, packDecodeParams, packFwdParams, packVarlenBwdParams, packVarlenFwdParams, VARLEN_BWD_PARAMS_BYTES,
+  VARLEN_FWD_PARAMS_BYTES,
 } from '../src/cuda/flash.js';
 import { DeviceTensor } from '../src/cuda/tensor.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/cuda/half.js';
 import { resolveAttention } from '../src/spec.js';
 import {
-  cudaCheckCase, cudaCheckCases, cudaDecodeCase, cudaDecodeCases, cudaVarlenCase, cudaVarlenCases, DECODE_CHECK_KEY_LENGTHS, naiveAttentionF32Forward, runCudaVarlenCheck,
+  cudaCheckCase, cudaCheckCases, cudaDecodeCase, cudaDecodeCases, cudaVarlenCase, cudaVarlenCases, DECODE_CHECK_KEY_LENGTHS, naiveAttentionF32Backward,
+  naiveAttentionF32Forward, runCudaVarlenCheck,
 } from '@sigattn/kernel-core/testing';
 
 function rng(seed: number): () => number {
@@ -95,6 +97,23 @@ describe('BwdParams packing', () => {
     expect([0, 1, 2, 3, 4, 5].map((i) => dv.getInt32(88 + i * 4, true))).toEqual([B, H, Hkv, Nq, Nk, 0]);
     expect(dv.getFloat32(112, true)).toBeCloseTo(scale, 6);
     expect(dv.getFloat32(116, true)).toBe(0);
+  });
+});
+
+describe('VarlenBwdParams packing', () => {
+  it('is BwdParams followed by the two offset pointers (136 bytes)', () => {
+    const r = resolveAttention([3, 4, 300, 64], [3, 2, 280, 64], [3, 2, 280, 64], { kind: 'softmax', scale: 0.125, causal: true });
+    const ptrs = Array.from({ length: 11 }, (_, i) => BigInt(i + 1) * 2n ** 34n + 8n);
+    const [q, k, v, dout, lse, delta, dqAcc, dkAcc, dvAcc, alibi, keyLens] = ptrs;
+    const bwd = packBwdParams({ q, k, v, dout, lse, delta, dqAcc, dkAcc, dvAcc, alibi, keyLens }, r);
+    const buf = packVarlenBwdParams(bwd, { q: 2n ** 41n + 16n, k: 2n ** 42n + 32n });
+    expect(buf.byteLength).toBe(VARLEN_BWD_PARAMS_BYTES);
+    expect(VARLEN_BWD_PARAMS_BYTES).toBe(BWD_PARAMS_BYTES + 16);
+    expect(Array.from(buf.subarray(0, BWD_PARAMS_BYTES))).toEqual(Array.from(bwd));
+    const dv = new DataView(buf.buffer);
+    expect(dv.getBigUint64(120, true)).toBe(2n ** 41n + 16n);
+    expect(dv.getBigUint64(128, true)).toBe(2n ** 42n + 32n);
+    expect([0, 1, 2, 3, 4, 5].map((i) => dv.getInt32(88 + i * 4, true))).toEqual([3, 4, 2, 300, 280, 1]);
   });
 });
 
@@ -221,19 +240,22 @@ describe('decode splits (flash-decoding)', () => {
 });
 
 describe('decode and varlen routes of CudaFlashAttention (fake driver)', () => {
-  interface Launch { name: string; grid: number[]; block: number; params: Uint8Array }
+  interface Launch { name: string; grid: number[]; block: number; params: Uint8Array; args: Uint8Array[] }
   let dir: { path: string; remove(): void };
   beforeAll(() => {
     dir = makeTempDir('sigattn-decode-');
     mkdirSync(path.join(dir.path, 'sm_80'));
-    for (const f of ['flash_decode', 'flash_sigmoid_fwd', 'flash_softmax_fwd']) writeFileSync(path.join(dir.path, 'sm_80', `${f}.cubin`), '');
+    for (const f of ['flash_decode', 'flash_sigmoid_fwd', 'flash_softmax_fwd', 'flash_sigmoid_bwd', 'flash_softmax_bwd', 'flash_bwd_aux']) {
+      writeFileSync(path.join(dir.path, 'sm_80', `${f}.cubin`), '');
+    }
   });
   afterAll(() => dir.remove());
 
-  // Records launches; a kernel's _cfg global reads as the decode kernels' {4096/D keys per step, 0, 128, 0}
+  // Records launches and 32-bit fills; a kernel's _cfg global reads as the decode kernels' {4096/D keys per step, 0, 128, 0}
   // or the forward kernels' {128, 64, 128, 0}.
   function fake(smCount = 132) {
     const launches: Launch[] = [];
+    const fills: { ptr: bigint; value: number; count: number }[] = [];
     let next = 0x1000n;
     const names = new Map<bigint, string>();
     const driver = {
@@ -242,7 +264,7 @@ describe('decode and varlen routes of CudaFlashAttention (fake driver)', () => {
       free: () => undefined,
       copyHtoD: () => undefined,
       fill16: () => undefined,
-      fill32: () => undefined,
+      fill32: (ptr: bigint, value: number, count: number) => { fills.push({ ptr, value, count }); },
       synchronize: () => undefined,
       loadModule: () => 1n,
       unloadModule: () => undefined,
@@ -257,10 +279,10 @@ describe('decode and varlen routes of CudaFlashAttention (fake driver)', () => {
       },
       setMaxDynamicShared: () => undefined,
       launch: (_fn: bigint, name: string, grid: [number, number, number], block: number, _smem: number, args: Uint8Array[]) => {
-        launches.push({ name, grid: [...grid], block, params: args[0] });
+        launches.push({ name, grid: [...grid], block, params: args[0], args });
       },
     } as unknown as CudaDriver;
-    return { driver, launches };
+    return { driver, launches, fills };
   }
   const tensors = (driver: CudaDriver, B: number, H: number, Hkv: number, Nq: number, Nk: number, D: number, dtype: 'bf16' | 'fp16' = 'bf16') => [
     DeviceTensor.empty(driver, dtype, [B, H, Nq, D]),
@@ -380,6 +402,118 @@ describe('decode and varlen routes of CudaFlashAttention (fake driver)', () => {
     flash.forwardVarlen(DeviceTensor.empty(driver, 'bf16', [0, 2, 64]), k, v, [0, 0, 0], [0, 6, 12], spec);
     expect(launches).toEqual([]);
   });
+
+  it('forwardVarlen() passes the softmax LSE [totalQ, H] to the kernel (sigmoid ignores it) and refuses a wrong-shaped one', () => {
+    const { driver, launches } = fake();
+    const flash = new CudaFlashAttention(driver, dir.path, { hopper: false });
+    const q = DeviceTensor.empty(driver, 'bf16', [341, 4, 64]);
+    const k = DeviceTensor.empty(driver, 'bf16', [305, 2, 64]), v = DeviceTensor.empty(driver, 'bf16', [305, 2, 64]);
+    const lse = DeviceTensor.empty(driver, 'f32', [341, 4]);
+    for (const kind of CUDA_KINDS) {
+      launches.length = 0;
+      flash.forwardVarlen(q, k, v, [0, 1, 301, 341], [0, 5, 305, 305], { kind }, { lse });
+      expect(new DataView(launches[0].params.buffer).getBigUint64(32, true), kind).toBe(kind === 'softmax' ? lse.ptr : 0n);
+    }
+    launches.length = 0;
+    for (const bad of [DeviceTensor.empty(driver, 'f32', [4, 341]), DeviceTensor.empty(driver, 'f32', [341, 4, 1]), DeviceTensor.empty(driver, 'bf16', [341, 4])]) {
+      expect(() => flash.forwardVarlen(q, k, v, [0, 1, 301, 341], [0, 5, 305, 305], { kind: 'softmax' }, { lse: bad }))
+        .toThrow(/^cuda attention varlen: lse must be f32 \[341, 4\] \(one per query token and head\), got /);
+    }
+    expect(launches).toEqual([]);
+  });
+
+  it('backwardVarlen() zeroes the fp32 accumulators, runs the delta pre-pass when a sequence has more keys than a key block, launches the varlen backward over key blocks × H × sequences and converts', () => {
+    for (const kind of CUDA_KINDS) {
+      for (const D of CUDA_HEAD_DIMS) {
+        for (const cuK of [[0, 5, 305, 305], [0, 5, 69, 70]]) {
+          const { driver, launches, fills } = fake();
+          const flash = new CudaFlashAttention(driver, dir.path, { hopper: false });
+          const cuQ = [0, 1, 301, 341];
+          const totalK = cuK[3], maxK = Math.max(...cuK.slice(1).map((x, i) => x - cuK[i]));
+          const q = DeviceTensor.empty(driver, 'fp16', [341, 4, D]), dout = DeviceTensor.empty(driver, 'fp16', [341, 4, D]);
+          const k = DeviceTensor.empty(driver, 'fp16', [totalK, 2, D]), v = DeviceTensor.empty(driver, 'fp16', [totalK, 2, D]);
+          const spec = { kind, causal: true, alibiSlopes: [0.5, 0.25, 0.125, 0.0625], ...(kind === 'sigmoid' ? { bias: -4 } : {}) };
+          const o = flash.forwardVarlen(q, k, v, cuQ, cuK, spec);
+          const lse = DeviceTensor.empty(driver, 'f32', [341, 4]);
+          const fwdParams = new DataView(launches[0].params.buffer);
+          launches.length = 0;
+          const grads = flash.backwardVarlen(q, k, v, dout, cuQ, cuK, spec, { o, lse });
+          expect([grads.dq.shape, grads.dk.shape, grads.dv.shape]).toEqual([[341, 4, D], [totalK, 2, D], [totalK, 2, D]]);
+          expect([grads.dq.dtype, grads.dk.dtype, grads.dv.dtype]).toEqual(['fp16', 'fp16', 'fp16']);
+          const delta = kind === 'softmax' && maxK > 64;
+          const what = `${kind} D${D} maxK ${maxK}`;
+          expect(launches.map((l) => [l.name, l.grid]), what).toEqual([
+            ...(delta ? [['flash_bwd_delta_fp16', [Math.ceil((341 * 4 * 32) / 256), 1, 1]]] : []),
+            [`flash_${kind}_bwd_varlen_fp16_d${D}`, [Math.ceil(maxK / 64), 4, 3]],
+            ...[341 * 4 * D, totalK * 2 * D, totalK * 2 * D].map((n) => ['flash_bwd_convert_fp16', [Math.ceil(n / 256), 1, 1]]),
+          ]);
+          const main = launches[delta ? 1 : 0];
+          expect(main.block).toBe(128);
+          expect(main.params.byteLength).toBe(VARLEN_BWD_PARAMS_BYTES);
+          const p = new DataView(main.params.buffer);
+          const ptr = (i: number) => p.getBigUint64(i * 8, true);
+          expect([0, 1, 2, 3].map(ptr)).toEqual([q.ptr, k.ptr, v.ptr, dout.ptr]);
+          expect(ptr(4), 'lse (softmax only)').toBe(kind === 'softmax' ? lse.ptr : 0n);
+          expect(ptr(5) !== 0n, 'delta only with the pre-pass').toBe(delta);
+          expect(ptr(9), 'ALiBi slopes as the forward').toBe(fwdParams.getBigUint64(40, true));
+          expect(ptr(10), 'no key_lens').toBe(0n);
+          expect([0, 1, 2, 3, 4, 5].map((i) => p.getInt32(88 + i * 4, true)), 'B = sequences, Nq/Nk = longest').toEqual([3, 4, 2, 300, maxK, 1]);
+          expect(p.getFloat32(116, true)).toBe(kind === 'sigmoid' ? -4 : 0);
+          expect([p.getBigUint64(120, true), p.getBigUint64(128, true)], 'the forward\'s offset buffers').toEqual([fwdParams.getBigUint64(88, true), fwdParams.getBigUint64(96, true)]);
+          // Accumulators: zeroed with their full sizes before the launch, then converted into dq/dk/dv.
+          const acc = [ptr(6), ptr(7), ptr(8)], sizes = [341 * 4 * D, totalK * 2 * D, totalK * 2 * D];
+          expect(fills.map((f) => [f.ptr, f.value, f.count])).toEqual(acc.map((a, i) => [a, 0, sizes[i]]));
+          const arg64 = (a: Uint8Array) => new DataView(a.buffer, a.byteOffset).getBigUint64(0, true);
+          expect(launches.slice(-3).map((l) => l.args.map(arg64)), 'convert (acc, dst, n)')
+            .toEqual(acc.map((a, i) => [a, [grads.dq, grads.dk, grads.dv][i].ptr, BigInt(sizes[i])]));
+          if (delta) {
+            expect(launches[0].args.slice(0, 4).map(arg64), 'delta (o, dout, delta, rows)').toEqual([o.ptr, dout.ptr, ptr(5), BigInt(341 * 4)]);
+            expect(new DataView(launches[0].args[4].buffer).getInt32(0, true), 'delta row length D').toBe(D);
+          }
+        }
+      }
+    }
+  });
+
+  it('backwardVarlen() refuses a wrong dout, a softmax call without o/lse, wrong-shaped o/lse/gradients and bad offsets with one-line errors, before launching', () => {
+    const { driver, launches, fills } = fake();
+    const flash = new CudaFlashAttention(driver, dir.path, { hopper: false });
+    const q = DeviceTensor.empty(driver, 'bf16', [10, 2, 64]), dout = DeviceTensor.empty(driver, 'bf16', [10, 2, 64]);
+    const k = DeviceTensor.empty(driver, 'bf16', [12, 2, 64]), v = DeviceTensor.empty(driver, 'bf16', [12, 2, 64]);
+    const o = DeviceTensor.empty(driver, 'bf16', [10, 2, 64]), lse = DeviceTensor.empty(driver, 'f32', [10, 2]);
+    const cuQ = [0, 4, 10], cuK = [0, 5, 12];
+    const softmax = { kind: 'softmax' } as const;
+    const cases: [() => unknown, RegExp][] = [
+      [() => flash.backwardVarlen(q, k, v, DeviceTensor.empty(driver, 'fp16', [10, 2, 64]), cuQ, cuK, softmax, { o, lse }), /varlen backward: dout must be bf16 \[10, 2, 64\] like q, got fp16 \[10, 2, 64\]/],
+      [() => flash.backwardVarlen(q, k, v, DeviceTensor.empty(driver, 'bf16', [2, 10, 64]), cuQ, cuK, softmax, { o, lse }), /dout must be bf16 \[10, 2, 64\]/],
+      [() => flash.backwardVarlen(q, k, v, dout, cuQ, cuK, softmax, { o }), /softmax needs opts\.o \(forward output\) and opts\.lse \(from forwardVarlen/],
+      [() => flash.backwardVarlen(q, k, v, dout, cuQ, cuK, softmax, { lse }), /softmax needs opts\.o/],
+      [() => flash.backwardVarlen(q, k, v, dout, cuQ, cuK, softmax, { o: DeviceTensor.empty(driver, 'bf16', [10, 2, 32]), lse }), /varlen backward: o must be bf16 \[10, 2, 64\]/],
+      [() => flash.backwardVarlen(q, k, v, dout, cuQ, cuK, softmax, { o, lse: DeviceTensor.empty(driver, 'f32', [2, 10]) }), /varlen backward: lse must be f32 \[10, 2\]/],
+      [() => flash.backwardVarlen(q, k, v, dout, cuQ, cuK, softmax, { o, lse, dk: DeviceTensor.empty(driver, 'bf16', [10, 2, 64]) }), /varlen backward: dk must be bf16 \[12, 2, 64\] like k/],
+      [() => flash.backwardVarlen(q, k, v, dout, cuQ, cuK, softmax, { o, lse, dq: DeviceTensor.empty(driver, 'f32', [10, 2, 64]) }), /varlen backward: dq must be bf16 \[10, 2, 64\] like q/],
+      [() => flash.backwardVarlen(q, k, v, dout, [0, 4, 9], cuK, softmax, { o, lse }), /cuSeqlensQ must end at the packed tensor's token count 10/],
+      [() => flash.backwardVarlen(q, k, v, dout, cuQ, [0, 12], softmax, { o, lse }), /cuSeqlensK has 2 offsets but cuSeqlensQ has 3/],
+      [() => flash.backwardVarlen(q, k, v, dout, cuQ, cuK, { kind: 'softmax', keyLengths: [3, 4] }, { o, lse }), /keyLengths does not apply/],
+      [() => flash.backwardVarlen(DeviceTensor.empty(driver, 'bf16', [1, 10, 2, 64]), k, v, dout, cuQ, cuK, softmax, { o, lse }), /q must be packed \[tokens, heads, D\]/],
+    ];
+    for (const [call, err] of cases) {
+      let message = '';
+      try {
+        call();
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toMatch(err);
+      expect(message).toMatch(/^cuda attention varlen/);
+      expect(message).not.toContain('\n');
+    }
+    expect(launches).toEqual([]);
+    expect(fills).toEqual([]);
+    // Sigmoid needs neither o nor lse.
+    flash.backwardVarlen(q, k, v, dout, cuQ, cuK, { kind: 'sigmoid', bias: -3 });
+    expect(launches.map((l) => l.name)).toEqual(['flash_sigmoid_bwd_varlen_bf16_d64', ...Array(3).fill('flash_bwd_convert_bf16')]);
+  });
 });
 
 describe('GPU decode check cases (src/cuda/check.ts)', () => {
@@ -428,7 +562,8 @@ describe('GPU varlen check cases (src/cuda/check.ts)', () => {
       expect([c.cuQ[0], c.cuK[0], c.cuK.length]).toEqual([0, 0, S + 1]);
       expect([c.q.length, c.k.length, c.v.length]).toEqual([c.cuQ[S] * c.H * d.D, c.cuK[S] * c.Hkv * d.D, c.cuK[S] * c.Hkv * d.D]);
       const [enc, dec] = d.dtype === 'bf16' ? [f32ToBf16Bits, bf16BitsToF32] : [f32ToF16Bits, f16BitsToF32];
-      for (const x of [c.q, c.k, c.v]) expect(x.every((v) => dec(enc(v)) === v), c.label).toBe(true);
+      expect(c.dO.length, 'dO like q').toBe(c.q.length);
+      for (const x of [c.q, c.k, c.v, c.dO]) expect(x.every((v) => dec(enc(v)) === v), c.label).toBe(true);
       expect(cudaVarlenCase(d).q, 'drawn from its seed').toEqual(c.q);
       flags.gqa ||= c.H !== c.Hkv;
       flags.causal ||= c.spec.causal === true;
@@ -440,8 +575,11 @@ describe('GPU varlen check cases (src/cuda/check.ts)', () => {
 });
 
 describe('GPU varlen check harness (src/cuda/check.ts) against an emulated kernel', () => {
-  // A memory-backed fake driver whose varlen "kernel" decodes VarlenFwdParams and computes each sequence
-  // with the naive f32 forward, so the packing, offsets and the per-sequence judging run end to end.
+  // A memory-backed fake driver whose varlen "kernels" decode VarlenFwdParams / VarlenBwdParams and compute each
+  // sequence with the naive f32 forward (O and the softmax LSE) and backward (added into the fp32 accumulators,
+  // as the atomics do), and whose delta and convert kernels do what flash_bwd_aux.cu does, so the packing,
+  // offsets, zeroing, conversion and the per-sequence judging run end to end. `skipSequence` leaves one
+  // sequence out of both passes (its outputs stay NaN / its gradients 0).
   function emulated(skipSequence: number | null) {
     const mem = new Map<bigint, Uint8Array>();
     let next = 0x10000n;
@@ -451,6 +589,8 @@ describe('GPU varlen check harness (src/cuda/check.ts) against an emulated kerne
       return b;
     };
     const view = (p: bigint) => new DataView(buf(p).buffer);
+    const halves = { bf16: [bf16BitsToF32, f32ToBf16Bits], fp16: [f16BitsToF32, f32ToF16Bits] } as const;
+    const arg64 = (a: Uint8Array) => new DataView(a.buffer, a.byteOffset).getBigUint64(0, true);
     const driver = {
       info: { name: 'emulated', computeCapability: [8, 0], smCount: 4, maxSharedPerBlockOptin: 232448 },
       alloc: (bytes: number) => { const p = next; mem.set(p, new Uint8Array(Math.max(bytes, 1))); next += BigInt(bytes + 256); return p; },
@@ -466,54 +606,96 @@ describe('GPU varlen check harness (src/cuda/check.ts) against an emulated kerne
       readGlobal: () => { const cfg = Buffer.alloc(16); [128, 64, 128, 0].forEach((x, i) => cfg.writeInt32LE(x, i * 4)); return cfg; },
       setMaxDynamicShared: () => undefined,
       launch: (_fn: bigint, name: string, _grid: number[], _block: number, _smem: number, args: Uint8Array[]) => {
-        const m = /^flash_(sigmoid|softmax)_fwd_varlen_(bf16|fp16)_d(\d+)$/.exec(name)!;
-        const [kind, dtype, D] = [m[1] as 'sigmoid' | 'softmax', m[2] as 'bf16' | 'fp16', Number(m[3])];
+        const aux = /^flash_bwd_(delta|convert)_(bf16|fp16)$/.exec(name);
+        if (aux) {
+          const [dec, enc] = halves[aux[2] as 'bf16' | 'fp16'];
+          if (aux[1] === 'convert') {
+            const [src, dst, n] = args.map(arg64);
+            const f = new Float32Array(buf(src).buffer, 0, Number(n));
+            for (let i = 0; i < f.length; i++) view(dst).setUint16(2 * i, enc(f[i]), true);
+          } else {
+            const [o, dout, delta, rows] = args.slice(0, 4).map(arg64);
+            const D = new DataView(args[4].buffer, args[4].byteOffset).getInt32(0, true);
+            for (let r = 0; r < Number(rows); r++) {
+              let acc = 0;
+              for (let d = 0; d < D; d++) acc += dec(view(o).getUint16(2 * (r * D + d), true)) * dec(view(dout).getUint16(2 * (r * D + d), true));
+              view(delta).setFloat32(4 * r, acc, true);
+            }
+          }
+          return;
+        }
+        const m = /^flash_(sigmoid|softmax)_(fwd|bwd)_varlen_(bf16|fp16)_d(\d+)$/.exec(name);
+        if (!m) throw new Error(`emulated driver: no kernel ${name}`);
+        const [kind, pass, dtype, D] = [m[1] as 'sigmoid' | 'softmax', m[2], m[3] as 'bf16' | 'fp16', Number(m[4])];
         const p = new DataView(args[0].buffer);
         const ptr = (i: number) => p.getBigUint64(i * 8, true);
-        const [B, H, Hkv] = [0, 1, 2].map((i) => p.getInt32(56 + i * 4, true));
-        const causal = p.getInt32(76, true) === 1, scale = p.getFloat32(80, true), bias = p.getFloat32(84, true);
-        const [dec, enc] = dtype === 'bf16' ? [bf16BitsToF32, f32ToBf16Bits] : [f16BitsToF32, f32ToF16Bits];
+        // FwdParams: 7 pointers, then ints at 56; BwdParams: 11 pointers, ints at 88; the offsets follow each.
+        const ints = pass === 'fwd' ? 56 : 88;
+        const [B, H, Hkv] = [0, 1, 2].map((i) => p.getInt32(ints + i * 4, true));
+        const causal = p.getInt32(ints + 20, true) === 1, scale = p.getFloat32(ints + 24, true), bias = p.getFloat32(ints + 28, true);
+        const cuAt = pass === 'fwd' ? 88 : 120;
+        const [dec, enc] = halves[dtype];
         const half = (q: bigint) => Array.from(new Uint16Array(buf(q).buffer), dec);
-        const ints = (q: bigint) => new Int32Array(buf(q).buffer, 0, B + 1);
+        const offsets = (q: bigint) => new Int32Array(buf(q).buffer, 0, B + 1);
+        const [cuQ, cuK] = [offsets(p.getBigUint64(cuAt, true)), offsets(p.getBigUint64(cuAt + 8, true))];
+        const alibiPtr = ptr(pass === 'fwd' ? 5 : 9);
+        const alibi = alibiPtr === 0n ? undefined : Array.from(new Float32Array(buf(alibiPtr).buffer, 0, H));
         const [q, k, v] = [half(ptr(0)), half(ptr(1)), half(ptr(2))];
-        const alibi = ptr(5) === 0n ? undefined : Array.from(new Float32Array(buf(ptr(5)).buffer, 0, H));
-        const [cuQ, cuK] = [ints(p.getBigUint64(88, true)), ints(p.getBigUint64(96, true))];
-        const o = new DataView(buf(ptr(3)).buffer);
-        const gather = (x: number[], heads: number, s0: number, n: number) => Float32Array.from({ length: heads * n * D }, (_, e) => {
-          const d = e % D, i = Math.floor(e / D) % n, h = Math.floor(e / (D * n));
-          return x[((s0 + i) * heads + h) * D + d];
+        const gather = (x: ArrayLike<number>, heads: number, s0: number, n: number, d = D) => Float32Array.from({ length: heads * n * d }, (_, e) => {
+          const c = e % d, i = Math.floor(e / d) % n, h = Math.floor(e / (d * n));
+          return x[((s0 + i) * heads + h) * d + c];
         });
+        // Packed row (s0 + i, h) of [tokens, heads, d] ← element (h, i, c) of a sequence's [heads, n, d] result.
+        const scatter = (values: ArrayLike<number>, heads: number, s0: number, n: number, d: number, put: (at: number, x: number) => void) => {
+          for (let h = 0; h < heads; h++)
+            for (let i = 0; i < n; i++)
+              for (let c = 0; c < d; c++) put(((s0 + i) * heads + h) * d + c, values[(h * n + i) * d + c]);
+        };
         for (let s = 0; s < B; s++) {
           if (s === skipSequence) continue;
           const nq = cuQ[s + 1] - cuQ[s], nk = cuK[s + 1] - cuK[s];
           const r = resolveAttention([1, H, nq, D], [1, Hkv, nk, D], [1, Hkv, nk, D], { kind, scale, causal, alibiSlopes: alibi, ...(kind === 'sigmoid' ? { bias } : {}) });
-          const out = naiveAttentionF32Forward(r, gather(q, H, cuQ[s], nq), gather(k, Hkv, cuK[s], nk), gather(v, Hkv, cuK[s], nk)).o;
-          for (let h = 0; h < H; h++)
-            for (let i = 0; i < nq; i++)
-              for (let d = 0; d < D; d++) o.setUint16((((cuQ[s] + i) * H + h) * D + d) * 2, enc(out[(h * nq + i) * D + d]), true);
+          const [qs, ks, vs] = [gather(q, H, cuQ[s], nq), gather(k, Hkv, cuK[s], nk), gather(v, Hkv, cuK[s], nk)];
+          if (pass === 'fwd') {
+            const f = naiveAttentionF32Forward(r, qs, ks, vs);
+            const o = view(ptr(3));
+            scatter(f.o, H, cuQ[s], nq, D, (at, x) => o.setUint16(at * 2, enc(x), true));
+            if (ptr(4) !== 0n) scatter(f.lse, H, cuQ[s], nq, 1, (at, x) => view(ptr(4)).setFloat32(at * 4, x, true));
+          } else {
+            if (kind === 'softmax' && ptr(4) === 0n) throw new Error('emulated softmax backward: no LSE');
+            const g = naiveAttentionF32Backward(r, qs, ks, vs, gather(half(ptr(3)), H, cuQ[s], nq));
+            const add = (acc: DataView) => (at: number, x: number) => acc.setFloat32(at * 4, acc.getFloat32(at * 4, true) + x, true);
+            scatter(g.dq, H, cuQ[s], nq, D, add(view(ptr(6))));
+            scatter(g.dk, Hkv, cuK[s], nk, D, add(view(ptr(7))));
+            scatter(g.dv, Hkv, cuK[s], nk, D, add(view(ptr(8))));
+          }
         }
       },
     } as unknown as CudaDriver;
     return driver;
   }
 
-  it('passes a kernel that attends within each sequence and fails one that leaves a sequence unwritten', () => {
+  it('passes kernels that attend within each sequence and fails ones that leave a sequence out, output by output', () => {
     const dir = makeTempDir('sigattn-varlen-');
     try {
       mkdirSync(path.join(dir.path, 'sm_80'));
-      for (const f of ['flash_sigmoid_fwd', 'flash_softmax_fwd']) writeFileSync(path.join(dir.path, 'sm_80', `${f}.cubin`), '');
+      for (const f of ['flash_sigmoid_fwd', 'flash_softmax_fwd', 'flash_sigmoid_bwd', 'flash_softmax_bwd', 'flash_bwd_aux']) {
+        writeFileSync(path.join(dir.path, 'sm_80', `${f}.cubin`), '');
+      }
       const cases = cudaVarlenCases(3).filter((c) => c.D === 32);
       expect(new Set(cases.map((c) => c.kind))).toEqual(new Set(CUDA_KINDS));
       for (const c of cases) {
+        const outputs = (s: number) => ['o', ...(c.kind === 'softmax' ? ['lse'] : []), 'dq', 'dk', 'dv'].map((x) => `${x}@varlen[${s}]`);
         const good = emulated(null);
         const ok = runCudaVarlenCheck(good, new CudaFlashAttention(good, dir.path, { hopper: false }), c);
         expect(ok.message, c.title).toBe('');
-        expect(ok.comparisons.map((x) => x.output)).toEqual(Array.from({ length: ok.comparisons.length }, (_, s) => `o@varlen[${s}]`));
-        expect(ok.comparisons.length).toBeGreaterThanOrEqual(3);
+        const S = cudaVarlenCase(c).cuQ.length - 1;
+        expect(S).toBeGreaterThanOrEqual(3);
+        expect(ok.comparisons.map((x) => x.output)).toEqual(Array.from({ length: S }, (_, s) => outputs(s)).flat());
         const bad = emulated(1);
         const failed = runCudaVarlenCheck(bad, new CudaFlashAttention(bad, dir.path, { hopper: false }), c);
         expect(failed.ok).toBe(false);
-        expect(failed.comparisons.filter((x) => !x.ok).map((x) => x.output)).toEqual(['o@varlen[1]']);
+        expect(failed.comparisons.filter((x) => !x.ok).map((x) => x.output), c.title).toEqual(outputs(1));
       }
     } finally {
       dir.remove();

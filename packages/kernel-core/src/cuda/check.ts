@@ -376,7 +376,7 @@ export function cudaVarlenCases(seed: number): CudaVarlenCase[] {
   return out;
 }
 
-/** A packed batch: q [totalQ, H, D], k/v [totalK, Hkv, D] (rounded to the dtype) and their cumulative offsets. */
+/** A packed batch: q and the output gradient dO [totalQ, H, D], k/v [totalK, Hkv, D] (rounded to the dtype) and their cumulative offsets. */
 export interface VarlenCase {
   label: string;
   spec: AttentionSpec;
@@ -388,13 +388,15 @@ export interface VarlenCase {
   q: Float32Array;
   k: Float32Array;
   v: Float32Array;
+  dO: Float32Array;
 }
 
 /**
  * The varlen case's inputs: 3–5 sequences in random order, one of 1 query and one of 129–328 queries
  * (several query blocks), the others 1–150; keys per sequence equal to its queries (self-attention)
  * or drawn independently (1–300, so causal sees Nk < Nq and Nk > Nq); 1–2 K/V heads with 1 or 2
- * query heads each (GQA); scale and bias as the decode cases draw them; causal and ALiBi at random.
+ * query heads each (GQA); scale and bias as the decode cases draw them; causal and ALiBi at random. dO is
+ * drawn last, so q/k/v are those the forward-only check drew.
  */
 export function cudaVarlenCase(d: CudaVarlenCase): VarlenCase {
   const rng = new Rng(d.seed);
@@ -412,10 +414,11 @@ export function cudaVarlenCase(d: CudaVarlenCase): VarlenCase {
   const round = ROUND[d.dtype];
   const draw = (n: number) => Float32Array.from(rng.normalF32(n), round);
   const q = draw(cuQ[S] * H * d.D), k = draw(cuK[S] * Hkv * d.D), v = draw(cuK[S] * Hkv * d.D);
+  const dO = draw(cuQ[S] * H * d.D);
   const flags = [spec.causal ? 'causal' : '', spec.alibiSlopes ? 'alibi' : '', H !== Hkv ? `gqa${H / Hkv}` : ''].filter((x) => x !== '');
   const scale = spec.scale!.toPrecision(3), bias = d.kind === 'sigmoid' ? ` bias=${(spec.bias as number).toPrecision(3)}` : '';
   const label = `${d.kind} H=${H} Hkv=${Hkv} D=${d.D} seqQ=[${seqQ}] seqK=[${seqK}] scale=${scale}${bias} ${flags.join(' ')} ${d.dtype} (seed ${d.seed})`;
-  return { label, spec, H, Hkv, D: d.D, cuQ, cuK, q, k, v };
+  return { label, spec, H, Hkv, D: d.D, cuQ, cuK, q, k, v, dO };
 }
 
 /** Rows [start, start+n) of a packed [tokens, heads, D] array as one batch element [1, heads, n, D]. */
@@ -428,36 +431,60 @@ function unpackSequence(packed: ArrayLike<number>, heads: number, D: number, sta
 }
 
 /**
- * One varlen case through `flash.forwardVarlen` (output poisoned with NaN first), each sequence's rows
- * of O judged on their own under the accuracy rule (`o@varlen[s]`) against the float64 reference and
- * the naive 16-bit computation of that sequence as a batch of one.
+ * One varlen case through `flash.forwardVarlen` (with the softmax LSE) and then `flash.backwardVarlen` from
+ * that forward's O and LSE (every output poisoned with NaN first). Each sequence is judged on its own under
+ * the accuracy rule against the float64 reference and the naive 16-bit computation of that sequence as a
+ * batch of one: O, the softmax LSE (yardsticks: the naive f32 and the 16-bit naive LSE, as the decode check),
+ * dQ, dK and dV (`o@varlen[s]`, `lse@varlen[s]`, `dq@varlen[s]`, `dk@varlen[s]`, `dv@varlen[s]`).
  */
 export function runCudaVarlenCheck(driver: CudaDriver, flash: CudaFlashAttention, d: CudaVarlenCase): CudaCheckResult {
   const c = cudaVarlenCase(d);
   const { H, Hkv, D, cuQ, cuK } = c;
   const S = cuQ.length - 1;
-  const tensors = [
-    DeviceTensor.fromHost(driver, c.q, [cuQ[S], H, D], d.dtype),
-    DeviceTensor.fromHost(driver, c.k, [cuK[S], Hkv, D], d.dtype),
-    DeviceTensor.fromHost(driver, c.v, [cuK[S], Hkv, D], d.dtype),
+  const softmax = d.kind === 'softmax';
+  const [qShape, kvShape] = [[cuQ[S], H, D], [cuK[S], Hkv, D]];
+  const inputs = [
+    DeviceTensor.fromHost(driver, c.q, qShape, d.dtype),
+    DeviceTensor.fromHost(driver, c.k, kvShape, d.dtype),
+    DeviceTensor.fromHost(driver, c.v, kvShape, d.dtype),
+    DeviceTensor.fromHost(driver, c.dO, qShape, d.dtype),
   ];
-  const out = DeviceTensor.empty(driver, d.dtype, [cuQ[S], H, D]).poison();
-  let got: ArrayLike<number>;
+  const [qd, kd, vd, ddO] = inputs;
+  const out = DeviceTensor.empty(driver, d.dtype, qShape).poison();
+  const lse = DeviceTensor.empty(driver, 'f32', [cuQ[S], H]).poison();
+  const grads = {
+    dq: DeviceTensor.empty(driver, d.dtype, qShape).poison(),
+    dk: DeviceTensor.empty(driver, d.dtype, kvShape).poison(),
+    dv: DeviceTensor.empty(driver, d.dtype, kvShape).poison(),
+  };
+  let got: Record<'o' | 'lse' | 'dq' | 'dk' | 'dv', ArrayLike<number>>;
   try {
-    flash.forwardVarlen(tensors[0], tensors[1], tensors[2], cuQ, cuK, c.spec, { out });
-    got = out.toHost();
+    flash.forwardVarlen(qd, kd, vd, cuQ, cuK, c.spec, { out, ...(softmax ? { lse } : {}) });
+    flash.backwardVarlen(qd, kd, vd, ddO, cuQ, cuK, c.spec, { o: out, ...(softmax ? { lse } : {}), ...grads });
+    got = { o: out.toHost(), lse: lse.toHost(), dq: grads.dq.toHost(), dk: grads.dk.toHost(), dv: grads.dv.toHost() };
   } finally {
-    for (const t of [...tensors, out]) t.free();
+    for (const t of [...inputs, out, lse, grads.dq, grads.dk, grads.dv]) t.free();
   }
+  const round = ROUND[d.dtype];
   const comparisons: Comparison[] = [];
   for (let s = 0; s < S; s++) {
     const nq = cuQ[s + 1] - cuQ[s], nk = cuK[s + 1] - cuK[s];
     const r = resolveAttention([1, H, nq, D], [1, Hkv, nk, D], [1, Hkv, nk, D], c.spec);
-    const q = unpackSequence(c.q, H, D, cuQ[s], nq);
+    const q = unpackSequence(c.q, H, D, cuQ[s], nq), dO = unpackSequence(c.dO, H, D, cuQ[s], nq);
     const k = unpackSequence(c.k, Hkv, D, cuK[s], nk), v = unpackSequence(c.v, Hkv, D, cuK[s], nk);
-    const ref = referenceAttentionForward(r, q, k, v).o;
-    const naive = naiveSamePrecision(r, q, k, v, ROUND[d.dtype]);
-    comparisons.push(compareToReference(`o@varlen[${s}]`, unpackSequence(got, H, D, cuQ[s], nq), ref, naive, d.dtype));
+    const fwd = referenceAttentionForward(r, q, k, v);
+    const ref = { o: fwd.o, ...referenceAttentionBackward(r, q, k, v, dO) };
+    const naive = { o: naiveSamePrecision(r, q, k, v, round), ...naiveSamePrecisionBackward(r, q, k, v, dO, round) };
+    comparisons.push(compareToReference(`o@varlen[${s}]`, unpackSequence(got.o, H, D, cuQ[s], nq), ref.o, naive.o, d.dtype));
+    if (softmax) {
+      // The LSE [totalQ, H] unpacks like a tensor of head dim 1.
+      const naiveLse = [naiveAttentionF32Forward(r, q, k, v).lse, naiveSamePrecisionLse(r, q, k, round)];
+      comparisons.push(compareToReference(`lse@varlen[${s}]`, unpackSequence(got.lse, H, 1, cuQ[s], nq), fwd.lse, naiveLse, 'f32'));
+    }
+    comparisons.push(compareToReference(`dq@varlen[${s}]`, unpackSequence(got.dq, H, D, cuQ[s], nq), ref.dq, naive.dq, d.dtype));
+    // dK/dV of a K/V head sum its query heads' contributions, as the batch-of-one reference does (GQA).
+    comparisons.push(compareToReference(`dk@varlen[${s}]`, unpackSequence(got.dk, Hkv, D, cuK[s], nk), ref.dk, naive.dk, d.dtype));
+    comparisons.push(compareToReference(`dv@varlen[${s}]`, unpackSequence(got.dv, Hkv, D, cuK[s], nk), ref.dv, naive.dv, d.dtype));
   }
   const ok = comparisons.every((x) => x.ok);
   const failures = comparisons.filter((x) => !x.ok).map(formatComparison);
