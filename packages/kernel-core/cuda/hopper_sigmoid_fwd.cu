@@ -6,7 +6,7 @@
 // one CTA's element-wise step overlaps the other's GEMMs (+12–18 % over one 2-warpgroup CTA per SM).
 #include "hopper_fwd.cuh"
 
-HOPPER_FWD_ENTRY(hopper_sigmoid_fwd_bf16_d64, __nv_bfloat16, 64, 128, 1, 2, true)
-HOPPER_FWD_ENTRY(hopper_sigmoid_fwd_fp16_d64, __half, 64, 128, 1, 2, true)
-HOPPER_FWD_ENTRY(hopper_sigmoid_fwd_bf16_d128, __nv_bfloat16, 128, 128, 2, 1, true)
-HOPPER_FWD_ENTRY(hopper_sigmoid_fwd_fp16_d128, __half, 128, 128, 2, 1, true)
+HOPPER_FWD_ENTRY(hopper_sigmoid_fwd_bf16_d64, __nv_bfloat16, 64, 128, 1, 2, false, true)
+HOPPER_FWD_ENTRY(hopper_sigmoid_fwd_fp16_d64, __half, 64, 128, 1, 2, false, true)
+HOPPER_FWD_ENTRY(hopper_sigmoid_fwd_bf16_d128, __nv_bfloat16, 128, 128, 2, 1, true, true)
+HOPPER_FWD_ENTRY(hopper_sigmoid_fwd_fp16_d128, __half, 128, 128, 2, 1, true, true)
