@@ -2,13 +2,14 @@
  * GPU correctness run (forward + backward) without vitest (for the offline GPU bundle, `run.sh
  * cuda-check`): the cases of test/cuda-attention.test.ts — per CUDA kind, --cases random cases of the
  * shared generator plus one long one per ten — under the accuracy rule. Prints one line per case and
- * `N passed, N failed`; exit 1 on failure. On a Hopper GPU every case runs through both forward
- * kernel families (sm_90a wgmma and FA2; ratios labelled `o@hopper`, `o@fa2`, ...; D = 32 has FA2 only);
+ * `N passed, N failed`; exit 1 on failure. On a Hopper GPU every case runs through both kernel
+ * families, forward and backward (sm_90a wgmma and FA2; ratios labelled `o@hopper`, `dq@fa2`, ...; D = 32 has FA2 only);
  * SIGATTN_CUDA_HOPPER=0 checks the FA2 kernels only. Then the decode cases (lines starting `decode`): one
  * query per head against caches of 1…4096 keys through forward() (routed to the split-K decode kernel),
  * O and the softmax LSE under the same rule, each run twice and required bit-identical. Then the varlen
  * cases (lines starting `varlen`): packed batches of 3–5 ragged sequences (one of 1 query, one of > 128)
- * through forwardVarlen (FA2-class varlen kernels), O of each sequence under the same rule (`o@varlen[s]`).
+ * through forwardVarlen and backwardVarlen (FA2-class varlen kernels): O, the softmax LSE and dQ/dK/dV of each
+ * sequence under the same rule (`o@varlen[s]`, `lse@varlen[s]`, `dq@varlen[s]`, ...).
  *   tsx packages/kernel-core/bench/cuda-check.ts [--seed 1] [--cases 100]   (--help lists the options)
  */
 import { cli, runMain } from '@sigattn/common';
