@@ -16,13 +16,14 @@
  *   (--help lists the options)
  */
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Rng, cli, markdownTable, median, runMain, writeCsv, writeFileAtomic } from '@sigattn/common';
 import { attentionFlops } from '../src/spec.js';
 import { cudaDriver } from '../src/cuda/driver.js';
 import { CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention } from '../src/cuda/flash.js';
 import { f32ToBf16Bits } from '../src/cuda/half.js';
 import { DeviceTensor } from '../src/cuda/tensor.js';
-import { writeReport } from './cuda-report.js';
+import { benchSetting, updateReportBlocks, writeReport } from './cuda-report.js';
 
 runMain(async () => {
   const args = await cli('bench-cuda')
@@ -32,6 +33,7 @@ runMain(async () => {
     .option('warmup', { type: 'number', default: 5, describe: 'untimed runs before the timed ones' })
     .option('head-dims', { type: 'number', array: true, default: [...CUDA_HEAD_DIMS], describe: `head dims to sweep (of ${CUDA_HEAD_DIMS.join(', ')})` })
     .option('report-only', { type: 'boolean', default: false, describe: 'only rebuild cuda_bench.md from the CSVs in --out' })
+    .option('update-doc', { type: 'boolean', default: false, describe: "only regenerate BENCHMARKS.md's cuda-report blocks from the committed CSVs they name" })
     .option('decode', { type: 'boolean', default: true, describe: 'also time the decode kernel (Nq = 1 against a KV cache; --no-decode skips it)' })
     .option('decode-only', { type: 'boolean', default: false, describe: 'time only the decode rows (no prefill sweep, no cuda_bench.md)' })
     .check((a) => !(a['decode-only'] && !a.decode) || '--decode-only and --no-decode leave nothing to time; pick one')
@@ -43,7 +45,12 @@ runMain(async () => {
     })
     .parse();
   const { reps, warmup } = args;
-  const setting = `bf16, batch·N = 16k, hidden 2048 (D 64, 128) or 1024 (D 32); median of ${reps} after ${warmup} warm-up`;
+  const setting = benchSetting(reps, warmup);
+  if (args['update-doc']) {
+    const doc = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
+    console.log(`${doc}: ${updateReportBlocks(doc) ? 'updated' : 'already up to date'}`);
+    return;
+  }
   if (args['report-only']) {
     console.log(writeReport(args.out, setting));
     return;

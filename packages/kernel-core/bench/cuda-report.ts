@@ -4,7 +4,7 @@
  * A module only (no CLI here: bundled into cuda-bench, a main-module check would fire there too);
  * `cuda-bench.ts --report-only --out DIR` rebuilds the markdown from existing CSVs.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, markdownTable, readCsv, writeFileAtomic } from '@sigattn/common';
 
@@ -79,6 +79,87 @@ export function benchMarkdown(rows: Row[], note: string, gemm: Row[] = []): stri
   return out.join('\n');
 }
 
+/** The sweep's setting line (the first line of every report; cuda-bench's defaults are 30 reps after 5 warm-up). */
+export function benchSetting(reps = 30, warmup = 5): string {
+  return `bf16, batch·N = 16k, hidden 2048 (D 64, 128) or 1024 (D 32); median of ${reps} after ${warmup} warm-up`;
+}
+
+/**
+ * Issue #13's targets for the Hopper FlashSigmoid kernels, at D 64 and 128, N ≥ 4k, causal and not: each a
+ * ratio of our sigmoid kernel's TFLOP/s to a PyTorch SDPA backend's at the same shape in the same call.
+ */
+export const HOPPER_TARGETS = [
+  { target: 'forward ≥ 1.15× PyTorch FA2', ours: 'ours-hopper-sigmoid fwd', base: 'sdpa-flash2 fwd', min: 1.15 },
+  { target: 'backward ≥ 1.0× PyTorch FA2', ours: 'ours-hopper-sigmoid bwd', base: 'sdpa-flash2 bwd', min: 1.0 },
+  { target: 'beyond: forward ≥ 1.05× cuDNN', ours: 'ours-hopper-sigmoid fwd', base: 'sdpa-cudnn fwd', min: 1.05 },
+  { target: 'beyond: backward ≥ 1.05× cuDNN', ours: 'ours-hopper-sigmoid bwd', base: 'sdpa-cudnn bwd', min: 1.05 },
+] as const;
+
+/** One row per target, head dim and causality: the ratio range over N ≥ minN and whether its minimum meets the target. */
+export function targetsMarkdown(rows: Row[], minN = 4096): string {
+  const key = (r: Row) => `${r.impl} ${r.pass_}`;
+  const table: string[][] = [];
+  for (const t of HOPPER_TARGETS) {
+    for (const D of ['64', '128']) {
+      for (const causal of ['false', 'true']) {
+        const at = (impl: string) => rows.filter((r) => key(r) === impl && r.D === D && r.causal.toLowerCase() === causal && Number(r.N) >= minN);
+        const base = at(t.base);
+        const ratios = at(t.ours).flatMap((o) => {
+          const b = base.find((r) => r.N === o.N);
+          return b ? [Number(o.tflops) / Number(b.tflops)] : [];
+        });
+        const range = ratios.length === 0 ? '—' : `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×`;
+        const verdict = ratios.length === 0 ? 'not measured' : Math.min(...ratios) >= t.min ? '**met**' : 'not met';
+        table.push([t.target, D, causal === 'true' ? 'causal' : 'non-causal', String(ratios.length), range, verdict]);
+      }
+    }
+  }
+  return markdownTable(['target (hopper sigmoid ÷ baseline)', 'D', 'mask', `N ≥ ${minN / 1024}k points`, 'ratio range', 'verdict'], table,
+    ['l', 'r', 'l', 'r', 'r', 'l']);
+}
+
+/** The date in a `<card>-<YYYY-MM-DD><run letter>` prefix. */
+function prefixDate(prefix: string): string {
+  const m = /(\d{4}-\d{2}-\d{2})[a-z]*$/.exec(prefix);
+  if (m === null) throw new ConfigError(`cuda-report: ${prefix} does not end in a date (<card>-<YYYY-MM-DD>[run letter])`);
+  return m[1];
+}
+
+/**
+ * The report of one committed run: `<prefix>-ours.csv`, `-sdpa.csv` and (when present) `-gemm.csv` → the targets
+ * table and the side-by-side tables, the markdown BENCHMARKS.md embeds between cuda-report markers.
+ */
+export function committedRunMarkdown(prefix: string): string {
+  const ours = `${prefix}-ours.csv`, sdpa = `${prefix}-sdpa.csv`, gemm = `${prefix}-gemm.csv`;
+  if (!existsSync(ours)) throw new ConfigError(`cuda-report: ${ours} not found; copy the run's cuda_bench.csv there`);
+  const rows = [...readRows(ours), ...(existsSync(sdpa) ? readRows(sdpa) : [])];
+  return [
+    '**Issue #13 targets** (generated from the CSVs by `cuda-report`):',
+    '',
+    targetsMarkdown(rows),
+    '',
+    benchMarkdown(rows, `${benchSetting()}; ${prefixDate(prefix)}`, existsSync(gemm) ? readRows(gemm) : []),
+  ].join('\n');
+}
+
+const BLOCK = /<!-- cuda-report (\S+) -->\n[\s\S]*?<!-- \/cuda-report -->/g;
+
+/**
+ * `doc` with every `<!-- cuda-report <prefix> -->…<!-- /cuda-report -->` block regenerated from the committed run
+ * at `<prefix>` (relative to the doc's folder).
+ */
+export function withReportBlocks(doc: string, docDir: string): string {
+  return doc.replace(BLOCK, (_m, prefix: string) => `<!-- cuda-report ${prefix} -->\n${committedRunMarkdown(path.join(docDir, prefix))}\n<!-- /cuda-report -->`);
+}
+
+/** Rewrites the cuda-report blocks of `docFile` (BENCHMARKS.md) from their committed CSVs; returns whether it changed. */
+export function updateReportBlocks(docFile: string): boolean {
+  const doc = readFileSync(docFile, 'utf8');
+  const next = withReportBlocks(doc, path.dirname(docFile));
+  if (next !== doc) writeFileAtomic(docFile, next);
+  return next !== doc;
+}
+
 export function writeReport(dir: string, note: string): string {
   const ours = path.join(dir, 'cuda_bench.csv'), sdpa = path.join(dir, 'sdpa_bench.csv');
   if (!existsSync(ours)) throw new ConfigError(`cuda-report: ${ours} not found; run bench/cuda-bench.ts --out ${dir} first`);
@@ -90,6 +171,6 @@ export function writeReport(dir: string, note: string): string {
     console.warn(`cuda-report: rows come from different cards (${[...cards].join(', ')}); ratios across them are not meaningful`);
   }
   const file = path.join(dir, 'cuda_bench.md');
-  writeFileAtomic(file, benchMarkdown(rows, note, gemm));
+  writeFileAtomic(file, [targetsMarkdown(rows), '', benchMarkdown(rows, note, gemm)].join('\n'));
   return file;
 }
