@@ -15,8 +15,8 @@
 // still on the tensor cores; softmax's rescale of O by the new row max waits until that GEMM has
 // completed. One CTA barrier per tile (it publishes K(j+1) and V(j), and frees the buffers the next
 // prefetch overwrites). Otherwise serial: S, wait, element-wise, P·V, wait, two barriers per tile.
-// Measured on the H200 (2026-12-01): pipelined +4–10 % at D = 128 for both kinds; at D = 64, where two
-// CTAs per SM already overlap each other, sigmoid +0–10 % but softmax −2–9 %, so D = 64 stays serial.
+// Measured on the H200 (2026-12-01): pipelined +3–10 % at D = 128 for both kinds (N ≥ 2k); at D = 64, where
+// two CTAs per SM already overlap each other, sigmoid +0–11 % but softmax 0–9 % slower: D = 64 stays serial.
 // Not yet: TMA + mbarrier producer warp and ping-pong between warpgroups. Loads are issued by every
 // thread (as in the FA2 kernels) one tile ahead; where registers and shared memory allow several CTAs
 // per SM (D = 64: MINB = 2), the CTAs also overlap one another's element-wise steps and GEMMs.
