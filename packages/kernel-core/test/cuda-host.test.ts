@@ -1,7 +1,7 @@
 // CI tests of the CUDA host code that need no GPU: the no-driver error, half conversions, param packing,
 // the case list of the GPU check, the Hopper/FA2 forward dispatch, the decode route (Nq = 1) and the varlen forward and
 // backward routes with a fake driver, and the varlen check harness against emulated kernels.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeTempDir, Rng } from '@sigattn/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { CudaDriver, NoCudaDriverError } from '../src/cuda/driver.js';
 import {
   BWD_PARAMS_BYTES, CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention, DECODE_BLOCKS_PER_SM, DECODE_MIN_CHUNK, DECODE_PARAMS_BYTES, decodeSplits, FWD_PARAMS_BYTES,
   HOPPER_HEAD_DIMS, packBwdParams, packDecodeParams, packFwdParams, packVarlenBwdParams, packVarlenFwdParams, VARLEN_BWD_PARAMS_BYTES,
-  VARLEN_FWD_PARAMS_BYTES,
+  VARLEN_FWD_PARAMS_BYTES, TMA_FORWARD_MIN_KEYS, TMA_FWD_PARAMS_BYTES, packTmaFwdParams,
 } from '../src/cuda/flash.js';
 import { DeviceTensor } from '../src/cuda/tensor.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/cuda/half.js';
@@ -144,6 +144,10 @@ describe('GPU check cases (src/cuda/check.ts)', () => {
         const seen = new Set(own.map((c) => `${cudaCheckCase(c).resolved.D} ${c.dtype}`));
         for (const d of CUDA_HEAD_DIMS) for (const dt of ['bf16', 'fp16']) expect(seen, `${kind} ${long ? 'long' : 'short'}`).toContain(`${d} ${dt}`);
       }
+      // The many-tile cases: every head dim and dtype, both lengths ≥ 520 (≥ 5 key tiles of 128).
+      const many = cases.filter((c) => c.options.kind === kind && c.title.includes('N 520–1100')).map((c) => ({ c, r: cudaCheckCase(c).resolved }));
+      expect(new Set(many.map(({ c, r }) => `${r.D} ${c.dtype}`))).toEqual(new Set(CUDA_HEAD_DIMS.flatMap((d) => [`${d} bf16`, `${d} fp16`])));
+      for (const { r } of many) expect(Math.min(r.Nq, r.Nk)).toBeGreaterThanOrEqual(520);
     }
   });
 });
@@ -168,6 +172,32 @@ describe('dispatch between the Hopper and FA2 kernels', () => {
       expect(new CudaFlashAttention(fakeDriver(8), dir.path, { hopper: true }).forwardImpl('sigmoid', d)).toBe('fa2');
       expect(new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: false }).forwardImpl('sigmoid', d)).toBe('fa2');
     }
+  });
+
+  it('runs the TMA forward at D = 128 from TMA_FORWARD_MIN_KEYS keys (auto), always or never, where its cubin is built', () => {
+    writeFileSync(path.join(dir.path, 'sm_90a', 'hopper_sigmoid_tma_fwd.cubin'), '');
+    try {
+      const auto = new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: true, tma: 'auto' });
+      expect(auto.forwardKernel('sigmoid', 128, TMA_FORWARD_MIN_KEYS - 1)).toBe('hopper');
+      expect(auto.forwardKernel('sigmoid', 128, TMA_FORWARD_MIN_KEYS)).toBe('hopper-tma');
+      expect(auto.forwardKernel('sigmoid', 64, 16384)).toBe('hopper'); // D = 64 has no TMA kernel
+      expect(auto.forwardKernel('softmax', 128, 16384)).toBe('fa2'); // no softmax Hopper forward cubin in this dir
+      expect(new CudaFlashAttention(fakeDriver(9), dir.path, { tma: 'always' }).forwardKernel('sigmoid', 128, 1)).toBe('hopper-tma');
+      expect(new CudaFlashAttention(fakeDriver(9), dir.path, { tma: 'never' }).forwardKernel('sigmoid', 128, 16384)).toBe('hopper');
+      expect(new CudaFlashAttention(fakeDriver(8), dir.path, { tma: 'always' }).forwardKernel('sigmoid', 128, 16384)).toBe('fa2');
+    } finally {
+      rmSync(path.join(dir.path, 'sm_90a', 'hopper_sigmoid_tma_fwd.cubin'));
+    }
+  });
+
+  it('packs TmaFwdParams as three 128-byte tensor maps and FwdParams at 384', () => {
+    const maps = [1, 2, 3].map((x) => new Uint8Array(128).fill(x));
+    const fwd = new Uint8Array(FWD_PARAMS_BYTES).map((_, i) => 100 + (i % 50));
+    const buf = packTmaFwdParams({ q: maps[0], k: maps[1], v: maps[2] }, fwd);
+    expect(buf.length).toBe(TMA_FWD_PARAMS_BYTES);
+    expect([buf[0], buf[127], buf[128], buf[255], buf[256], buf[383]]).toEqual([1, 1, 2, 2, 3, 3]);
+    expect(Array.from(buf.subarray(384, 384 + FWD_PARAMS_BYTES))).toEqual(Array.from(fwd));
+    expect(() => packTmaFwdParams({ q: new Uint8Array(64), k: maps[1], v: maps[2] }, fwd)).toThrow(/128 bytes/);
   });
 
   it('chooses the backward family by its own cubin, by the same rule', () => {

@@ -24,7 +24,10 @@ export const PTX_ARCH = 'compute_80';
  * Hopper-only kernel files (wgmma needs the arch-specific sm_90a target): one cubin each in
  * `<out>/sm_90a/`, no PTX fallback; the host picks them on compute capability 9.x (flash.ts).
  */
-export const HOPPER_SOURCES = ['hopper_sigmoid_fwd.cu', 'hopper_softmax_fwd.cu', 'hopper_sigmoid_bwd.cu', 'hopper_softmax_bwd.cu'] as const;
+export const HOPPER_SOURCES = [
+  'hopper_sigmoid_fwd.cu', 'hopper_softmax_fwd.cu', 'hopper_sigmoid_bwd.cu', 'hopper_softmax_bwd.cu',
+  'hopper_sigmoid_tma_fwd.cu', 'hopper_softmax_tma_fwd.cu',
+] as const;
 export const HOPPER_ARCH = 'sm_90a';
 
 export const CUDA_SOURCE_DIR = fileURLToPath(new URL('../../cuda/', import.meta.url));

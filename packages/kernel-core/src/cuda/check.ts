@@ -150,7 +150,8 @@ export interface CudaCheckCase {
  * Per CUDA kind, `perKind` random cases of the shared generator (ragged N ≤ 80, GQA, causal with
  * Nq = Nk and Nq ≠ Nk, ALiBi, padding incl. empty batch elements, D in CUDA_HEAD_DIMS) plus one long case
  * (N ≤ 400, several tiles) per ten, whose head dim cycles through CUDA_HEAD_DIMS so that every tile
- * config sees multi-tile cases; bf16 and fp16 alternate.
+ * config sees multi-tile cases; bf16 and fp16 alternate. Then one case per head dim and dtype with N 520–1100
+ * (batch 1, one K/V head: many key tiles, every pipeline stage refilled several times).
  */
 export function cudaCheckCases(seed: number, perKind = 100): CudaCheckCase[] {
   const out: CudaCheckCase[] = [];
@@ -164,6 +165,15 @@ export function cudaCheckCases(seed: number, perKind = 100): CudaCheckCase[] {
         : { ...short, headDims: [CUDA_HEAD_DIMS[(n - perKind) % CUDA_HEAD_DIMS.length]], maxN: 400, maxBatch: 1, maxKvHeads: 2 };
       out.push({ title: `${kind} ${dtype} ${n < perKind ? 'N ≤ 80' : 'N ≤ 400'} (seed ${caseSeed})`, dtype, seed: caseSeed, options });
     }
+    // Many key tiles (N 520…1100: 5–9 tiles of 128 keys, 9–18 of 64) per head dim and dtype, so every stage of a
+    // multi-buffered pipeline is refilled several times (a short case never wraps a ring of stages).
+    CUDA_HEAD_DIMS.forEach((D, i) => {
+      for (const dtype of ['bf16', 'fp16'] as const) {
+        const caseSeed = deriveSeed(seed, k, 1000 + 2 * i + (dtype === 'fp16' ? 1 : 0));
+        const options: RandomCaseOptions = { ...short, headDims: [D], minN: 520, maxN: 1100, maxBatch: 1, maxKvHeads: 1 };
+        out.push({ title: `${kind} ${dtype} N 520–1100 (seed ${caseSeed})`, dtype, seed: caseSeed, options });
+      }
+    });
   });
   return out;
 }
@@ -186,15 +196,22 @@ export interface CudaCheckResult {
 
 /**
  * The implementations a GPU check should cover on this device: the Hopper kernels, forward and backward (on a
- * 9.x device with their sm_90a cubins, unless SIGATTN_CUDA_HOPPER=0) and always the FA2 ones.
+ * 9.x device with their sm_90a cubins, unless SIGATTN_CUDA_HOPPER=0) — once with the cp.async forward and once with
+ * the TMA forward forced at D = 128 (`…@hopper-tma`; its backward is the same Hopper one) — and always the FA2 ones.
  * Head dims outside HOPPER_HEAD_DIMS run the FA2 kernels in both (runCudaCheck runs them once).
  */
 export function cudaCheckImplementations(driver: CudaDriver, buildDir?: string): CudaFlashAttention[] {
   const fa2 = new CudaFlashAttention(driver, buildDir, { hopper: false });
-  const hopper = new CudaFlashAttention(driver, buildDir);
-  if (CUDA_KINDS.every((k) => HOPPER_HEAD_DIMS.every((d) => hopper.forwardImpl(k, d) === 'hopper'))) return [hopper, fa2];
-  hopper.dispose();
-  return [fa2];
+  const hopper = new CudaFlashAttention(driver, buildDir, { tma: 'never' });
+  if (!CUDA_KINDS.every((k) => HOPPER_HEAD_DIMS.every((d) => hopper.forwardImpl(k, d) === 'hopper'))) {
+    hopper.dispose();
+    return [fa2];
+  }
+  // The TMA forward runs only at long N by default; the check forces it so that its (shorter) cases reach it.
+  const tma = new CudaFlashAttention(driver, buildDir, { tma: 'always' });
+  if (CUDA_KINDS.every((k) => tma.forwardKernel(k, 128, 1) === 'hopper-tma')) return [hopper, tma, fa2];
+  tma.dispose();
+  return [hopper, fa2];
 }
 
 /**
@@ -219,7 +236,7 @@ export function runCudaCheck(driver: CudaDriver, flashes: CudaFlashAttention | r
   try {
     const ran = new Set<string>();
     for (const flash of Array.isArray(flashes) ? flashes : [flashes as CudaFlashAttention]) {
-      const impl = flash.forwardImpl(r.kind as CudaKind, D);
+      const impl = flash.forwardKernel(r.kind as CudaKind, D, r.Nk);
       if (ran.has(impl)) continue;
       ran.add(impl);
       const out = DeviceTensor.empty(driver, dtype, [B, H, Nq, D]).poison();

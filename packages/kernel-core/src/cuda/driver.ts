@@ -78,7 +78,16 @@ const PROTOTYPES = {
   cuEventQuery: 'int cuEventQuery(void *event)',
   cuEventElapsedTime: 'int cuEventElapsedTime(_Out_ float *ms, void *start, void *end)',
   cuEventDestroy: 'int cuEventDestroy_v2(void *event)',
+  cuTensorMapEncodeTiled:
+    'int cuTensorMapEncodeTiled(_Out_ uint8_t *map, int dtype, uint32_t rank, uint64_t address, const uint64_t *dims, ' +
+    'const uint64_t *strides, const uint32_t *box, const uint32_t *elementStrides, int interleave, int swizzle, int l2, int oobFill)',
 } as const;
+
+// CUtensorMapDataType / CUtensorMapSwizzle / CUtensorMapL2promotion values from cuda.h.
+const CU_TENSOR_MAP_DATA_TYPE_FLOAT16 = 6;
+const CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 = 9;
+const CU_TENSOR_MAP_SWIZZLE_128B = 3;
+const CU_TENSOR_MAP_L2_PROMOTION_L2_128B = 2;
 
 type Api = { [K in keyof typeof PROTOTYPES]: Fn };
 
@@ -252,6 +261,27 @@ export class CudaDriver {
    * Launch with each kernel argument given as the bytes of its value (kernelParams is an array of
    * pointers to the argument values). `stream` 0n is the legacy default stream.
    */
+  /**
+   * A CUtensorMap (128 bytes) for the bulk tensor copy engine over a 16-bit tensor [heads, rows, cols] at `address`
+   * (row-major, cols contiguous): 3-D, boxes of {64 columns, boxRows rows, 1 head} in the 128-byte swizzle, elements
+   * outside the tensor read as zeros. The kernel takes it by value (a __grid_constant__ parameter).
+   */
+  encodeTensorMap3d(address: CuPtr, dtype: 'bf16' | 'fp16', shape: [number, number, number], boxRows: number): Uint8Array {
+    const [heads, rows, cols] = shape;
+    const map = Buffer.alloc(128);
+    const u64 = (xs: number[]) => Buffer.from(BigUint64Array.from(xs.map(BigInt)).buffer);
+    const u32 = (xs: number[]) => Buffer.from(Uint32Array.from(xs).buffer);
+    this.check(
+      `cuTensorMapEncodeTiled([${shape.join(', ')}] ${dtype}, box ${boxRows}×64)`,
+      this.api.cuTensorMapEncodeTiled(
+        map, dtype === 'bf16' ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3, address,
+        u64([cols, rows, heads]), u64([cols * 2, rows * cols * 2]), u32([64, boxRows, 1]), u32([1, 1, 1]),
+        0, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_128B, 0,
+      ),
+    );
+    return new Uint8Array(map.buffer, map.byteOffset, 128);
+  }
+
   launch(fn: CuPtr, name: string, grid: [number, number, number], block: number, smem: number, args: Uint8Array[], stream: CuPtr = 0n): void {
     this.check(
       `cuLaunchKernel(${name}, grid [${grid.join(', ')}], block ${block}, smem ${smem})`,

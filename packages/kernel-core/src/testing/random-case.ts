@@ -32,6 +32,8 @@ export interface RandomCaseOptions {
   headDims?: readonly number[];
   /** Largest sequence length (default 80; lengths are ragged, mostly not multiples of 16). */
   maxN?: number;
+  /** Smallest sequence length (default 1): long cases that must span many key tiles. */
+  minN?: number;
   /** Largest batch (default 2). */
   maxBatch?: number;
   /** Largest number of key/value heads (default 2); query heads are 1–3× that (GQA). */
@@ -47,13 +49,13 @@ function pick<T>(rng: Rng, items: readonly T[]): T {
   return items[rng.int(items.length)];
 }
 
-function randomLength(rng: Rng, maxN: number): number {
+function randomLength(rng: Rng, maxN: number, minN = 1): number {
   // A third of the time just past a power-of-two tile edge (17, 33, 65, …), where ragged tiles break.
   if (rng.next() < 0.33) {
-    const edges = [1, 2, 16, 32, 64, 128, 256].filter((e) => e < maxN);
-    return Math.min(maxN, pick(rng, edges) + between(rng, 1, 3));
+    const edges = [1, 2, 16, 32, 64, 128, 256].filter((e) => e < maxN && e + 1 >= minN);
+    if (edges.length > 0) return Math.min(maxN, pick(rng, edges) + between(rng, 1, 3));
   }
-  return between(rng, 1, maxN);
+  return between(rng, minN, maxN);
 }
 
 function drawCase(rng: Rng, options: RandomCaseOptions, source: string): AttentionCase {
@@ -63,9 +65,10 @@ function drawCase(rng: Rng, options: RandomCaseOptions, source: string): Attenti
   const B = between(rng, 1, options.maxBatch ?? 2);
   const Hkv = between(rng, 1, options.maxKvHeads ?? 2);
   const H = Hkv * pick(rng, [1, 1, 2, 3]);
-  const Nk = randomLength(rng, maxN);
+  const minN = Math.min(options.minN ?? 1, maxN);
+  const Nk = randomLength(rng, maxN, minN);
   // Mostly self-attention; sometimes fewer queries than keys (decode / chunked prefill), or more.
-  const Nq = rng.next() < 0.7 ? Nk : randomLength(rng, maxN);
+  const Nq = rng.next() < 0.7 ? Nk : randomLength(rng, maxN, minN);
 
   // scale·(q·k) has std scale·√D; draw it in [0.3, 3] so σ/exp see both the linear and saturated range.
   const spec: AttentionSpec = { kind, scale: rng.uniform(0.3, 3) / Math.sqrt(D) };

@@ -1,0 +1,255 @@
+// Hopper (sm_90a) forward with the bulk tensor copy engine (TMA) and warp specialisation, shared by
+// FlashSigmoid and FlashSoftmax (D = 128).
+//
+// CTA = 3 warpgroups. Warpgroup 0 is the producer: it gives most of its registers away (setmaxnreg) and
+// one of its threads issues every copy — Q once, then K(j) and V(j) into a ring of STAGES shared-memory
+// stages, each copy a 3-D tensor-map box in the 128-byte swizzled layout wgmma reads, completing on an
+// mbarrier (expect_tx). Warpgroups 1 and 2 are the consumers, 64 query rows each, with the main loop of
+// hopper_fwd.cuh's pipelined path (S(j+1) = Q K(j+1)^T and P(j)·V(j) in flight while the element-wise step
+// of tile j+1 runs) but no CTA barrier: a consumer waits on the stage's "K full" / "V full" mbarriers and,
+// once its P(j)·V(j) has completed, each of its warps arrives on the stage's "empty" mbarrier, which the
+// producer waits on before refilling the stage. The two consumers are not synchronised with each other,
+// so one's element-wise step can run under the other's GEMMs.
+// Rows past Nq / keys past Nk are outside the tensor map's box range and arrive as zeros (per head, since
+// the map is 3-D: [B·heads, N, D]); masking is score_tile()'s, as in every forward.
+#pragma once
+#include "hopper_common.cuh"
+
+// CUtensorMap: 128 opaque bytes, 64-byte aligned (cuda.h), filled by cuTensorMapEncodeTiled on the host.
+struct alignas(64) TensorMap {
+  uint64_t opaque[16];
+};
+
+// The kernel's one argument; mirrored by packTmaFwdParams in src/cuda/flash.ts (maps at 0, 128, 256;
+// FwdParams at 384; 512 bytes in all).
+struct TmaFwdParams {
+  TensorMap q;  // [B·H, Nq, D], box {64, BM, 1}
+  TensorMap k;  // [B·Hkv, Nk, D], box {64, BN, 1}
+  TensorMap v;  // as k
+  FwdParams f;
+};
+
+__device__ __forceinline__ void mbar_init(uint32_t bar, int count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_expect_tx(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" :: "r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" :: "r"(bar) : "memory");
+}
+// Spins until the barrier's phase with this parity has completed.
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nWAIT:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra WAIT;\n}\n" :: "r"(bar), "r"(parity) : "memory");
+}
+// One 3-D box of `map` at coordinates (c0 = column, c1 = row, c2 = head) into shared memory at dst.
+__device__ __forceinline__ void tma_load_3d(uint32_t dst, const TensorMap* map, int c0, int c1, int c2, uint32_t bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];\n"
+      :: "r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(bar) : "memory");
+}
+template <int N>
+__device__ __forceinline__ void setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int N>
+__device__ __forceinline__ void setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
+
+template <int D, int BN, int STAGES>
+__host__ __device__ constexpr int hopper_tma_fwd_smem_bytes() {
+  return (128 + 2 * STAGES * BN) * D * 2 + 1024 + 1024;  // Q, K and V stages; barriers; 1024-byte alignment
+}
+
+template <typename T, int D, int BN, int STAGES, bool SIGMOID>
+__device__ __forceinline__ void hopper_tma_fwd(const TmaFwdParams& tp) {
+  const FwdParams& p = tp.f;
+  constexpr int BM = 128;
+  constexpr int NS = BN / 8, DN = D / 8, SREG = BN / 2, OREG = D / 2;
+  constexpr int KD = D / 16, KS = BN / 16;
+  constexpr uint32_t TILE_K = BN * D * 2;  // bytes of one K (or V) stage
+  static_assert(D % 64 == 0 && BN % 64 == 0 && BN <= 256, "tiles must be whole 128-byte swizzle sub-tiles");
+
+  extern __shared__ __align__(128) uint8_t smem_raw[];
+  const uint32_t sQ = (smem_u32(smem_raw) + 1023u) & ~1023u;
+  const uint32_t sK = sQ + BM * D * 2;           // STAGES stages
+  const uint32_t sV = sK + STAGES * TILE_K;      // STAGES stages
+  const uint32_t bars = sV + STAGES * TILE_K;    // q_full, then per stage k_full, v_full, empty
+  const uint32_t q_full = bars;
+  // (indexed by stage s = block % STAGES; phase(j) below is the block's fill count parity)
+  const auto k_full = [&](int s) { return bars + 8 * (1 + 3 * s); };
+  const auto v_full = [&](int s) { return bars + 8 * (2 + 3 * s); };
+  const auto empty = [&](int s) { return bars + 8 * (3 + 3 * s); };
+
+  const int tid = threadIdx.x, wg = tid / 128, warp = (tid / 32) % 4, lane = tid % 32;
+  const int mblocks = (p.Nq + BM - 1) / BM;
+  const int mb = p.causal ? mblocks - 1 - static_cast<int>(blockIdx.x) : static_cast<int>(blockIdx.x);
+  const int h = blockIdx.y, b = blockIdx.z;
+  const int hk = h / (p.H / p.Hkv);
+  const int m0 = mb * BM;
+  const KeyRange kr = key_range(p, b, m0, BM);
+  const int nblocks = (kr.n_end + BN - 1) / BN;
+
+  if (tid == 0) {
+    mbar_init(q_full, 1);
+    for (int s = 0; s < STAGES; ++s) {
+      mbar_init(k_full(s), 1);
+      mbar_init(v_full(s), 1);
+      mbar_init(empty(s), 256);  // every consumer thread arrives
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+
+  if (wg == 0) {
+    setmaxnreg_dec<24>();
+    if (tid == 0) {
+      mbar_expect_tx(q_full, BM * D * 2);
+#pragma unroll
+      for (int c = 0; c < D / 64; ++c) tma_load_3d(sQ + c * BM * 128, &tp.q, c * 64, m0, b * p.H + h, q_full);
+      for (int j = 0; j < nblocks; ++j) {
+        const int s = j % STAGES;
+        if (j >= STAGES) mbar_wait(empty(s), ((j / STAGES) - 1) & 1);
+        mbar_expect_tx(k_full(s), TILE_K);
+#pragma unroll
+        for (int c = 0; c < D / 64; ++c) tma_load_3d(sK + s * TILE_K + c * BN * 128, &tp.k, c * 64, j * BN, b * p.Hkv + hk, k_full(s));
+        mbar_expect_tx(v_full(s), TILE_K);
+#pragma unroll
+        for (int c = 0; c < D / 64; ++c) tma_load_3d(sV + s * TILE_K + c * BN * 128, &tp.v, c * 64, j * BN, b * p.Hkv + hk, v_full(s));
+      }
+    }
+    return;
+  }
+
+  setmaxnreg_inc<240>();
+  const int cwg = wg - 1;  // consumer warpgroup: query rows 64·cwg..
+  uint16_t* go = static_cast<uint16_t*>(p.o) + (static_cast<size_t>(b) * p.H + h) * p.Nq * D;
+  const auto kbuf = [&](int j) { return sK + (j % STAGES) * TILE_K; };
+  const auto vbuf = [&](int j) { return sV + (j % STAGES) * TILE_K; };
+  const auto phase = [&](int j) { return static_cast<uint32_t>((j / STAGES) & 1); };
+
+  float o[OREG];
+#pragma unroll
+  for (int i = 0; i < OREG; ++i) o[i] = 0.f;
+  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
+
+  const float slope = p.alibi ? p.alibi[h] : 0.f;
+  const float s_init = SIGMOID ? p.bias / p.scale : 0.f;
+  const Sigmoid<T> sigmoid(p.scale);
+  const float alibi_acc = slope / p.scale;
+  const float scale_log2 = p.scale * 1.4426950408889634f;
+  const float alibi_log2 = slope * 1.4426950408889634f;
+  const int row_base = m0 + cwg * 64 + warp * 16 + lane / 4;  // + 8r
+  const uint32_t q_wg = sQ + cwg * 64 * 128;
+
+  const auto issue_qk = [&](float (&s)[SREG], int j) {
+#pragma unroll
+    for (int i = 0; i < SREG; ++i) s[i] = s_init;
+    reg_fence<SREG>(s);
+    wgmma_fence();
+#pragma unroll
+    for (int kd = 0; kd < KD; ++kd) wgmma_ss<T, BN>(s, desc_kmajor<BM>(q_wg, kd), desc_kmajor<BN>(kbuf(j), kd));
+    wgmma_commit();
+  };
+  const auto score_and_pack = [&](float (&s)[SREG], int j, uint32_t (&pf)[KS][4], float (&alpha)[2]) {
+    const int n0 = j * BN;
+    const bool need_mask = n0 + BN > kr.kv_len || (p.causal && n0 + BN - 1 > m0 + kr.offset);
+    float one[1][4] = {{1.f, 1.f, 1.f, 1.f}};  // score_tile's O rescale applied to ones = the row factor
+    score_tile<SIGMOID, T, NS, 1>(reinterpret_cast<float(&)[NS][4]>(s), one, row_max, row_sum, p, kr, row_base, lane, n0,
+                                  need_mask, sigmoid, alibi_acc, alibi_log2, scale_log2);
+    alpha[0] = one[0][0];
+    alpha[1] = one[0][2];
+#pragma unroll
+    for (int ks = 0; ks < KS; ++ks) {
+      pf[ks][0] = Pack2<T>::from(s[8 * ks + 0], s[8 * ks + 1]);
+      pf[ks][1] = Pack2<T>::from(s[8 * ks + 2], s[8 * ks + 3]);
+      pf[ks][2] = Pack2<T>::from(s[8 * ks + 4], s[8 * ks + 5]);
+      pf[ks][3] = Pack2<T>::from(s[8 * ks + 6], s[8 * ks + 7]);
+    }
+  };
+
+  uint32_t pf[KS][4];
+  mbar_wait(q_full, 0);  // also when no key block is visible: the CTA must not exit with the copy in flight
+  if (nblocks > 0) {
+    mbar_wait(k_full(0), 0);
+    float s[SREG];
+    float alpha[2];
+    issue_qk(s, 0);
+    wgmma_wait<0>();
+    reg_fence<SREG>(s);
+    score_and_pack(s, 0, pf, alpha);  // O is 0: nothing to rescale
+  }
+  const auto step = [&](int j, auto more_tag) {
+    constexpr bool more = decltype(more_tag)::value;
+    // Both waits before the first issue: a wait loop between two wgmma groups makes ptxas serialise them.
+    if constexpr (more) mbar_wait(k_full((j + 1) % STAGES), phase(j + 1));
+    mbar_wait(v_full(j % STAGES), phase(j));
+    float s[SREG];
+    if constexpr (more) issue_qk(s, j + 1);
+    reg_fence<OREG>(o);
+    wgmma_fence();
+#pragma unroll
+    for (int ks = 0; ks < KS; ++ks) wgmma_rs_tb<T, D>(o, pf[ks], desc_mnmajor<BN>(vbuf(j), ks));
+    wgmma_commit();
+    uint32_t pf_next[KS][4];
+    float alpha_next[2];
+    if constexpr (more) {
+      wgmma_wait<1>();  // S(j+1) done; P(j)·V(j) may still run under the element-wise step below
+      reg_fence<SREG>(s);
+      score_and_pack(s, j + 1, pf_next, alpha_next);
+    }
+    wgmma_wait<0>();
+    reg_fence<OREG>(o);
+#pragma unroll
+    for (int ks = 0; ks < KS; ++ks)
+      asm volatile("" :: "r"(pf[ks][0]), "r"(pf[ks][1]), "r"(pf[ks][2]), "r"(pf[ks][3]) : "memory");
+    // Stage j (K(j), read by S(j) long since, and V(j)) is free once this warpgroup's P(j)·V(j) is done: every
+    // consumer thread arrives (a lane-0-only arrive, a divergent branch here, made ptxas serialise the wgmmas).
+    mbar_arrive(empty(j % STAGES));
+    if constexpr (more) {
+      if constexpr (!SIGMOID) {
+#pragma unroll
+        for (int dn = 0; dn < DN; ++dn)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) o[dn * 4 + e] *= alpha_next[e >> 1];
+      }
+#pragma unroll
+      for (int ks = 0; ks < KS; ++ks)
+#pragma unroll
+        for (int q = 0; q < 4; ++q) pf[ks][q] = pf_next[ks][q];
+    }
+  };
+  for (int j = 0; j + 1 < nblocks; ++j) step(j, std::true_type{});
+  if (nblocks > 0) step(nblocks - 1, std::false_type{});
+
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int i = row_base + r * 8;
+    float inv = 1.f;
+    if constexpr (!SIGMOID) {
+      float l = row_sum[r];
+      l += __shfl_xor_sync(0xffffffffu, l, 1);
+      l += __shfl_xor_sync(0xffffffffu, l, 2);
+      inv = l > 0.f ? 1.f / l : 0.f;
+      if (p.lse && i < p.Nq && (lane % 4) == 0) {
+        const float m = row_max[r] == -INFINITY ? 0.f : row_max[r];
+        p.lse[(static_cast<size_t>(b) * p.H + h) * p.Nq + i] = l > 0.f ? (m + __log2f(l)) * 0.6931471805599453f : -INFINITY;
+      }
+    }
+    if (i < p.Nq) {
+#pragma unroll
+      for (int dn = 0; dn < DN; ++dn) {
+        const int col = dn * 8 + (lane % 4) * 2;
+        *reinterpret_cast<uint32_t*>(go + static_cast<size_t>(i) * D + col) =
+            Pack2<T>::from(o[dn * 4 + 2 * r] * inv, o[dn * 4 + 2 * r + 1] * inv);
+      }
+    }
+  }
+}
+
+// Entry + config {BM, BN, threads, smem}: 384 threads (the producer warpgroup + 2 consumers).
+#define HOPPER_TMA_FWD_ENTRY(NAME, T, D, BN, STAGES, SIGMOID)                                       \
+  extern "C" __global__ void __launch_bounds__(384, 1) NAME(const __grid_constant__ TmaFwdParams p) { \
+    hopper_tma_fwd<T, D, BN, STAGES, SIGMOID>(p);                                                 \
+  }                                                                                               \
+  extern "C" __device__ const int NAME##_cfg[4] = {128, BN, 384, hopper_tma_fwd_smem_bytes<D, BN, STAGES>()};
