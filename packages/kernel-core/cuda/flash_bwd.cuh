@@ -152,12 +152,7 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p, const int* cu_q = 
 #pragma unroll
     for (int e = 0; e < 4; ++e) { dk[dn][e] = 0.f; dv[dn][e] = 0.f; }
 
-  const float slope = p.alibi ? p.alibi[h] : 0.f;
-  const float s_init = SIGMOID ? p.bias / p.scale : 0.f;
-  const Sigmoid<T> sigmoid(p.scale);
-  const float alibi_acc = slope / p.scale;
-  const float scale_log2 = p.scale * 1.4426950408889634f;
-  const float alibi_log2 = slope * 1.4426950408889634f;
+  const ScoreConstants<T, SIGMOID> sc(p, h);
   const int c0 = (lane % 4) * 2;
 
   for (int mi = m_begin; mi < mblocks; ++mi) {
@@ -177,7 +172,7 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p, const int* cu_q = 
 #pragma unroll
     for (int ns = 0; ns < NS; ++ns)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) { s[ns][e] = s_init; dp[ns][e] = 0.f; }
+      for (int e = 0; e < 4; ++e) { s[ns][e] = sc.s_init; dp[ns][e] = 0.f; }
 #pragma unroll 1
     for (int kd = 0; kd < KD; ++kd) {
       uint32_t qa[4], oa[4];
@@ -242,11 +237,11 @@ __device__ __forceinline__ void flash_bwd(const BwdParams& p, const int* cu_q = 
         float y;
         if constexpr (SIGMOID) {
           float x = s[ns][e];
-          if (p.alibi) x -= alibi_acc * fabsf(dist0[r] - static_cast<float>(dc));
-          y = sigmoid(x);
+          if (p.alibi) x -= sc.alibi_acc * fabsf(dist0[r] - static_cast<float>(dc));
+          y = sc.sigmoid(x);
         } else {
-          float x = s[ns][e] * scale_log2 - lse2[r];
-          if (p.alibi) x -= alibi_log2 * fabsf(dist0[r] - static_cast<float>(dc));
+          float x = s[ns][e] * sc.scale_log2 - lse2[r];
+          if (p.alibi) x -= sc.alibi_log2 * fabsf(dist0[r] - static_cast<float>(dc));
           y = exp2_approx(x);
         }
         s[ns][e] = dc < lim[r] ? y : 0.f;

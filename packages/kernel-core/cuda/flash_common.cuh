@@ -122,6 +122,23 @@ struct Sigmoid {
   }
 };
 
+// The per-(kernel, head) constants of the element-wise step, from a FwdParams or BwdParams: the ALiBi slope of
+// head h, the score accumulator's start (bias/scale for sigmoid: the bias is folded into the QK^T GEMM), σ, and
+// ALiBi and the logit scale in the units each kind works in (accumulator units for σ, log2 units for softmax).
+template <typename T, bool SIGMOID>
+struct ScoreConstants {
+  float slope, s_init, alibi_acc, scale_log2, alibi_log2;
+  Sigmoid<T> sigmoid;
+  template <typename Params>
+  __device__ __forceinline__ ScoreConstants(const Params& p, int h)
+      : slope(p.alibi ? p.alibi[h] : 0.f),
+        s_init(SIGMOID ? p.bias / p.scale : 0.f),
+        alibi_acc(slope / p.scale),
+        scale_log2(p.scale * 1.4426950408889634f),
+        alibi_log2(slope * 1.4426950408889634f),
+        sigmoid(p.scale) {}
+};
+
 __device__ __forceinline__ uint32_t smem_u32(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
@@ -185,7 +202,7 @@ __device__ __forceinline__ KeyRange key_range(const FwdParams& p, int b, int m0,
 template <bool SIGMOID, typename T, int NS, int DN>
 __device__ __forceinline__ void score_tile(float (&s)[NS][4], float (&o)[DN][4], float (&row_max)[2], float (&row_sum)[2],
                                            const FwdParams& p, const KeyRange& kr, int row0, int lane, int n0, bool need_mask,
-                                           const Sigmoid<T>& sigmoid, float alibi_acc, float alibi_log2, float scale_log2) {
+                                           const ScoreConstants<T, SIGMOID>& sc) {
   const int c0 = (lane % 4) * 2;
   int lim[2];
   float dist0[2];
@@ -203,8 +220,8 @@ __device__ __forceinline__ void score_tile(float (&s)[NS][4], float (&o)[DN][4],
       for (int e = 0; e < 4; ++e) {
         const int r = e >> 1, dc = ns * 8 + (e & 1);
         float x = s[ns][e];
-        if (p.alibi) x -= alibi_acc * fabsf(dist0[r] - static_cast<float>(dc));
-        s[ns][e] = dc < lim[r] ? sigmoid(x) : 0.f;
+        if (p.alibi) x -= sc.alibi_acc * fabsf(dist0[r] - static_cast<float>(dc));
+        s[ns][e] = dc < lim[r] ? sc.sigmoid(x) : 0.f;
       }
   } else {
     float mx[2] = {-INFINITY, -INFINITY};
@@ -213,8 +230,8 @@ __device__ __forceinline__ void score_tile(float (&s)[NS][4], float (&o)[DN][4],
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int r = e >> 1, dc = ns * 8 + (e & 1);
-        float x = s[ns][e] * scale_log2;
-        if (p.alibi) x -= alibi_log2 * fabsf(dist0[r] - static_cast<float>(dc));
+        float x = s[ns][e] * sc.scale_log2;
+        if (p.alibi) x -= sc.alibi_log2 * fabsf(dist0[r] - static_cast<float>(dc));
         x = dc < lim[r] ? x : -INFINITY;
         s[ns][e] = x;
         mx[r] = fmaxf(mx[r], x);

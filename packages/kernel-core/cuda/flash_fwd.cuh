@@ -124,14 +124,9 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p, const int* cu_q = 
 #pragma unroll
     for (int r = 0; r < 2; ++r) { row_max[mt][r] = -INFINITY; row_sum[mt][r] = 0.f; }
 
-  const float slope = p.alibi ? p.alibi[h] : 0.f;
   // Sigmoid folds the bias into the accumulator start: acc = q.k + bias/scale, so the MUFU input
   // is one FMUL away (tanh(0.5*scale*acc) or ex2(-scale*log2e*acc)). The host rejects scale == 0.
-  const float s_init = SIGMOID ? p.bias / p.scale : 0.f;
-  const Sigmoid<T> sigmoid(p.scale);
-  const float alibi_acc = slope / p.scale;                // ALiBi in accumulator units (sigmoid)
-  const float scale_log2 = p.scale * 1.4426950408889634f;  // softmax works in log2 units
-  const float alibi_log2 = slope * 1.4426950408889634f;
+  const ScoreConstants<T, SIGMOID> sc(p, h);
 
   for (int j = 0; j < nblocks; ++j) {
     const int n0 = j * BN;
@@ -147,7 +142,7 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p, const int* cu_q = 
 #pragma unroll
       for (int ns = 0; ns < NS; ++ns)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) s[mt][ns][e] = s_init;
+        for (int e = 0; e < 4; ++e) s[mt][ns][e] = sc.s_init;
     // Without QREG the k-step loop stays rolled (KD_UNROLL): its addresses are affine in kd, and a
     // rolled loop stops ptxas from hoisting every K fragment ahead, which would spill at MT = 2.
 #pragma unroll KD_UNROLL
@@ -175,8 +170,7 @@ __device__ __forceinline__ void flash_fwd(const FwdParams& p, const int* cu_q = 
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt) {
       score_tile<SIGMOID, T, NS, DN>(s[mt], acc[mt], row_max[mt], row_sum[mt], p, kr,
-                                     m0 + warp * MT * 16 + mt * 16 + lane / 4, lane, n0, need_mask,
-                                     sigmoid, alibi_acc, alibi_log2, scale_log2);
+                                     m0 + warp * MT * 16 + mt * 16 + lane / 4, lane, n0, need_mask, sc);
       // S accumulator layout == P A-fragment layout: n8 tiles 2k and 2k+1 form k-step k.
 #pragma unroll
       for (int ks = 0; ks < BN / 16; ++ks) {

@@ -117,12 +117,7 @@ __device__ __forceinline__ void hopper_bwd(const BwdParams& p) {
 #pragma unroll
   for (int i = 0; i < DREG; ++i) { dk[i] = 0.f; dv[i] = 0.f; }
 
-  const float slope = p.alibi ? p.alibi[h] : 0.f;
-  const float s_init = SIGMOID ? p.bias / p.scale : 0.f;
-  const Sigmoid<T> sigmoid(p.scale);
-  const float alibi_acc = slope / p.scale;
-  const float scale_log2 = p.scale * 1.4426950408889634f;
-  const float alibi_log2 = slope * 1.4426950408889634f;
+  const ScoreConstants<T, SIGMOID> sc(p, h);
   const int c0 = (lane % 4) * 2;
   const int key_local0 = wg * 64 + warp * 16 + lane / 4;  // this thread's S^T rows: + 8r
   const int kb = n0 + key_local0;
@@ -154,7 +149,7 @@ __device__ __forceinline__ void hopper_bwd(const BwdParams& p) {
       const int col_h = 64 * hq;     // its first column in the block's LSE / D / dS^T arrays
       float s[32], dp[32];
 #pragma unroll
-      for (int i = 0; i < 32; ++i) { s[i] = s_init; dp[i] = 0.f; }
+      for (int i = 0; i < 32; ++i) { s[i] = sc.s_init; dp[i] = 0.f; }
       reg_fence<32>(s);
       reg_fence<32>(dp);
       wgmma_fence();
@@ -186,13 +181,13 @@ __device__ __forceinline__ void hopper_bwd(const BwdParams& p) {
           float y;
           if constexpr (SIGMOID) {
             float x = s[4 * ns + e];
-            if (p.alibi) x -= alibi_acc * fabsf(dist0 + static_cast<float>(dc - 8 * r));
-            y = sigmoid(x);
+            if (p.alibi) x -= sc.alibi_acc * fabsf(dist0 + static_cast<float>(dc - 8 * r));
+            y = sc.sigmoid(x);
           } else {
             // A row with no visible key has LSE = -inf and x = +inf here, but all its elements are masked
             // (need_mask holds for its block) and the select below makes them 0.
-            float x = s[4 * ns + e] * scale_log2 - lse_s[buf * BM + col_h + c0 + dc] * 1.4426950408889634f;
-            if (p.alibi) x -= alibi_log2 * fabsf(dist0 + static_cast<float>(dc - 8 * r));
+            float x = s[4 * ns + e] * sc.scale_log2 - lse_s[buf * BM + col_h + c0 + dc] * 1.4426950408889634f;
+            if (p.alibi) x -= sc.alibi_log2 * fabsf(dist0 + static_cast<float>(dc - 8 * r));
             y = exp2_approx(x);
           }
           if (need_mask) y = dc >= lo[r] && dc < hi[r] ? y : 0.f;

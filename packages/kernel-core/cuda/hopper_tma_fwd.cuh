@@ -133,18 +133,13 @@ __device__ __forceinline__ void hopper_tma_fwd(const TmaFwdParams& tp) {
   for (int i = 0; i < OREG; ++i) o[i] = 0.f;
   float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
 
-  const float slope = p.alibi ? p.alibi[h] : 0.f;
-  const float s_init = SIGMOID ? p.bias / p.scale : 0.f;
-  const Sigmoid<T> sigmoid(p.scale);
-  const float alibi_acc = slope / p.scale;
-  const float scale_log2 = p.scale * 1.4426950408889634f;
-  const float alibi_log2 = slope * 1.4426950408889634f;
+  const ScoreConstants<T, SIGMOID> sc(p, h);
   const int row_base = m0 + cwg * 64 + warp * 16 + lane / 4;  // + 8r
   const uint32_t q_wg = sQ + cwg * 64 * 128;
 
   const auto issue_qk = [&](float (&s)[SREG], int j) {
 #pragma unroll
-    for (int i = 0; i < SREG; ++i) s[i] = s_init;
+    for (int i = 0; i < SREG; ++i) s[i] = sc.s_init;
     reg_fence<SREG>(s);
     wgmma_fence();
 #pragma unroll
@@ -156,7 +151,7 @@ __device__ __forceinline__ void hopper_tma_fwd(const TmaFwdParams& tp) {
     const bool need_mask = n0 + BN > kr.kv_len || (p.causal && n0 + BN - 1 > m0 + kr.offset);
     float one[1][4] = {{1.f, 1.f, 1.f, 1.f}};  // score_tile's O rescale applied to ones = the row factor
     score_tile<SIGMOID, T, NS, 1>(reinterpret_cast<float(&)[NS][4]>(s), one, row_max, row_sum, p, kr, row_base, lane, n0,
-                                  need_mask, sigmoid, alibi_acc, alibi_log2, scale_log2);
+                                  need_mask, sc);
     alpha[0] = one[0][0];
     alpha[1] = one[0][2];
 #pragma unroll
