@@ -15,7 +15,7 @@ const BENCHMARKS = 'packages/kernel-core/benchmarks';
 async function main(): Promise<void> {
   const args = await cli('paper-t8')
     .usage('$0 [--cuda prefix] [--webgpu file.csv …] [--out dir]\n\nT8: kernel speed of FlashSigmoid vs softmax attention, from the committed benchmark CSVs.')
-    .option('cuda', { type: 'string', describe: `path prefix <dir>/<card>-<YYYY-MM-DD> of the CUDA run's -ours.csv, -sdpa.csv, -card.txt (default: the newest in ${BENCHMARKS}/cuda)` })
+    .option('cuda', { type: 'string', describe: `path prefix <dir>/<card>-<YYYY-MM-DD>[run letter] of the CUDA run's -ours.csv, -sdpa.csv, -card.txt (default: the newest in ${BENCHMARKS}/cuda)` })
     .option('webgpu', { type: 'string', array: true, describe: `WebGPU bench CSVs (default: those with the newest date in ${BENCHMARKS}/webgpu)` })
     .option('webgpu-hidden', { type: 'number', default: 2048, describe: 'hidden size of the WebGPU rows to use (the CUDA runs use 2048)' })
     .option('out', { type: 'string', default: HERE, describe: 'folder for speed.csv and run.json' })
@@ -36,7 +36,8 @@ async function main(): Promise<void> {
   };
   writeCsv(join(args.out, 'speed.csv'), rows, SPEED_COLUMNS);
   writeFileAtomic(join(args.out, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
-  console.log(`wrote ${join(args.out, 'speed.csv')} (${rows.length} rows: ${rows.filter((r) => r.backend === 'cuda').length} CUDA, ${rows.filter((r) => r.backend === 'webgpu').length} WebGPU) and run.json`);
+  const count = (backend: string) => rows.filter((r) => r.backend === backend).length;
+  console.log(`wrote ${join(args.out, 'speed.csv')} (${rows.length} rows: ${count('cuda')} CUDA FA2-class, ${count('cuda-hopper')} CUDA Hopper, ${count('webgpu')} WebGPU) and run.json`);
 }
 
 runMain(main);

@@ -13,7 +13,8 @@ import { basename, join } from 'node:path';
 import { attentionTflops, ConfigError, DataError, readCsv } from '@sigattn/common';
 
 export type Pass = 'fwd' | 'bwd';
-export type Backend = 'cuda' | 'webgpu';
+/** cuda: the FA2-class kernels (every NVIDIA GPU); cuda-hopper: the sm_90a kernels sigattn runs on Hopper; webgpu: WGSL. */
+export type Backend = 'cuda' | 'cuda-hopper' | 'webgpu';
 /** The implementations T8 compares; other rows of the benchmark CSVs (naive, tfjs, other SDPA backends) are not used. */
 export type Impl = 'sigmoid' | 'softmax' | 'fa2' | 'cudnn';
 
@@ -61,6 +62,8 @@ export const SPEED_COLUMNS: readonly (keyof SpeedRow)[] = [
 ];
 
 const CUDA_IMPLS: Record<string, Impl> = { 'ours-sigmoid': 'sigmoid', 'ours-softmax': 'softmax', 'sdpa-flash2': 'fa2', 'sdpa-cudnn': 'cudnn' };
+/** The Hopper kernels' rows (cuda-bench on a 9.x device), compared with the same SDPA rows as the FA2-class ones. */
+const HOPPER_IMPLS: Record<string, Impl> = { 'ours-hopper-sigmoid': 'sigmoid', 'ours-hopper-softmax': 'softmax' };
 const WEBGPU_IMPLS: Record<string, Impl> = { FlashSigmoid: 'sigmoid', FlashSoftmax: 'softmax' };
 const DATE = /(\d{4}-\d{2}-\d{2})/;
 
@@ -129,9 +132,10 @@ export function readCudaCsv(file: string, date: string): Measurement[] {
   requireColumns(rows, file, ['card', 'impl', 'pass_', 'D', 'causal', 'N', 'B', 'H', 'ms', 'tflops']);
   return rows.flatMap((row, i) => {
     const where = `${file}:${i + 2}`;
-    const impl = CUDA_IMPLS[String(row.impl)];
+    const hopper = HOPPER_IMPLS[String(row.impl)];
+    const impl = hopper ?? CUDA_IMPLS[String(row.impl)];
     if (impl === undefined) return [];
-    return [measurementOf(row, where, { backend: 'cuda', card: String(row.card), date, impl }, 'pass_')];
+    return [measurementOf(row, where, { backend: hopper ? 'cuda-hopper' : 'cuda', card: String(row.card), date, impl }, 'pass_')];
   });
 }
 
@@ -201,7 +205,7 @@ export function speedTable(measurements: readonly Measurement[]): SpeedRow[] {
       sigmoid_over_cudnn: ratio(point.cudnn),
     });
   }
-  const order = (r: SpeedRow) => [r.backend === 'cuda' ? 0 : 1, r.pass === 'fwd' ? 0 : 1, r.D, r.causal === 'true' ? 1 : 0, r.N];
+  const order = (r: SpeedRow) => [['cuda', 'cuda-hopper', 'webgpu'].indexOf(r.backend), r.pass === 'fwd' ? 0 : 1, r.D, r.causal === 'true' ? 1 : 0, r.N];
   return rows.sort((a, b) => {
     const x = order(a);
     const y = order(b);
@@ -232,13 +236,22 @@ export function cardLine(text: string, file: string): string {
   return [`${values[0]}${details.length > 0 ? ` (${details.join(', ')})` : ''}`, torch && `PyTorch ${torch}`, cuda && `CUDA ${cuda}`].filter(Boolean).join(', ');
 }
 
-/** The newest `<card>-<date>` prefix in the CUDA folder with an `-ours.csv` (one card per date, else pass --cuda). */
+/**
+ * The newest `<card>-<date>[run letter]` prefix in the CUDA folder with an `-ours.csv`: the latest date, and on that date
+ * the latest run (no letter, then a, b, …: several device calls a day). One card per run, else pass --cuda.
+ */
 export function newestCudaPrefix(dir: string): string {
-  const prefixes = existsSync(dir) ? readdirSync(dir).filter((f) => /-\d{4}-\d{2}-\d{2}-ours\.csv$/.test(f)).map((f) => f.slice(0, -'-ours.csv'.length)) : [];
-  if (prefixes.length === 0) throw new ConfigError(`${dir}: no <card>-<YYYY-MM-DD>-ours.csv; copy bench-cuda's CSVs there (experiments/paper/README.md, T8) or pass --cuda`);
-  const newest = prefixes.map((p) => dateInName(p)).sort().at(-1) as string;
-  const candidates = prefixes.filter((p) => dateInName(p) === newest);
-  if (candidates.length > 1) throw new ConfigError(`${dir}: several cards measured on ${newest} (${candidates.join(', ')}); pass --cuda ${join(dir, candidates[0])}`);
+  const RUN = /-(\d{4}-\d{2}-\d{2})([a-z]?)-ours\.csv$/;
+  const runs = existsSync(dir)
+    ? readdirSync(dir).flatMap((f) => {
+        const m = RUN.exec(f);
+        return m === null ? [] : [{ prefix: f.slice(0, -'-ours.csv'.length), run: `${m[1]}${m[2]}` }];
+      })
+    : [];
+  if (runs.length === 0) throw new ConfigError(`${dir}: no <card>-<YYYY-MM-DD>[run letter]-ours.csv; copy bench-cuda's CSVs there (experiments/paper/README.md, T8) or pass --cuda`);
+  const newest = runs.map((r) => r.run).sort().at(-1) as string;
+  const candidates = runs.filter((r) => r.run === newest).map((r) => r.prefix);
+  if (candidates.length > 1) throw new ConfigError(`${dir}: several cards measured in run ${newest} (${candidates.join(', ')}); pass --cuda ${join(dir, candidates[0])}`);
   return join(dir, candidates[0]);
 }
 
@@ -269,6 +282,10 @@ export function readCudaRun(prefix: string): CudaInputs {
   if (!existsSync(ours)) throw new ConfigError(`${ours} not found; --cuda takes the path prefix <dir>/<card>-<YYYY-MM-DD> of the -ours.csv / -sdpa.csv / -card.txt files`);
   const files = [ours, sdpa, card].filter((f) => existsSync(f));
   const measurements = [...readCudaCsv(ours, date), ...(existsSync(sdpa) ? readCudaCsv(sdpa, date) : [])];
+  // The SDPA baselines also stand beside the Hopper kernels, at the points the run measured them.
+  const hopperPoints = new Set(measurements.filter((m) => m.backend === 'cuda-hopper').map((m) => JSON.stringify([m.pass, m.D, m.causal, m.N])));
+  const baselines = measurements.filter((m) => m.backend === 'cuda' && (m.impl === 'fa2' || m.impl === 'cudnn'));
+  measurements.push(...baselines.filter((m) => hopperPoints.has(JSON.stringify([m.pass, m.D, m.causal, m.N]))).map((m) => ({ ...m, backend: 'cuda-hopper' as const })));
   const machine = existsSync(card) ? cardLine(readFileSync(card, 'utf8'), card) : (measurements[0]?.card ?? 'not recorded');
   return { measurements, files, date, machine };
 }

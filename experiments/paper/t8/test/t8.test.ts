@@ -52,6 +52,29 @@ describe('T8 speed table', () => {
     expect(bwd).toMatchObject({ sigmoid_over_softmax: 1.025, fa2_tflops: null, cudnn_tflops: null, sigmoid_over_fa2: null });
   });
 
+  it('puts the Hopper kernels beside the same SDPA rows as a cuda-hopper backend, and takes the latest run of the latest day', () => {
+    write('h200-2026-12-01-ours.csv', [cudaRow('ours-sigmoid', 'fwd', 4096, 9.0), cudaRow('ours-softmax', 'fwd', 4096, 9.0)]);
+    write('h200-2026-12-01b-ours.csv', [
+      cudaRow('ours-sigmoid', 'fwd', 4096, 2.4),
+      cudaRow('ours-softmax', 'fwd', 4096, 2.6),
+      cudaRow('ours-hopper-sigmoid', 'fwd', 4096, 1.6),
+      cudaRow('ours-hopper-softmax', 'fwd', 4096, 2.0),
+      cudaRow('ours-sigmoid', 'fwd', 8192, 9.6),
+      cudaRow('ours-softmax', 'fwd', 8192, 10.4),
+    ]);
+    write('h200-2026-12-01b-sdpa.csv', [cudaRow('sdpa-flash2', 'fwd', 4096, 2.4, 'False'), cudaRow('sdpa-flash2', 'fwd', 8192, 9.6, 'False')]);
+    write('h200-2026-11-30c-ours.csv', [cudaRow('ours-sigmoid', 'fwd', 4096, 9.0)]);
+    const prefix = newestCudaPrefix(tmp.path);
+    expect(prefix).toBe(join(tmp.path, 'h200-2026-12-01b'));
+    const rows = speedTable(readCudaRun(prefix).measurements);
+    // The FA2-class point at 8192 has no Hopper twin, so the cuda-hopper backend gets no 8192 row.
+    expect(rows.map((r) => `${r.backend} ${r.N}`)).toEqual(['cuda 4096', 'cuda 8192', 'cuda-hopper 4096']);
+    expect(rows[2]).toMatchObject({ sigmoid_over_softmax: 1.25, sigmoid_over_fa2: 1.5, cudnn_tflops: null });
+    expect(rows[0]).toMatchObject({ sigmoid_over_fa2: 1 });
+    write('a100-2026-12-01b-ours.csv', [cudaRow('ours-sigmoid', 'fwd', 4096, 9.0)]);
+    expect(() => newestCudaPrefix(tmp.path)).toThrow(/several cards measured in run 2026-12-01b \(.*\); pass --cuda/);
+  });
+
   it('reads only the flash rows of the WebGPU CSVs at the chosen hidden size', () => {
     const base = { adapter: 'nvidia / nvidia-h200', date: '2026-11-28T08:21:37.021Z', D: 64, causal: 'false', N: 1024, B: 16 };
     const row = (kind: string, impl: string, r: string, hidden: number, ms: number) => {
@@ -89,7 +112,7 @@ describe('T8 speed table', () => {
     expect(run([{ card: 'x', impl: 'ours-sigmoid' }])).toThrow(/ours\.csv: missing column\(s\) pass_, D, causal, N, B, H, ms, tflops/);
     expect(() => readCudaRun(join(tmp.path, 'h200-2026-12-02'))).toThrow(/h200-2026-12-02-ours\.csv not found; --cuda takes the path prefix/);
     expect(() => readCudaRun(join(tmp.path, 'h200'))).toThrow(/h200: no date in the file name; name benchmark files <card>-<YYYY-MM-DD>-ours\.csv/);
-    expect(() => newestCudaPrefix(join(tmp.path, 'none'))).toThrow(/none: no <card>-<YYYY-MM-DD>-ours\.csv/);
+    expect(() => newestCudaPrefix(join(tmp.path, 'none'))).toThrow(/none: no <card>-<YYYY-MM-DD>\[run letter\]-ours\.csv/);
     expect(() => cardLine('GPU 0: H200\n', 'c.txt')).toThrow(/^c\.txt: expected nvidia-smi/);
   });
 
