@@ -39,5 +39,5 @@ export { initBackend, BACKENDS, type BackendName } from './tfjs/backend.js';
 export { CudaDriver, CudaError, NoCudaDriverError, cudaDriver, cudaUnavailableReason, type CuPtr, type DeviceInfo } from './cuda/driver.js';
 export { DeviceTensor, type CudaDtype } from './cuda/tensor.js';
 export { buildAndReport, buildCuda, findNvcc, spilledKernels, type CudaSourceSet, type KernelResources } from './cuda/build.js';
-export { CudaFlashAttention, cudaBuildDir, CUDA_HEAD_DIMS, CUDA_KINDS, type CudaKind } from './cuda/flash.js';
+export { CudaFlashAttention, cudaBuildDir, CUDA_HEAD_DIMS, CUDA_KINDS, HOPPER_HEAD_DIMS, type CudaKind, type TmaForwardMode } from './cuda/flash.js';
 export * from './webgpu/index.js';
