@@ -277,11 +277,8 @@ __device__ __forceinline__ void hopper_bwd(const BwdParams& p) {
         wgmma_wait<0>();
         reg_fence<DREG>(dv);
         reg_fence<DREG>(dk);
-#pragma unroll
-        for (int ks = 0; ks < 4; ++ks) {
-          asm volatile("" :: "r"(pf[ks][0]), "r"(pf[ks][1]), "r"(pf[ks][2]), "r"(pf[ks][3]) : "memory");
-          asm volatile("" :: "r"(dsf[ks][0]), "r"(dsf[ks][1]), "r"(dsf[ks][2]), "r"(dsf[ks][3]) : "memory");
-        }
+        keep_live(pf);
+        keep_live(dsf);
       }
     }
 
@@ -302,11 +299,8 @@ __device__ __forceinline__ void hopper_bwd(const BwdParams& p) {
     reg_fence<DREG>(dv);
     reg_fence<DREG>(dk);
     // The A registers are read asynchronously: keep them live (unreused) until the wait.
-#pragma unroll
-    for (int ks = 0; ks < 4; ++ks) {
-      asm volatile("" :: "r"(pf_last[ks][0]), "r"(pf_last[ks][1]), "r"(pf_last[ks][2]), "r"(pf_last[ks][3]) : "memory");
-      asm volatile("" :: "r"(ds_last[ks][0]), "r"(ds_last[ks][1]), "r"(ds_last[ks][2]), "r"(ds_last[ks][3]) : "memory");
-    }
+    keep_live(pf_last);
+    keep_live(ds_last);
 
 #pragma unroll
     for (int ns = 0; ns < 8; ++ns)

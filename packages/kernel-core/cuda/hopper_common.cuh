@@ -69,6 +69,14 @@ __device__ __forceinline__ void reg_fence(float* d) {
   for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i]) :: "memory");
 }
 
+// Keeps 16-bit A-fragment registers live and unchanged up to this point: wgmma reads register A operands
+// asynchronously, so they must not be reused before the wait that completes the GEMM (call it after that wait).
+template <int KS>
+__device__ __forceinline__ void keep_live(const uint32_t (&a)[KS][4]) {
+#pragma unroll
+  for (int ks = 0; ks < KS; ++ks) asm volatile("" :: "r"(a[ks][0]), "r"(a[ks][1]), "r"(a[ks][2]), "r"(a[ks][3]) : "memory");
+}
+
 // ---- wgmma.mma_async m64nNk16, fp32 accumulate, scale-d = 1 (D += A·B; callers initialise D).
 // Generated for N in {64, 128}, bf16/fp16. d: N/2 floats per thread (the m16n8 C layout of each
 // n8 block, warp w of the group holding rows 16w..16w+15).

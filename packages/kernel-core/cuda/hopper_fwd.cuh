@@ -151,9 +151,7 @@ __device__ __forceinline__ void hopper_fwd(const FwdParams& p) {
       wgmma_wait<0>();
       reg_fence<OREG>(o);
       // P(j) was read asynchronously: keep its registers live (unreused) until the wait.
-  #pragma unroll
-      for (int ks = 0; ks < KS; ++ks)
-        asm volatile("" :: "r"(pf[ks][0]), "r"(pf[ks][1]), "r"(pf[ks][2]), "r"(pf[ks][3]) : "memory");
+      keep_live(pf);
       if constexpr (more) {
         if constexpr (!SIGMOID) {
   #pragma unroll
@@ -207,9 +205,7 @@ __device__ __forceinline__ void hopper_fwd(const FwdParams& p) {
       wgmma_commit();
       wgmma_wait<0>();
       reg_fence<OREG>(o);
-#pragma unroll
-      for (int ks = 0; ks < KS; ++ks)
-        asm volatile("" :: "r"(pf[ks][0]), "r"(pf[ks][1]), "r"(pf[ks][2]), "r"(pf[ks][3]) : "memory");
+      keep_live(pf);
       if (j + 1 < nblocks) load_tile_sw128<BN, D, NT>(vbuf(j + 1), gv, (j + 1) * BN, kr.kv_len, tid);
       cp_async_commit();
     }

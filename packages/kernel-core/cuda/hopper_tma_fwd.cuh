@@ -195,9 +195,7 @@ __device__ __forceinline__ void hopper_tma_fwd(const TmaFwdParams& tp) {
     }
     wgmma_wait<0>();
     reg_fence<OREG>(o);
-#pragma unroll
-    for (int ks = 0; ks < KS; ++ks)
-      asm volatile("" :: "r"(pf[ks][0]), "r"(pf[ks][1]), "r"(pf[ks][2]), "r"(pf[ks][3]) : "memory");
+    keep_live(pf);
     // Stage j (K(j), read by S(j) long since, and V(j)) is free once this warpgroup's P(j)·V(j) is done: every
     // consumer thread arrives (a lane-0-only arrive, a divergent branch here, made ptxas serialise the wgmmas).
     mbar_arrive(empty(j % STAGES));
