@@ -388,7 +388,7 @@ export class CudaFlashAttention {
     if (out.dtype !== q.dtype || out.shape.join() !== q.shape.join()) {
       throw new TypeError(`cuda attention varlen: out must be ${q.dtype} [${q.shape.join(', ')}], got ${out.dtype} [${out.shape.join(', ')}]`);
     }
-    if (opts.lse) this.checkVarlenLse('lse', opts.lse, q);
+    if (opts.lse) this.checkVarlenLse(opts.lse, q);
     if (maxQ === 0) return out;
     const kern = this.kernelIn(this.module(r.kind, 'fwd'), `flash_${r.kind}_fwd_varlen_${q.dtype}_d${r.D}`);
     const params = packVarlenFwdParams(
@@ -436,7 +436,7 @@ export class CudaFlashAttention {
         throw new TypeError('cuda attention varlen backward: softmax needs opts.o (forward output) and opts.lse (from forwardVarlen(..., { out, lse }))');
       }
       if (!same(opts.o, q)) fail('o', q, opts.o);
-      this.checkVarlenLse('lse', opts.lse, q, 'varlen backward');
+      this.checkVarlenLse(opts.lse, q, 'varlen backward');
     }
     for (const [name, t, like] of [['dq', opts.dq, q], ['dk', opts.dk, k], ['dv', opts.dv, k]] as const) {
       if (t && !same(t, like)) fail(name, like, t);
@@ -492,10 +492,10 @@ export class CudaFlashAttention {
   }
 
   /** A varlen softmax LSE: f32 [totalQ, H] for q [totalQ, H, D]. */
-  private checkVarlenLse(name: string, lse: DeviceTensor, q: DeviceTensor, what = 'varlen'): void {
+  private checkVarlenLse(lse: DeviceTensor, q: DeviceTensor, what = 'varlen'): void {
     const [totalQ, H] = q.shape;
     if (lse.dtype !== 'f32' || lse.shape.join() !== [totalQ, H].join()) {
-      throw new TypeError(`cuda attention ${what}: ${name} must be f32 [${totalQ}, ${H}] (one per query token and head), got ${lse.dtype} [${lse.shape.join(', ')}]`);
+      throw new TypeError(`cuda attention ${what}: lse must be f32 [${totalQ}, ${H}] (one per query token and head), got ${lse.dtype} [${lse.shape.join(', ')}]`);
     }
   }
 
