@@ -15,6 +15,9 @@ function readRows(file: string): Row[] {
   return readCsv(file).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, String(v)])));
 }
 
+/** A row's implementation and pass, as the tables name them (`ours-hopper-sigmoid fwd`). */
+const rowKey = (r: Row) => `${r.impl} ${r.pass_}`;
+
 /** The distinct numeric values of `field` in `rows`, ascending, as text. */
 function sortedValues(rows: Row[], field: string): string[] {
   return [...new Set(rows.map((r) => r[field]))].sort((a, b) => Number(a) - Number(b));
@@ -25,10 +28,9 @@ function sortedValues(rows: Row[], field: string): string[] {
  * matrix rate in the same call; when given, the report states it and adds each Hopper kernel's fraction of it.
  */
 export function benchMarkdown(rows: Row[], note: string, gemm: Row[] = []): string {
-  const key = (r: Row) => `${r.impl} ${r.pass_}`;
   const find = (impl: string, D: string, causal: string, N: string) =>
-    rows.find((r) => key(r) === impl && r.D === D && r.N === N && r.causal.toLowerCase() === causal);
-  const impls = [...new Set(rows.map(key))];
+    rows.find((r) => rowKey(r) === impl && r.D === D && r.N === N && r.causal.toLowerCase() === causal);
+  const impls = [...new Set(rows.map(rowKey))];
   const cards = [...new Set(rows.map((r) => r.card))];
   const out = [`TFLOP/s on ${cards.join(' + ')}; ${note}`, ''];
   const gemmRate = Math.max(0, ...gemm.map((r) => Number(r.tflops)));
@@ -97,12 +99,11 @@ export const HOPPER_TARGETS = [
 
 /** One row per target, head dim and causality: the ratio range over N ≥ minN and whether its minimum meets the target. */
 export function targetsMarkdown(rows: Row[], minN = 4096): string {
-  const key = (r: Row) => `${r.impl} ${r.pass_}`;
   const table: string[][] = [];
   for (const t of HOPPER_TARGETS) {
     for (const D of ['64', '128']) {
       for (const causal of ['false', 'true']) {
-        const at = (impl: string) => rows.filter((r) => key(r) === impl && r.D === D && r.causal.toLowerCase() === causal && Number(r.N) >= minN);
+        const at = (impl: string) => rows.filter((r) => rowKey(r) === impl && r.D === D && r.causal.toLowerCase() === causal && Number(r.N) >= minN);
         const base = at(t.base);
         const ratios = at(t.ours).flatMap((o) => {
           const b = base.find((r) => r.N === o.N);
@@ -130,16 +131,26 @@ function prefixDate(prefix: string): string {
  * table and the side-by-side tables, the markdown BENCHMARKS.md embeds between cuda-report markers.
  */
 export function committedRunMarkdown(prefix: string): string {
-  const ours = `${prefix}-ours.csv`, sdpa = `${prefix}-sdpa.csv`, gemm = `${prefix}-gemm.csv`;
-  if (!existsSync(ours)) throw new ConfigError(`cuda-report: ${ours} not found; copy the run's cuda_bench.csv there`);
-  const rows = [...readRows(ours), ...(existsSync(sdpa) ? readRows(sdpa) : [])];
-  return [
-    '**Issue #13 targets** (generated from the CSVs by `cuda-report`):',
-    '',
-    targetsMarkdown(rows),
-    '',
-    benchMarkdown(rows, `${benchSetting()}; ${prefixDate(prefix)}`, existsSync(gemm) ? readRows(gemm) : []),
-  ].join('\n');
+  const report = reportMarkdown(
+    { ours: `${prefix}-ours.csv`, sdpa: `${prefix}-sdpa.csv`, gemm: `${prefix}-gemm.csv` },
+    `${benchSetting()}; ${prefixDate(prefix)}`,
+    "copy the run's cuda_bench.csv there",
+  );
+  return ['**Issue #13 targets** (generated from the CSVs by `cuda-report`):', '', report].join('\n');
+}
+
+/**
+ * The targets table and the side-by-side tables from one run's files: `ours` (required; `missing` says how to get
+ * it), `sdpa` and `gemm` (used when present). Warns when the rows come from more than one card.
+ */
+function reportMarkdown(files: { ours: string; sdpa: string; gemm: string }, note: string, missing: string): string {
+  if (!existsSync(files.ours)) throw new ConfigError(`cuda-report: ${files.ours} not found; ${missing}`);
+  const rows = [...readRows(files.ours), ...(existsSync(files.sdpa) ? readRows(files.sdpa) : [])];
+  const cards = new Set(rows.map((r) => r.card));
+  if (cards.size > 1) {
+    console.warn(`cuda-report: rows come from different cards (${[...cards].join(', ')}); ratios across them are not meaningful`);
+  }
+  return [targetsMarkdown(rows), '', benchMarkdown(rows, note, existsSync(files.gemm) ? readRows(files.gemm) : [])].join('\n');
 }
 
 const BLOCK = /<!-- cuda-report (\S+) -->\n[\s\S]*?<!-- \/cuda-report -->/g;
@@ -161,16 +172,8 @@ export function updateReportBlocks(docFile: string): boolean {
 }
 
 export function writeReport(dir: string, note: string): string {
-  const ours = path.join(dir, 'cuda_bench.csv'), sdpa = path.join(dir, 'sdpa_bench.csv');
-  if (!existsSync(ours)) throw new ConfigError(`cuda-report: ${ours} not found; run bench/cuda-bench.ts --out ${dir} first`);
-  const rows = [...readRows(ours), ...(existsSync(sdpa) ? readRows(sdpa) : [])];
-  const gemmFile = path.join(dir, 'gemm_bench.csv');
-  const gemm = existsSync(gemmFile) ? readRows(gemmFile) : [];
-  const cards = new Set(rows.map((r) => r.card));
-  if (cards.size > 1) {
-    console.warn(`cuda-report: rows come from different cards (${[...cards].join(', ')}); ratios across them are not meaningful`);
-  }
+  const files = { ours: path.join(dir, 'cuda_bench.csv'), sdpa: path.join(dir, 'sdpa_bench.csv'), gemm: path.join(dir, 'gemm_bench.csv') };
   const file = path.join(dir, 'cuda_bench.md');
-  writeFileAtomic(file, [targetsMarkdown(rows), '', benchMarkdown(rows, note, gemm)].join('\n'));
+  writeFileAtomic(file, reportMarkdown(files, note, `run bench/cuda-bench.ts --out ${dir} first`));
   return file;
 }
