@@ -15,11 +15,6 @@
 #pragma once
 #include "hopper_common.cuh"
 
-// CUtensorMap: 128 opaque bytes, 64-byte aligned (cuda.h), filled by cuTensorMapEncodeTiled on the host.
-struct alignas(64) TensorMap {
-  uint64_t opaque[16];
-};
-
 // The kernel's one argument; mirrored by packTmaFwdParams in src/cuda/flash.ts (maps at 0, 128, 256;
 // FwdParams at 384; 512 bytes in all).
 struct TmaFwdParams {
@@ -28,33 +23,6 @@ struct TmaFwdParams {
   TensorMap v;  // as k
   FwdParams f;
 };
-
-__device__ __forceinline__ void mbar_init(uint32_t bar, int count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(bar), "r"(count) : "memory");
-}
-__device__ __forceinline__ void mbar_expect_tx(uint32_t bar, uint32_t bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" :: "r"(bar), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
-  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" :: "r"(bar) : "memory");
-}
-// Spins until the barrier's phase with this parity has completed.
-__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
-  asm volatile(
-      "{\n.reg .pred done;\nWAIT:\n"
-      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
-      "@!done bra WAIT;\n}\n" :: "r"(bar), "r"(parity) : "memory");
-}
-// One 3-D box of `map` at coordinates (c0 = column, c1 = row, c2 = head) into shared memory at dst.
-__device__ __forceinline__ void tma_load_3d(uint32_t dst, const TensorMap* map, int c0, int c1, int c2, uint32_t bar) {
-  asm volatile(
-      "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];\n"
-      :: "r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(bar) : "memory");
-}
-template <int N>
-__device__ __forceinline__ void setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
-template <int N>
-__device__ __forceinline__ void setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
 
 template <int D, int BN, int STAGES>
 __host__ __device__ constexpr int hopper_tma_fwd_smem_bytes() {
