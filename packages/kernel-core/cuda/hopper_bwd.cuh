@@ -18,8 +18,13 @@
 // first barrier and waited for just before sdQ is written again, so it overlaps that block's GEMMs.
 // dK/dV stay in registers for the whole query walk and are added into fp32 buffers at the end (atomics
 // sum a GQA group), as in the FA2 kernel; flash_bwd_convert converts all three.
-// Two CTA barriers per query block. Not yet: TMA + mbarriers, producer warp, overlap of the element-wise
-// step of one warpgroup with the other's GEMMs.
+// Two CTA barriers per query block.
+// TMA = true is the same loop in the TMA + warp-specialised kernel (hopper_tma_bwd.cuh): a producer warpgroup
+// loads K/V, Q/dO (2-stage ring) and softmax's LSE/D, completing on mbarriers; the loop's two warpgroups wait
+// on a stage's "full" barrier instead of cp.async, free it on its "empty" barrier once the block's GEMMs are
+// done, and sync with a named barrier over their 256 threads instead of __syncthreads. Every TMA-only line is
+// behind `if constexpr (TMA)`, so the cp.async kernels compile to the same cubins as before.
+// Not yet: overlap of the element-wise step of one warpgroup with the other's GEMMs (ping-pong).
 #pragma once
 #include "hopper_common.cuh"
 #include "flash_bwd.cuh"
@@ -43,8 +48,18 @@ __host__ __device__ constexpr int hopper_bwd_smem_bytes() {
   return 2 * 128 * D * 2 + 4 * BM * D * 2 + 128 * BM * 2 + BM * (D * 4 + 32) + 7 * BM * 4 + 1024;
 }
 
-template <typename T, int D, int BM, bool SIGMOID>
-__device__ __forceinline__ void hopper_bwd(const BwdParams& p) {
+// The barrier over the threads that run the main loop: the whole CTA (cp.async kernel), or the 256 consumer
+// threads of the TMA kernel (named barrier 1: its producer warpgroup never joins, and has left the loop).
+template <bool TMA>
+__device__ __forceinline__ void bwd_sync() {
+  if constexpr (TMA) asm volatile("bar.sync 1, 256;\n" ::: "memory");
+  else __syncthreads();
+}
+
+// TMA: `maps` = the q, k, v, dout tensor maps of TmaBwdParams (hopper_tma_bwd.cuh), in that order; the CTA is 384
+// threads, warpgroup 0 the producer and warpgroups 1-2 running the main loop as the cp.async kernel's 2 warpgroups.
+template <typename T, int D, int BM, bool SIGMOID, bool TMA = false>
+__device__ __forceinline__ void hopper_bwd(const BwdParams& p, const TensorMap* maps = nullptr) {
   constexpr int BN = 128, NT = 256;
   constexpr int DREG = D / 2;       // dK and dV accumulator floats per thread
   constexpr int KD = D / 16, KN = BN / 16;
@@ -67,8 +82,14 @@ __device__ __forceinline__ void hopper_bwd(const BwdParams& p) {
   float* del_s = reinterpret_cast<float*>(base + (sDel - sK));
   float* dp0_s = del_s + 2 * BM;
   float* red_s = dp0_s + BM;
+  // TMA: mbarriers after red_s: K/V full, then per stage s (= query block parity) "full" and "empty".
+  const uint32_t kv_full = sDel + 5 * BM * 4;
+  const auto stage_full = [&](int s) { return kv_full + 8 + 16 * s; };
+  const auto stage_empty = [&](int s) { return kv_full + 16 + 16 * s; };
 
-  const int tid = threadIdx.x, wg = tid / 128, warp = (tid / 32) % 4, lane = tid % 32;
+  // TMA: tid numbers the 256 consumer threads (the producer warpgroup's are negative and leave before the loop).
+  const int tid = TMA ? static_cast<int>(threadIdx.x) - 128 : static_cast<int>(threadIdx.x);
+  const int wg = tid / 128, warp = (tid / 32) % 4, lane = tid % 32;
   const int h = blockIdx.y, b = blockIdx.z;
   const int hk = h / (p.H / p.Hkv);
   const int n0 = blockIdx.x * BN;
@@ -108,10 +129,64 @@ __device__ __forceinline__ void hopper_bwd(const BwdParams& p) {
     }
   };
 
-  load_tile_sw128<BN, D, NT>(sK, gk, n0, kv_len, tid);
-  load_tile_sw128<BN, D, NT>(sV, gv, n0, kv_len, tid);
-  load_query_block(0, m_begin);
-  cp_async_commit();
+  if constexpr (TMA) {
+    if (threadIdx.x == 0) {
+      mbar_init(kv_full, 1);
+      for (int s = 0; s < 2; ++s) {
+        mbar_init(stage_full(s), SIGMOID ? 1 : 32);  // softmax: producer warp 0's 32 lanes (LSE/D rows)
+        mbar_init(stage_empty(s), 256);              // every consumer thread arrives
+      }
+      asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    __syncthreads();
+    if (threadIdx.x < 128) {
+      setmaxnreg_dec<24>();
+      // Producer: thread 0 issues the tensor-map boxes (K and V once; Q(mi) and dO(mi) per query block into the
+      // stage of its parity); softmax's LSE/D rows come from warp 0's lanes (plain loads and shared stores,
+      // released by their arrive on the stage's full barrier). Rows past Nq get LSE = D = 0, as the cp.async
+      // zero-fill (their scores are masked; D is rewritten by the in-block rule where it is used).
+      const int pl = threadIdx.x;
+      if (SIGMOID ? pl == 0 : pl < 32) {
+        if (pl == 0) {
+          mbar_expect_tx(kv_full, 2 * BN * D * 2);
+#pragma unroll
+          for (int c = 0; c < D / 64; ++c) {
+            tma_load_3d(sK + c * BN * 128, &maps[1], c * 64, n0, b * p.Hkv + hk, kv_full);
+            tma_load_3d(sV + c * BN * 128, &maps[2], c * 64, n0, b * p.Hkv + hk, kv_full);
+          }
+        }
+        for (int mi = m_begin; mi < mblocks; ++mi) {
+          const int f = mi - m_begin, s = f & 1;
+          if (f >= 2) mbar_wait(stage_empty(s), ((f >> 1) - 1) & 1);  // the consumers are done with fill f - 2
+          if constexpr (!SIGMOID) {
+#pragma unroll
+            for (int r = pl; r < BM; r += 32) {
+              const int i = mi * BM + r;
+              lse_s[s * BM + r] = i < p.Nq ? p.lse[qh + i] : 0.f;
+              del_s[s * BM + r] = i < p.Nq && p.delta ? p.delta[qh + i] : 0.f;
+            }
+          }
+          if (pl == 0) {
+            mbar_expect_tx(stage_full(s), 2 * BM * D * 2);  // also thread 0's arrival
+#pragma unroll
+            for (int c = 0; c < D / 64; ++c) {
+              tma_load_3d(sQ + s * BM * D * 2 + c * BM * 128, &maps[0], c * 64, mi * BM, b * p.H + h, stage_full(s));
+              tma_load_3d(sdO + s * BM * D * 2 + c * BM * 128, &maps[3], c * 64, mi * BM, b * p.H + h, stage_full(s));
+            }
+          } else {
+            mbar_arrive(stage_full(s));
+          }
+        }
+      }
+      return;
+    }
+    setmaxnreg_inc<240>();
+  } else {
+    load_tile_sw128<BN, D, NT>(sK, gk, n0, kv_len, tid);
+    load_tile_sw128<BN, D, NT>(sV, gv, n0, kv_len, tid);
+    load_query_block(0, m_begin);
+    cp_async_commit();
+  }
 
   float dk[DREG], dv[DREG];
 #pragma unroll
@@ -129,15 +204,22 @@ __device__ __forceinline__ void hopper_bwd(const BwdParams& p) {
   const int dq_row0 = (BM == 128 ? wg * 64 : 0) + warp * 16 + lane / 4;
   const int dq_col0 = (BM == 64 ? wg * 64 : 0) + c0;
 
+  if constexpr (TMA) mbar_wait(kv_full, 0);
   for (int mi = m_begin; mi < mblocks; ++mi) {
     const int m0 = mi * BM;
     const int buf = (mi - m_begin) & 1;
-    cp_async_wait<0>();  // Q/dO(mi) landed (and K/V on the first pass)
-    fence_proxy_async();
-    __syncthreads();     // ... visible to every thread and to wgmma; the previous block's sdQ is complete
-    if (mi > m_begin) reduce_dq(mi - 1);
-    if (mi + 1 < mblocks) load_query_block(buf ^ 1, mi + 1);
-    cp_async_commit();
+    if constexpr (TMA) {
+      mbar_wait(stage_full(buf), ((mi - m_begin) >> 1) & 1);  // Q/dO(mi) (and LSE/D) landed
+      bwd_sync<TMA>();  // the previous block's sdQ is complete; sdS, dp0_s, red_s are free
+      if (mi > m_begin) reduce_dq(mi - 1);
+    } else {
+      cp_async_wait<0>();  // Q/dO(mi) landed (and K/V on the first pass)
+      fence_proxy_async();
+      __syncthreads();     // ... visible to every thread and to wgmma; the previous block's sdQ is complete
+      if (mi > m_begin) reduce_dq(mi - 1);
+      if (mi + 1 < mblocks) load_query_block(buf ^ 1, mi + 1);
+      cp_async_commit();
+    }
     const uint32_t qb = sQ + buf * BM * D * 2, dob = sdO + buf * BM * D * 2;
     uint32_t pf_last[4][4], ds_last[4][4];
 
@@ -209,7 +291,7 @@ __device__ __forceinline__ void hopper_bwd(const BwdParams& p) {
 #pragma unroll
             for (int ns = 0; ns < 8; ++ns) { dp0_s[col_h + ns * 8 + c0] = dp[4 * ns]; dp0_s[col_h + ns * 8 + c0 + 1] = dp[4 * ns + 1]; }
           }
-          __syncthreads();
+          bwd_sync<TMA>();
 #pragma unroll
           for (int ns = 0; ns < 8; ++ns)
 #pragma unroll
@@ -221,7 +303,7 @@ __device__ __forceinline__ void hopper_bwd(const BwdParams& p) {
               atomicAdd(&red_s[col], s[4 * ns + c] * (dp[4 * ns + c] - d0) + s[4 * ns + 2 + c] * (dp[4 * ns + 2 + c] - d0));
               atomicAdd(&red_s[BM + col], s[4 * ns + c] + s[4 * ns + 2 + c]);
             }
-          __syncthreads();
+          bwd_sync<TMA>();
           // The local rows' Drow replaces the pre-pass value in this block's D buffer, so the dS step below
           // is the same code for every row (a per-column branch there cost the main loop a register spill).
           if (tid < 64 && visible_end(mh + tid) <= BN) {
@@ -229,7 +311,7 @@ __device__ __forceinline__ void hopper_bwd(const BwdParams& p) {
             const float rs = red_s[BM + col_h + tid];
             del_s[buf * BM + col_h + tid] = dp0_s[col_h + tid] + (rs > 0.f ? red_s[col_h + tid] / rs : 0.f);
           }
-          __syncthreads();
+          bwd_sync<TMA>();
         }
 #pragma unroll
         for (int ns = 0; ns < 8; ++ns)
@@ -284,7 +366,7 @@ __device__ __forceinline__ void hopper_bwd(const BwdParams& p) {
 
     if (tid < BM) bulk_wait_read();  // the previous block's dQ reduce is done reading sdQ
     fence_proxy_async();             // dS^T (st.shared) is read next by wgmma
-    __syncthreads();                 // dS^T complete from both warpgroups; sdQ free
+    bwd_sync<TMA>();                 // dS^T complete from both warpgroups; sdQ free
 
     float dq[32];
 #pragma unroll
@@ -301,6 +383,9 @@ __device__ __forceinline__ void hopper_bwd(const BwdParams& p) {
     // The A registers are read asynchronously: keep them live (unreused) until the wait.
     keep_live(pf_last);
     keep_live(ds_last);
+    // TMA: every read of this block's stage (Q, dO by the GEMMs just waited for; LSE, D) is done. Every consumer
+    // thread arrives, in uniform code (a lane-0-only arrive made ptxas serialise the forward's wgmmas).
+    if constexpr (TMA) mbar_arrive(stage_empty(buf));
 
 #pragma unroll
     for (int ns = 0; ns < 8; ++ns)
@@ -310,8 +395,8 @@ __device__ __forceinline__ void hopper_bwd(const BwdParams& p) {
                      :: "r"(sdQ + (dq_row0 + 8 * r) * QROW + (dq_col0 + ns * 8) * 4), "f"(dq[4 * ns + 2 * r]), "f"(dq[4 * ns + 2 * r + 1]));
     fence_proxy_async();  // sdQ is read next by the bulk copy engine
   }
-  cp_async_wait<0>();
-  __syncthreads();
+  if constexpr (!TMA) cp_async_wait<0>();
+  bwd_sync<TMA>();
   reduce_dq(mblocks - 1);
   if (tid < BM) bulk_wait_read();  // shared memory must outlive the copy engine's reads
 

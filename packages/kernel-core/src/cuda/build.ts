@@ -26,7 +26,7 @@ export const PTX_ARCH = 'compute_80';
  */
 export const HOPPER_SOURCES = [
   'hopper_sigmoid_fwd.cu', 'hopper_softmax_fwd.cu', 'hopper_sigmoid_bwd.cu', 'hopper_softmax_bwd.cu',
-  'hopper_sigmoid_tma_fwd.cu', 'hopper_softmax_tma_fwd.cu',
+  'hopper_sigmoid_tma_fwd.cu', 'hopper_softmax_tma_fwd.cu', 'hopper_sigmoid_tma_bwd.cu', 'hopper_softmax_tma_bwd.cu',
 ] as const;
 export const HOPPER_ARCH = 'sm_90a';
 
