@@ -1,6 +1,7 @@
 // CI tests of the CUDA host code that need no GPU: the no-driver error, half conversions, param packing,
-// the case list of the GPU check, the Hopper/FA2 forward dispatch, the decode route (Nq = 1) and the varlen forward and
-// backward routes with a fake driver, and the varlen check harness against emulated kernels.
+// the case list of the GPU check, the Hopper/FA2 forward and backward dispatch (incl. the TMA kernels), the TMA backward's
+// route, the decode route (Nq = 1) and the varlen forward and backward routes with a fake driver, and the varlen check
+// harness against emulated kernels.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeTempDir, Rng } from '@sigattn/common';
@@ -9,7 +10,8 @@ import { CudaDriver, NoCudaDriverError } from '../src/cuda/driver.js';
 import {
   BWD_PARAMS_BYTES, CUDA_HEAD_DIMS, CUDA_KINDS, CudaFlashAttention, DECODE_BLOCKS_PER_SM, DECODE_MIN_CHUNK, DECODE_PARAMS_BYTES, decodeSplits, FWD_PARAMS_BYTES,
   HOPPER_HEAD_DIMS, packBwdParams, packDecodeParams, packFwdParams, packVarlenBwdParams, packVarlenFwdParams, VARLEN_BWD_PARAMS_BYTES,
-  VARLEN_FWD_PARAMS_BYTES, TMA_FORWARD_MIN_KEYS, TMA_FWD_PARAMS_BYTES, packTmaFwdParams,
+  VARLEN_FWD_PARAMS_BYTES, TMA_FORWARD_MIN_KEYS, TMA_FWD_PARAMS_BYTES, packTmaFwdParams, TMA_BACKWARD_MIN_KEYS, TMA_BWD_PARAMS_BYTES,
+  packTmaBwdParams,
 } from '../src/cuda/flash.js';
 import { DeviceTensor } from '../src/cuda/tensor.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/cuda/half.js';
@@ -200,6 +202,47 @@ describe('dispatch between the Hopper and FA2 kernels', () => {
     expect(() => packTmaFwdParams({ q: new Uint8Array(64), k: maps[1], v: maps[2] }, fwd)).toThrow(/128 bytes/);
   });
 
+  it('runs the TMA backward at D = 64 and 128 from TMA_BACKWARD_MIN_KEYS keys (auto), always or never, where its cubin is built', () => {
+    const tmaCubin = path.join(dir.path, 'sm_90a', 'hopper_softmax_tma_bwd.cubin');
+    writeFileSync(tmaCubin, '');
+    try {
+      const auto = new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: true, tma: 'auto' });
+      for (const d of HOPPER_HEAD_DIMS) {
+        expect(auto.backwardKernel('softmax', d, TMA_BACKWARD_MIN_KEYS - 1)).toBe('hopper');
+        expect(auto.backwardKernel('softmax', d, TMA_BACKWARD_MIN_KEYS)).toBe('hopper-tma');
+        expect(new CudaFlashAttention(fakeDriver(9), dir.path, { tma: 'always' }).backwardKernel('softmax', d, 1)).toBe('hopper-tma');
+        expect(new CudaFlashAttention(fakeDriver(9), dir.path, { tma: 'never' }).backwardKernel('softmax', d, 16384)).toBe('hopper');
+        expect(new CudaFlashAttention(fakeDriver(8), dir.path, { tma: 'always' }).backwardKernel('softmax', d, 16384)).toBe('fa2');
+        expect(new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: false, tma: 'always' }).backwardKernel('softmax', d, 16384)).toBe('fa2');
+      }
+      expect(auto.backwardKernel('softmax', 32, 16384)).toBe('fa2'); // no Hopper kernels at D = 32
+      expect(auto.backwardKernel('sigmoid', 128, 16384)).toBe('fa2'); // no sigmoid Hopper backward cubin in this dir
+    } finally {
+      rmSync(tmaCubin);
+    }
+    // The cp.async cubin alone: 'always' falls back to it.
+    expect(new CudaFlashAttention(fakeDriver(9), dir.path, { tma: 'always' }).backwardKernel('softmax', 128, 16384)).toBe('hopper');
+  });
+
+  it('packs TmaBwdParams as four 128-byte tensor maps (q, k, v, dout) and BwdParams at 512', () => {
+    const maps = [1, 2, 3, 4].map((x) => new Uint8Array(128).fill(x));
+    const r = resolveAttention([2, 4, 300, 64], [2, 2, 280, 64], [2, 2, 280, 64], { kind: 'softmax', scale: 0.125, causal: true });
+    const ptrs = { q: 1n, k: 2n, v: 3n, dout: 4n, lse: 5n, delta: 6n, dqAcc: 7n, dkAcc: 8n, dvAcc: 9n, alibi: 0n, keyLens: 10n };
+    const bwd = packBwdParams(ptrs, r);
+    const buf = packTmaBwdParams({ q: maps[0], k: maps[1], v: maps[2], dout: maps[3] }, bwd);
+    expect(buf.length).toBe(TMA_BWD_PARAMS_BYTES);
+    expect(TMA_BWD_PARAMS_BYTES).toBe(512 + Math.ceil(BWD_PARAMS_BYTES / 64) * 64); // the struct is 64-byte aligned
+    expect([0, 127, 128, 255, 256, 383, 384, 511].map((i) => buf[i])).toEqual([1, 1, 2, 2, 3, 3, 4, 4]);
+    expect(Array.from(buf.subarray(512, 512 + BWD_PARAMS_BYTES))).toEqual(Array.from(bwd));
+    expect(buf.subarray(512 + BWD_PARAMS_BYTES).every((x) => x === 0)).toBe(true);
+    const dv = new DataView(buf.buffer, 512);
+    expect(dv.getBigUint64(24, true), 'BwdParams.dout').toBe(4n);
+    expect([0, 1, 2, 3, 4, 5].map((i) => dv.getInt32(88 + i * 4, true)), 'B, H, Hkv, Nq, Nk, causal').toEqual([2, 4, 2, 300, 280, 1]);
+    expect(dv.getFloat32(112, true)).toBe(0.125);
+    expect(() => packTmaBwdParams({ q: maps[0], k: maps[1], v: maps[2], dout: new Uint8Array(64) }, bwd)).toThrow(/128 bytes/);
+    expect(() => packTmaBwdParams({ q: maps[0], k: maps[1], v: maps[2], dout: maps[3] }, new Uint8Array(88))).toThrow(/BwdParams is 120 bytes/);
+  });
+
   it('chooses the backward family by its own cubin, by the same rule', () => {
     const on9 = new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: true });
     for (const d of HOPPER_HEAD_DIMS) {
@@ -265,6 +308,97 @@ describe('decode splits (flash-decoding)', () => {
       const wanted = Math.ceil((DECODE_BLOCKS_PER_SM * sms) / rows);
       if (wanted > 1 && Nk >= Math.max(DECODE_MIN_CHUNK, 4 * step) * wanted) expect(rows * numSplits, what).toBeGreaterThanOrEqual(0.8 * DECODE_BLOCKS_PER_SM * sms);
       expect(decodeSplits(rows, Nk, step, sms), 'a pure function of the shape').toEqual({ numSplits, chunk });
+    }
+  });
+});
+
+describe('backward() route to the Hopper TMA kernel (fake driver)', () => {
+  let dir: { path: string; remove(): void };
+  beforeAll(() => {
+    dir = makeTempDir('sigattn-tma-bwd-');
+    mkdirSync(path.join(dir.path, 'sm_90a'));
+    mkdirSync(path.join(dir.path, 'sm_90'));
+    for (const kind of CUDA_KINDS) {
+      for (const part of ['fwd', 'bwd', 'tma_bwd']) writeFileSync(path.join(dir.path, 'sm_90a', `hopper_${kind}_${part}.cubin`), '');
+    }
+    writeFileSync(path.join(dir.path, 'sm_90', 'flash_bwd_aux.cubin'), '');
+  });
+  afterAll(() => dir.remove());
+
+  // A 9.0 device whose Hopper backward configs read as the kernels' {BM, BN, threads, smem}; tensor maps are recorded
+  // and come back as 128 bytes holding the call's index.
+  function fake() {
+    const launches: { name: string; grid: number[]; block: number; params: Uint8Array }[] = [];
+    const maps: { address: bigint; dtype: string; shape: number[]; boxRows: number }[] = [];
+    let next = 0x1000n;
+    const driver = {
+      info: { name: 'fake', computeCapability: [9, 0], smCount: 132, maxSharedPerBlockOptin: 232448 },
+      alloc: (bytes: number) => { const p = next; next += BigInt(bytes + 256); return p; },
+      free: () => undefined,
+      fill32: () => undefined,
+      synchronize: () => undefined,
+      loadModule: () => 1n,
+      unloadModule: () => undefined,
+      getFunction: () => 1n,
+      readGlobal: (_mod: bigint, name: string) => {
+        const cfg = Buffer.alloc(16);
+        const D = Number(/_d(\d+)_cfg$/.exec(name)![1]);
+        [D === 128 ? 64 : 128, 128, name.includes('_tma_') ? 384 : 256, 200_000].forEach((x, i) => cfg.writeInt32LE(x, i * 4));
+        return cfg;
+      },
+      setMaxDynamicShared: () => undefined,
+      encodeTensorMap3d: (address: bigint, dtype: string, shape: number[], boxRows: number) => {
+        maps.push({ address, dtype, shape: [...shape], boxRows });
+        return new Uint8Array(128).fill(maps.length);
+      },
+      launch: (_fn: bigint, name: string, grid: [number, number, number], block: number, _smem: number, args: Uint8Array[]) => {
+        launches.push({ name, grid: [...grid], block, params: args[0] });
+      },
+    } as unknown as CudaDriver;
+    return { driver, launches, maps };
+  }
+
+  it('encodes q, k, v, dout maps with the kernel\'s box rows and launches 384 threads with TmaBwdParams; never / short auto run the cp.async kernel', () => {
+    for (const kind of CUDA_KINDS) {
+      for (const D of HOPPER_HEAD_DIMS) {
+        const { driver, launches, maps } = fake();
+        const [B, H, Hkv, Nq, Nk] = [2, 4, 2, 300, 700];
+        const q = DeviceTensor.empty(driver, 'fp16', [B, H, Nq, D]), dout = DeviceTensor.empty(driver, 'fp16', [B, H, Nq, D]);
+        const k = DeviceTensor.empty(driver, 'fp16', [B, Hkv, Nk, D]), v = DeviceTensor.empty(driver, 'fp16', [B, Hkv, Nk, D]);
+        const softmax = kind === 'softmax';
+        const o = DeviceTensor.empty(driver, 'fp16', [B, H, Nq, D]), lse = DeviceTensor.empty(driver, 'f32', [B, H, Nq]);
+        const spec = { kind, causal: true } as const;
+        const run = (tma: 'always' | 'never' | 'auto') =>
+          new CudaFlashAttention(driver, dir.path, { tma }).backward(q, k, v, dout, spec, softmax ? { o, lse } : {});
+        run('always');
+        const main = launches.filter((l) => l.name.startsWith('hopper_'));
+        expect(main.map((l) => [l.name, l.grid, l.block])).toEqual([[`hopper_${kind}_tma_bwd_fp16_d${D}`, [Math.ceil(Nk / 128), H, B], 384]]);
+        const BM = D === 128 ? 64 : 128;
+        expect(maps).toEqual([
+          { address: q.ptr, dtype: 'fp16', shape: [B * H, Nq, D], boxRows: BM },
+          { address: k.ptr, dtype: 'fp16', shape: [B * Hkv, Nk, D], boxRows: 128 },
+          { address: v.ptr, dtype: 'fp16', shape: [B * Hkv, Nk, D], boxRows: 128 },
+          { address: dout.ptr, dtype: 'fp16', shape: [B * H, Nq, D], boxRows: BM },
+        ]);
+        const p = main[0].params;
+        expect(p.byteLength).toBe(TMA_BWD_PARAMS_BYTES);
+        expect([0, 128, 256, 384].map((at) => p[at])).toEqual([1, 2, 3, 4]);
+        const dv = new DataView(p.buffer, p.byteOffset + 512);
+        expect([0, 8, 16, 24].map((at) => dv.getBigUint64(at, true))).toEqual([q.ptr, k.ptr, v.ptr, dout.ptr]);
+        expect(dv.getBigUint64(32, true), 'lse (softmax only)').toBe(softmax ? lse.ptr : 0n);
+        expect(dv.getBigUint64(40, true) !== 0n, 'delta: the pre-pass ran (softmax, Nk > 128)').toBe(softmax);
+        expect([0, 1, 2, 3, 4, 5].map((i) => dv.getInt32(88 + i * 4, true))).toEqual([B, H, Hkv, Nq, Nk, 1]);
+
+        launches.length = 0;
+        maps.length = 0;
+        run('never');
+        run('auto'); // Nk = 700 < TMA_BACKWARD_MIN_KEYS
+        expect(launches.filter((l) => l.name.startsWith('hopper_')).map((l) => [l.name, l.block, l.params.byteLength])).toEqual([
+          [`hopper_${kind}_bwd_fp16_d${D}`, 256, BWD_PARAMS_BYTES],
+          [`hopper_${kind}_bwd_fp16_d${D}`, 256, BWD_PARAMS_BYTES],
+        ]);
+        expect(maps).toEqual([]);
+      }
     }
   });
 });

@@ -196,9 +196,10 @@ export interface CudaCheckResult {
 
 /**
  * The implementations a GPU check should cover on this device: the Hopper kernels, forward and backward (on a
- * 9.x device with their sm_90a cubins, unless SIGATTN_CUDA_HOPPER=0) — once with the cp.async forward and once with
- * the TMA forward forced at D = 128 (`…@hopper-tma`; its backward is the same Hopper one) — and always the FA2 ones.
- * Head dims outside HOPPER_HEAD_DIMS run the FA2 kernels in both (runCudaCheck runs them once).
+ * 9.x device with their sm_90a cubins, unless SIGATTN_CUDA_HOPPER=0) — once with the cp.async kernels (`tma:
+ * 'never'`) and once with the TMA + warp-specialised ones forced at every N (`tma: 'always'`, `…@hopper-tma`: the
+ * forward where built, at D = 128, and the backward at D = 64 and 128) — and always the FA2 ones. Head dims outside
+ * HOPPER_HEAD_DIMS run the FA2 kernels in both (runCudaCheck runs each pair of kernels once).
  */
 export function cudaCheckImplementations(driver: CudaDriver, buildDir?: string): CudaFlashAttention[] {
   const fa2 = new CudaFlashAttention(driver, buildDir, { hopper: false });
@@ -207,16 +208,19 @@ export function cudaCheckImplementations(driver: CudaDriver, buildDir?: string):
     hopper.dispose();
     return [fa2];
   }
-  // The TMA forward runs only at long N by default; the check forces it so that its (shorter) cases reach it.
+  // The TMA kernels run only at long N by default; the check forces them so that its (shorter) cases reach them.
   const tma = new CudaFlashAttention(driver, buildDir, { tma: 'always' });
-  if (CUDA_KINDS.every((k) => tma.forwardKernel(k, 128, 1) === 'hopper-tma')) return [hopper, tma, fa2];
+  const tmaBuilt = (k: CudaKind) =>
+    tma.forwardKernel(k, 128, 1) === 'hopper-tma' || HOPPER_HEAD_DIMS.some((d) => tma.backwardKernel(k, d, 1) === 'hopper-tma');
+  if (CUDA_KINDS.every(tmaBuilt)) return [hopper, tma, fa2];
   tma.dispose();
   return [hopper, fa2];
 }
 
 /**
  * One case through each implementation in `flashes` (forward, then backward from that forward's O
- * and LSE), each forward family once (a head dim without Hopper kernels runs FA2 in both); the
+ * and LSE), each pair of forward and backward kernels once (a head dim without Hopper kernels runs FA2 in
+ * both); each output is labelled by the kernel that wrote it (`o@<forward>`, `dq@<backward>`, …). The
  * float64 reference and the naive 16-bit yardstick are computed once.
  */
 export function runCudaCheck(driver: CudaDriver, flashes: CudaFlashAttention | readonly CudaFlashAttention[], check: CudaCheckCase): CudaCheckResult {
@@ -236,9 +240,9 @@ export function runCudaCheck(driver: CudaDriver, flashes: CudaFlashAttention | r
   try {
     const ran = new Set<string>();
     for (const flash of Array.isArray(flashes) ? flashes : [flashes as CudaFlashAttention]) {
-      const impl = flash.forwardKernel(r.kind as CudaKind, D, r.Nk);
-      if (ran.has(impl)) continue;
-      ran.add(impl);
+      const fwdImpl = flash.forwardKernel(r.kind as CudaKind, D, r.Nk), bwdImpl = flash.backwardKernel(r.kind as CudaKind, D, r.Nk);
+      if (ran.has(`${fwdImpl}/${bwdImpl}`)) continue;
+      ran.add(`${fwdImpl}/${bwdImpl}`);
       const out = DeviceTensor.empty(driver, dtype, [B, H, Nq, D]).poison();
       const lse = DeviceTensor.empty(driver, 'f32', [B, H, Nq]).poison();
       const grads = {
@@ -251,7 +255,7 @@ export function runCudaCheck(driver: CudaDriver, flashes: CudaFlashAttention | r
         flash.backward(qd, kd, vd, ddO, c.spec, { o: out, lse, ...grads });
         const got = { o: out.toHost(), dq: grads.dq.toHost(), dk: grads.dk.toHost(), dv: grads.dv.toHost() };
         for (const name of ['o', 'dq', 'dk', 'dv'] as const) {
-          comparisons.push(compareToReference(`${name}@${impl}`, got[name], ref[name], naive[name], dtype));
+          comparisons.push(compareToReference(`${name}@${name === 'o' ? fwdImpl : bwdImpl}`, got[name], ref[name], naive[name], dtype));
         }
         if (r.kind === 'softmax') lseUnwritten += Array.from(lse.toHost()).filter(Number.isNaN).length;
       } finally {

@@ -122,6 +122,20 @@ export function packBwdParams(
   return buf;
 }
 
+/** Byte layout of `struct TmaBwdParams` in cuda/hopper_tma_bwd.cuh: four 128-byte CUtensorMaps (q, k, v, dout), then BwdParams at 512 (64-byte aligned struct: 640 bytes). */
+export const TMA_BWD_PARAMS_BYTES = 640;
+
+export function packTmaBwdParams(maps: { q: Uint8Array; k: Uint8Array; v: Uint8Array; dout: Uint8Array }, bwd: Uint8Array): Uint8Array {
+  if (bwd.length !== BWD_PARAMS_BYTES) throw new RangeError(`packTmaBwdParams: BwdParams is ${BWD_PARAMS_BYTES} bytes, got ${bwd.length}`);
+  const buf = new Uint8Array(TMA_BWD_PARAMS_BYTES);
+  [maps.q, maps.k, maps.v, maps.dout].forEach((m, i) => {
+    if (m.length !== 128) throw new RangeError(`packTmaBwdParams: a CUtensorMap is 128 bytes, got ${m.length}`);
+    buf.set(m, i * 128);
+  });
+  buf.set(bwd, 512);
+  return buf;
+}
+
 /** Byte layout of `struct VarlenBwdParams` in cuda/flash_bwd.cuh: BwdParams, then the two offset pointers. */
 export const VARLEN_BWD_PARAMS_BYTES = 136;
 
@@ -177,12 +191,14 @@ const i32 = (x: number) => new Uint8Array(Int32Array.of(x).buffer);
 /** What validate() reads of a tensor (the varlen path passes the padded-batch view of its packed tensors). */
 type TensorMeta = Pick<DeviceTensor, 'dtype' | 'shape'>;
 
-type Part = 'fwd' | 'bwd' | 'bwd_aux' | 'hopper_fwd' | 'hopper_bwd' | 'hopper_tma_fwd' | 'decode';
+type Part = 'fwd' | 'bwd' | 'bwd_aux' | 'hopper_fwd' | 'hopper_bwd' | 'hopper_tma_fwd' | 'hopper_tma_bwd' | 'decode';
 
 /** When the D = 128 Hopper forward uses its TMA + warp-specialised kernel (CudaFlashAttention.tma). */
 export type TmaForwardMode = 'auto' | 'always' | 'never';
 /** 'auto' runs the TMA forward from this many keys on (below it the cp.async kernel was faster on the H200). */
 export const TMA_FORWARD_MIN_KEYS = 4096;
+/** 'auto' runs the TMA backward (D = 64 and 128) from this many keys on; a starting value, not yet measured on a GPU. */
+export const TMA_BACKWARD_MIN_KEYS = 4096;
 
 export function tmaModeFromEnv(): TmaForwardMode {
   const v = process.env.SIGATTN_CUDA_HOPPER_TMA;
@@ -212,6 +228,8 @@ export class CudaFlashAttention {
    * When the Hopper forward at D = 128 runs the TMA + warp-specialised kernel (cuda/hopper_tma_fwd.cuh) instead of the
    * cp.async one: 'auto' at Nk ≥ TMA_FORWARD_MIN_KEYS (measured on the H200: +1–9 % there, 3–10 % slower at
    * N ≤ 2k), 'always', or 'never'. Default from `SIGATTN_CUDA_HOPPER_TMA` (`1` always, `0` never, else auto).
+   * The same mode picks the Hopper backward (backwardKernel): its TMA kernel (cuda/hopper_tma_bwd.cuh, D = 64 and
+   * 128) at Nk ≥ TMA_BACKWARD_MIN_KEYS under 'auto'.
    */
   readonly tma: TmaForwardMode;
 
@@ -248,6 +266,17 @@ export class CudaFlashAttention {
     return this.impl(kind, D, 'hopper_bwd');
   }
 
+  /**
+   * The backward kernel a dense call with Nk keys runs: backwardImpl's family, and within 'hopper' the TMA +
+   * warp-specialised kernel ('hopper-tma': D = 64 or 128, its cubin built, per the `tma` mode: 'auto' from
+   * TMA_BACKWARD_MIN_KEYS keys) or the cp.async one.
+   */
+  backwardKernel(kind: CudaKind, D: number, Nk: number): 'hopper-tma' | CudaForwardImpl {
+    const impl = this.backwardImpl(kind, D);
+    if (impl !== 'hopper' || this.tma === 'never' || (this.tma === 'auto' && Nk < TMA_BACKWARD_MIN_KEYS)) return impl;
+    return existsSync(this.moduleFile(kind, 'hopper_tma_bwd')) ? 'hopper-tma' : impl;
+  }
+
   private impl(kind: CudaKind, D: number, part: 'hopper_fwd' | 'hopper_bwd'): CudaForwardImpl {
     if (!this.hopper || this.driver.info.computeCapability[0] !== 9) return 'fa2';
     if (!(HOPPER_HEAD_DIMS as readonly number[]).includes(D)) return 'fa2';
@@ -281,7 +310,7 @@ export class CudaFlashAttention {
     return mod;
   }
 
-  private kernel(kind: AttentionKind, dtype: CudaDtype, D: number, part: 'fwd' | 'bwd' | 'hopper_fwd' | 'hopper_bwd' | 'hopper_tma_fwd' = 'fwd'): Kernel {
+  private kernel(kind: AttentionKind, dtype: CudaDtype, D: number, part: Exclude<Part, 'bwd_aux' | 'decode'> = 'fwd'): Kernel {
     const name = part.startsWith('hopper_') ? `hopper_${kind}_${part.slice(7)}_${dtype}_d${D}` : `flash_${kind}_${part}_${dtype}_d${D}`;
     return this.kernelIn(this.module(kind, part), name);
   }
@@ -599,23 +628,38 @@ export class CudaFlashAttention {
     if (f32 && ([[f32.dq, nQ], [f32.dk, nK], [f32.dv, nK]] as const).some(([t, n]) => t.dtype !== 'f32' || t.size !== n)) {
       throw new TypeError(`cuda attention backward: f32Grads must be f32 with ${nQ}, ${nK} and ${nK} elements`);
     }
-    const kern = this.kernel(r.kind, q.dtype, r.D, this.backwardImpl(r.kind as CudaKind, r.D) === 'hopper' ? 'hopper_bwd' : 'bwd');
+    const family = this.backwardKernel(r.kind as CudaKind, r.D, r.Nk);
+    const tma = family === 'hopper-tma';
+    const kern = this.kernel(r.kind, q.dtype, r.D, tma ? 'hopper_tma_bwd' : family === 'hopper' ? 'hopper_bwd' : 'bwd');
+    // The TMA kernel's maps: per-head 3-D views, boxes of the kernel's query rows (q, dout) or keys (k, v).
+    const map = (t: DeviceTensor, heads: number, rows: number, boxRows: number) =>
+      this.driver.encodeTensorMap3d(t.ptr, q.dtype as 'bf16' | 'fp16', [r.B * heads, rows, r.D], boxRows);
     return this.runBackward(
       kern, [Math.ceil(r.Nk / kern.blockN), r.H, r.B], { q, k, v, dout, o: opts.o },
       // Rows whose keys all fit in the first key block (blockN keys: 64 in the FA2 kernels, 128 in the Hopper ones) take Drow
       // inside the kernel, as the P-weighted mean of dP; the rowsum(dO∘O) pre-pass is only needed for
       // longer rows.
       r.kind === 'softmax' && r.Nk > kern.blockN,
-      (s) => packBwdParams(
-        {
-          q: q.ptr, k: k.ptr, v: v.ptr, dout: dout.ptr,
-          lse: r.kind === 'softmax' ? opts.lse!.ptr : 0n,
-          delta: s.delta, dqAcc: s.dqAcc, dkAcc: s.dkAcc, dvAcc: s.dvAcc,
-          alibi: r.alibiSlopes ? this.auxTensor(r.alibiSlopes, 'f32').ptr : 0n,
-          keyLens: r.keyLengths ? this.auxTensor(r.keyLengths, 'i32').ptr : 0n,
-        },
-        r,
-      ),
+      (s) => {
+        const bwd = packBwdParams(
+          {
+            q: q.ptr, k: k.ptr, v: v.ptr, dout: dout.ptr,
+            lse: r.kind === 'softmax' ? opts.lse!.ptr : 0n,
+            delta: s.delta, dqAcc: s.dqAcc, dkAcc: s.dkAcc, dvAcc: s.dvAcc,
+            alibi: r.alibiSlopes ? this.auxTensor(r.alibiSlopes, 'f32').ptr : 0n,
+            keyLens: r.keyLengths ? this.auxTensor(r.keyLengths, 'i32').ptr : 0n,
+          },
+          r,
+        );
+        if (!tma) return bwd;
+        return packTmaBwdParams(
+          {
+            q: map(q, r.H, r.Nq, kern.blockM), k: map(k, r.Hkv, r.Nk, kern.blockN),
+            v: map(v, r.Hkv, r.Nk, kern.blockN), dout: map(dout, r.H, r.Nq, kern.blockM),
+          },
+          bwd,
+        );
+      },
       opts,
       'cuda attention backward',
     );
