@@ -1,15 +1,20 @@
 // Hopper (sm_90a) forward with the bulk tensor copy engine (TMA) and warp specialisation, shared by
-// FlashSigmoid and FlashSoftmax (D = 128).
+// FlashSigmoid and FlashSoftmax (D = 64 and 128).
 //
-// CTA = 3 warpgroups. Warpgroup 0 is the producer: it gives most of its registers away (setmaxnreg) and
-// one of its threads issues every copy — Q once, then K(j) and V(j) into a ring of STAGES shared-memory
+// CTA = 1 + NCWG warpgroups. Warpgroup 0 is the producer: it gives most of its registers away (setmaxnreg)
+// and one of its threads issues every copy — Q once, then K(j) and V(j) into a ring of STAGES shared-memory
 // stages, each copy a 3-D tensor-map box in the 128-byte swizzled layout wgmma reads, completing on an
-// mbarrier (expect_tx). Warpgroups 1 and 2 are the consumers, 64 query rows each, with the main loop of
-// hopper_fwd.cuh's pipelined path (S(j+1) = Q K(j+1)^T and P(j)·V(j) in flight while the element-wise step
-// of tile j+1 runs) but no CTA barrier: a consumer waits on the stage's "K full" / "V full" mbarriers and,
-// once its P(j)·V(j) has completed, each of its warps arrives on the stage's "empty" mbarrier, which the
-// producer waits on before refilling the stage. The two consumers are not synchronised with each other,
-// so one's element-wise step can run under the other's GEMMs.
+// mbarrier (expect_tx). The NCWG consumers own 64 query rows each and run the main loop of hopper_fwd.cuh's
+// pipelined path (S(j+1) = Q K(j+1)^T and P(j)·V(j) in flight while the element-wise step of tile j+1 runs)
+// without a CTA barrier: a consumer waits on the stage's "K full" / "V full" mbarriers and, once its
+// P(j)·V(j) has completed, each of its threads arrives on the stage's "empty" mbarrier, which the producer
+// waits on before refilling the stage.
+// PINGPONG (2 consumers): the consumers take turns issuing their GEMMs (two named barriers), so the tensor
+// cores run one warpgroup's S(j+1) and P(j)·V(j) while the other computes its element-wise step
+// (FlashAttention-3's inter-warpgroup schedule). Without it the consumers drift freely.
+// Shipped (H200 tune, benchmarks/cuda/tuning/h200-2026-12-01-tma-fwd-pingpong-d64): D = 128 two consumers
+// with ping-pong (softmax +6–9 % at N ≥ 4k, sigmoid ±3 %); D = 64 three consumers (BM = 192) without, the
+// consumers' 160 registers leaving no room for a fourth.
 // Rows past Nq / keys past Nk are outside the tensor map's box range and arrive as zeros (per head, since
 // the map is 3-D: [B·heads, N, D]); masking is score_tile()'s, as in every forward.
 #pragma once
@@ -24,15 +29,33 @@ struct TmaFwdParams {
   FwdParams f;
 };
 
-template <int D, int BN, int STAGES>
-__host__ __device__ constexpr int hopper_tma_fwd_smem_bytes() {
-  return (128 + 2 * STAGES * BN) * D * 2 + 1024 + 1024;  // Q, K and V stages; barriers; 1024-byte alignment
+// Named barrier over the two consumer warpgroups (ids 1.. ; 0 is __syncthreads): sync waits until `count`
+// threads have arrived (itself included), arrive signals without waiting.
+__device__ __forceinline__ void named_bar_sync(int id, int count) {
+  asm volatile("bar.sync %0, %1;\n" :: "r"(id), "r"(count) : "memory");
+}
+__device__ __forceinline__ void named_bar_arrive(int id, int count) {
+  asm volatile("bar.arrive %0, %1;\n" :: "r"(id), "r"(count) : "memory");
 }
 
-template <typename T, int D, int BN, int STAGES, bool SIGMOID>
+template <int D, int BN, int NCWG, int STAGES>
+__host__ __device__ constexpr int hopper_tma_fwd_smem_bytes() {
+  return (64 * NCWG + 2 * STAGES * BN) * D * 2 + 1024 + 1024;  // Q, K and V stages; barriers; 1024-byte alignment
+}
+
+// Registers per thread after setmaxnreg: the producer keeps 24, the consumers split the rest of the 64K
+// register file (multiples of 8; 2 consumers: 24 + 2·240 ≤ 3·170, 3 consumers: 24 + 3·160 ≤ 4·128).
+template <int NCWG>
+__host__ __device__ constexpr int tma_fwd_consumer_regs() {
+  static_assert(NCWG == 2 || NCWG == 3, "2 or 3 consumer warpgroups");
+  return NCWG == 2 ? 240 : 160;
+}
+
+template <typename T, int D, int BN, int NCWG, int STAGES, bool PINGPONG, bool SIGMOID>
 __device__ __forceinline__ void hopper_tma_fwd(const TmaFwdParams& tp) {
   const FwdParams& p = tp.f;
-  constexpr int BM = 128;
+  constexpr int BM = 64 * NCWG;
+  static_assert(!PINGPONG || NCWG == 2, "ping-pong alternates two consumer warpgroups");
   constexpr int NS = BN / 8, DN = D / 8, SREG = BN / 2, OREG = D / 2;
   constexpr int KD = D / 16, KS = BN / 16;
   constexpr uint32_t TILE_K = BN * D * 2;  // bytes of one K (or V) stage
@@ -63,7 +86,7 @@ __device__ __forceinline__ void hopper_tma_fwd(const TmaFwdParams& tp) {
     for (int s = 0; s < STAGES; ++s) {
       mbar_init(k_full(s), 1);
       mbar_init(v_full(s), 1);
-      mbar_init(empty(s), 256);  // every consumer thread arrives
+      mbar_init(empty(s), 128 * NCWG);  // every consumer thread arrives
     }
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
@@ -89,7 +112,7 @@ __device__ __forceinline__ void hopper_tma_fwd(const TmaFwdParams& tp) {
     return;
   }
 
-  setmaxnreg_inc<240>();
+  setmaxnreg_inc<tma_fwd_consumer_regs<NCWG>()>();
   const int cwg = wg - 1;  // consumer warpgroup: query rows 64·cwg..
   uint16_t* go = static_cast<uint16_t*>(p.o) + (static_cast<size_t>(b) * p.H + h) * p.Nq * D;
   const auto kbuf = [&](int j) { return sK + (j % STAGES) * TILE_K; };
@@ -147,6 +170,9 @@ __device__ __forceinline__ void hopper_tma_fwd(const TmaFwdParams& tp) {
     // Both waits before the first issue: a wait loop between two wgmma groups makes ptxas serialise them.
     if constexpr (more) mbar_wait(k_full((j + 1) % STAGES), phase(j + 1));
     mbar_wait(v_full(j % STAGES), phase(j));
+    // Ping-pong: the warpgroups take turns issuing their GEMMs (barrier 1 + cwg is this warpgroup's turn), so
+    // the tensor cores run one warpgroup's S(j+1) and P(j)·V(j) while the other runs its element-wise step.
+    if constexpr (PINGPONG) named_bar_sync(1 + cwg, 256);
     float s[SREG];
     if constexpr (more) issue_qk(s, j + 1);
     reg_fence<OREG>(o);
@@ -154,6 +180,10 @@ __device__ __forceinline__ void hopper_tma_fwd(const TmaFwdParams& tp) {
 #pragma unroll
     for (int ks = 0; ks < KS; ++ks) wgmma_rs_tb<T, D>(o, pf[ks], desc_mnmajor<BN>(vbuf(j), ks));
     wgmma_commit();
+    // Hand the turn over; warpgroup 1's last step has no later turn of warpgroup 0 to hand to.
+    if constexpr (PINGPONG) {
+      if (more || cwg == 0) named_bar_arrive(2 - cwg, 256);
+    }
     uint32_t pf_next[KS][4];
     float alpha_next[2];
     if constexpr (more) {
@@ -180,6 +210,10 @@ __device__ __forceinline__ void hopper_tma_fwd(const TmaFwdParams& tp) {
         for (int q = 0; q < 4; ++q) pf[ks][q] = pf_next[ks][q];
     }
   };
+  // Warpgroup 0 takes the first turn (both warpgroups walk the same nblocks key blocks).
+  if constexpr (PINGPONG) {
+    if (cwg == 1 && nblocks > 0) named_bar_arrive(1, 256);
+  }
   for (int j = 0; j + 1 < nblocks; ++j) step(j, std::true_type{});
   if (nblocks > 0) step(nblocks - 1, std::false_type{});
 
@@ -208,9 +242,10 @@ __device__ __forceinline__ void hopper_tma_fwd(const TmaFwdParams& tp) {
   }
 }
 
-// Entry + config {BM, BN, threads, smem}: 384 threads (the producer warpgroup + 2 consumers).
-#define HOPPER_TMA_FWD_ENTRY(NAME, T, D, BN, STAGES, SIGMOID)                                       \
-  extern "C" __global__ void __launch_bounds__(384, 1) NAME(const __grid_constant__ TmaFwdParams p) { \
-    hopper_tma_fwd<T, D, BN, STAGES, SIGMOID>(p);                                                 \
-  }                                                                                               \
-  extern "C" __device__ const int NAME##_cfg[4] = {128, BN, 384, hopper_tma_fwd_smem_bytes<D, BN, STAGES>()};
+// Entry + config {BM, BN, threads, smem}: the producer warpgroup + NCWG consumers (64 query rows each).
+#define HOPPER_TMA_FWD_ENTRY(NAME, T, D, BN, NCWG, STAGES, PINGPONG, SIGMOID)                                   \
+  extern "C" __global__ void __launch_bounds__(128 * ((NCWG) + 1), 1) NAME(const __grid_constant__ TmaFwdParams p) { \
+    hopper_tma_fwd<T, D, BN, NCWG, STAGES, PINGPONG, SIGMOID>(p);                                             \
+  }                                                                                                           \
+  extern "C" __device__ const int NAME##_cfg[4] = {64 * (NCWG), BN, 128 * ((NCWG) + 1),                        \
+                                                   hopper_tma_fwd_smem_bytes<D, BN, NCWG, STAGES>()};

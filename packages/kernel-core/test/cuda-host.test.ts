@@ -176,13 +176,16 @@ describe('dispatch between the Hopper and FA2 kernels', () => {
     }
   });
 
-  it('runs the TMA forward at D = 128 from TMA_FORWARD_MIN_KEYS keys (auto), always or never, where its cubin is built', () => {
+  it('runs the TMA forward from TMA_FORWARD_MIN_KEYS[D] keys (auto), always or never, where its cubin is built', () => {
     writeFileSync(path.join(dir.path, 'sm_90a', 'hopper_sigmoid_tma_fwd.cubin'), '');
     try {
       const auto = new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: true, tma: 'auto' });
-      expect(auto.forwardKernel('sigmoid', 128, TMA_FORWARD_MIN_KEYS - 1)).toBe('hopper');
-      expect(auto.forwardKernel('sigmoid', 128, TMA_FORWARD_MIN_KEYS)).toBe('hopper-tma');
-      expect(auto.forwardKernel('sigmoid', 64, 16384)).toBe('hopper'); // D = 64 has no TMA kernel
+      for (const D of [64, 128] as const) {
+        expect(auto.forwardKernel('sigmoid', D, TMA_FORWARD_MIN_KEYS[D] - 1)).toBe('hopper');
+        expect(auto.forwardKernel('sigmoid', D, TMA_FORWARD_MIN_KEYS[D])).toBe('hopper-tma');
+      }
+      expect(TMA_FORWARD_MIN_KEYS[64]).toBeGreaterThan(TMA_FORWARD_MIN_KEYS[128]); // measured: D = 64 gains only from 8k keys
+      expect(auto.forwardKernel('sigmoid', 32, 16384)).toBe('fa2'); // no Hopper kernel at D = 32
       expect(auto.forwardKernel('softmax', 128, 16384)).toBe('fa2'); // no softmax Hopper forward cubin in this dir
       expect(new CudaFlashAttention(fakeDriver(9), dir.path, { tma: 'always' }).forwardKernel('sigmoid', 128, 1)).toBe('hopper-tma');
       expect(new CudaFlashAttention(fakeDriver(9), dir.path, { tma: 'never' }).forwardKernel('sigmoid', 128, 16384)).toBe('hopper');

@@ -193,10 +193,13 @@ type TensorMeta = Pick<DeviceTensor, 'dtype' | 'shape'>;
 
 type Part = 'fwd' | 'bwd' | 'bwd_aux' | 'hopper_fwd' | 'hopper_bwd' | 'hopper_tma_fwd' | 'hopper_tma_bwd' | 'decode';
 
-/** When the D = 128 Hopper forward uses its TMA + warp-specialised kernel (CudaFlashAttention.tma). */
+/** When the Hopper forward uses its TMA + warp-specialised kernel (CudaFlashAttention.tma). */
 export type TmaForwardMode = 'auto' | 'always' | 'never';
-/** 'auto' runs the TMA forward from this many keys on (below it the cp.async kernel was faster on the H200). */
-export const TMA_FORWARD_MIN_KEYS = 4096;
+/**
+ * 'auto' runs the TMA forward from this many keys on, per head dim (below it the cp.async kernel was faster on
+ * the H200: benchmarks/cuda/tuning/h200-2026-12-01-hopper-fwd-tma and …-tma-fwd-pingpong-d64).
+ */
+export const TMA_FORWARD_MIN_KEYS: Readonly<Record<(typeof HOPPER_HEAD_DIMS)[number], number>> = { 64: 8192, 128: 4096 };
 /** 'auto' runs the TMA backward (D = 64 and 128) from this many keys on; a starting value, not yet measured on a GPU. */
 export const TMA_BACKWARD_MIN_KEYS = 4096;
 
@@ -225,9 +228,9 @@ export class CudaFlashAttention {
   /** Use the Hopper kernels where the device and build allow (see forwardImpl, backwardImpl). */
   readonly hopper: boolean;
   /**
-   * When the Hopper forward at D = 128 runs the TMA + warp-specialised kernel (cuda/hopper_tma_fwd.cuh) instead of the
-   * cp.async one: 'auto' at Nk ≥ TMA_FORWARD_MIN_KEYS (measured on the H200: +1–9 % there, 3–10 % slower at
-   * N ≤ 2k), 'always', or 'never'. Default from `SIGATTN_CUDA_HOPPER_TMA` (`1` always, `0` never, else auto).
+   * When the Hopper forward runs the TMA + warp-specialised kernel (cuda/hopper_tma_fwd.cuh) instead of the
+   * cp.async one: 'auto' at Nk ≥ TMA_FORWARD_MIN_KEYS[D] (measured on the H200: at D = 128 +3–16 % from 4k keys,
+   * 5–19 % slower at N ≤ 1k; at D = 64 +4–15 % from 8k keys), 'always', or 'never'. Default from `SIGATTN_CUDA_HOPPER_TMA` (`1` always, `0` never, else auto).
    * The same mode picks the Hopper backward (backwardKernel): its TMA kernel (cuda/hopper_tma_bwd.cuh, D = 64 and
    * 128) at Nk ≥ TMA_BACKWARD_MIN_KEYS under 'auto'.
    */
@@ -253,11 +256,12 @@ export class CudaFlashAttention {
 
   /**
    * The forward kernel a dense call with Nk keys runs: forwardImpl's family, and within 'hopper' the TMA +
-   * warp-specialised kernel ('hopper-tma': D = 128, its cubin built, per the `tma` mode) or the cp.async one.
+   * warp-specialised kernel ('hopper-tma': its cubin built, per the `tma` mode) or the cp.async one.
    */
   forwardKernel(kind: CudaKind, D: number, Nk: number): 'hopper-tma' | CudaForwardImpl {
     const impl = this.forwardImpl(kind, D);
-    if (impl !== 'hopper' || D !== 128 || this.tma === 'never' || (this.tma === 'auto' && Nk < TMA_FORWARD_MIN_KEYS)) return impl;
+    if (impl !== 'hopper' || this.tma === 'never') return impl;
+    if (this.tma === 'auto' && Nk < TMA_FORWARD_MIN_KEYS[D as (typeof HOPPER_HEAD_DIMS)[number]]) return impl;
     return existsSync(this.moduleFile(kind, 'hopper_tma_fwd')) ? 'hopper-tma' : impl;
   }
 
