@@ -120,23 +120,6 @@ struct Sigmoid {
     if constexpr (kExp) return rcp_approx(1.f + exp2_approx(k * x));
     else return fmaf(0.5f, tanh_approx(k * x), 0.5f);
   }
-  // The same σ on the FMA/ALU pipes only (no MUFU op), for kernels that move a share of their sigmoids off
-  // the MUFU unit (bf16 k). e = 2^w, w = −|v|·log2e (v = 2k·x, the logit), clamped at −126 so 2^w stays
-  // normal: w = n + f by the round-to-nearest magic add, 2^f (|f| ≤ 0.5) by its degree-4 Taylor polynomial
-  // (relative error < 5e-5), 2^n added into the exponent bits. r = 1/(1 + e), 1 + e in (1, 2]: the linear start
-  // 24/17 − 8/17·d (relative error ≤ 1/17) and two Newton steps (≤ 1.2e-5). σ(v) = r for v ≥ 0, e·r below.
-  __device__ __forceinline__ float fma_only(float x) const {
-    const float w = fmaxf(-fabsf(x) * (k * 2.8853900817779268f), -126.f);
-    const float t = w + 12582912.f;  // 1.5·2^23: the low mantissa bits of t hold round(w)
-    const float f = w - (t - 12582912.f);
-    const float q = fmaf(fmaf(fmaf(fmaf(9.6181291e-3f, f, 5.5504109e-2f), f, 2.4022651e-1f), f, 6.9314718e-1f), f, 1.f);
-    const float e = __int_as_float(__float_as_int(q) + (__float_as_int(t) << 23));
-    const float d = 1.f + e;
-    float r = fmaf(-0.47058824f, d, 1.4117647f);
-    r = fmaf(r, fmaf(-d, r, 1.f), r);
-    r = fmaf(r, fmaf(-d, r, 1.f), r);
-    return x >= 0.f ? r : e * r;
-  }
 };
 
 // The per-(kernel, head) constants of the element-wise step, from a FwdParams or BwdParams: the ALiBi slope of
@@ -238,12 +221,6 @@ __device__ __forceinline__ void score_tile(float (&s)[NS][4], float (&o)[DN][4],
         const int r = e >> 1, dc = ns * 8 + (e & 1);
         float x = s[ns][e];
         if (p.alibi) x -= sc.alibi_acc * fabsf(dist0[r] - static_cast<float>(dc));
-#if SIGATTN_SIGMOID_FMA_EVERY > 0
-        if (!Sigmoid<T>::kExp && ns % SIGATTN_SIGMOID_FMA_EVERY == SIGATTN_SIGMOID_FMA_EVERY - 1) {
-          s[ns][e] = dc < lim[r] ? sc.sigmoid.fma_only(x) : 0.f;
-          continue;
-        }
-#endif
         s[ns][e] = dc < lim[r] ? sc.sigmoid(x) : 0.f;
       }
   } else {
