@@ -205,14 +205,14 @@ describe('dispatch between the Hopper and FA2 kernels', () => {
     expect(() => packTmaFwdParams({ q: new Uint8Array(64), k: maps[1], v: maps[2] }, fwd)).toThrow(/128 bytes/);
   });
 
-  it('runs the TMA backward at D = 64 and 128 from TMA_BACKWARD_MIN_KEYS keys (auto), always or never, where its cubin is built', () => {
+  it('runs the TMA backward at D = 64 and 128 from TMA_BACKWARD_MIN_KEYS[D] keys (auto), always or never, where its cubin is built', () => {
     const tmaCubin = path.join(dir.path, 'sm_90a', 'hopper_softmax_tma_bwd.cubin');
     writeFileSync(tmaCubin, '');
     try {
       const auto = new CudaFlashAttention(fakeDriver(9), dir.path, { hopper: true, tma: 'auto' });
       for (const d of HOPPER_HEAD_DIMS) {
-        expect(auto.backwardKernel('softmax', d, TMA_BACKWARD_MIN_KEYS - 1)).toBe('hopper');
-        expect(auto.backwardKernel('softmax', d, TMA_BACKWARD_MIN_KEYS)).toBe('hopper-tma');
+        expect(auto.backwardKernel('softmax', d, TMA_BACKWARD_MIN_KEYS[d] - 1)).toBe('hopper');
+        expect(auto.backwardKernel('softmax', d, TMA_BACKWARD_MIN_KEYS[d])).toBe('hopper-tma');
         expect(new CudaFlashAttention(fakeDriver(9), dir.path, { tma: 'always' }).backwardKernel('softmax', d, 1)).toBe('hopper-tma');
         expect(new CudaFlashAttention(fakeDriver(9), dir.path, { tma: 'never' }).backwardKernel('softmax', d, 16384)).toBe('hopper');
         expect(new CudaFlashAttention(fakeDriver(8), dir.path, { tma: 'always' }).backwardKernel('softmax', d, 16384)).toBe('fa2');
@@ -365,7 +365,7 @@ describe('backward() route to the Hopper TMA kernel (fake driver)', () => {
     for (const kind of CUDA_KINDS) {
       for (const D of HOPPER_HEAD_DIMS) {
         const { driver, launches, maps } = fake();
-        const [B, H, Hkv, Nq, Nk] = [2, 4, 2, 300, 700];
+        const [B, H, Hkv, Nq, Nk] = [2, 4, 2, 300, 400];
         const q = DeviceTensor.empty(driver, 'fp16', [B, H, Nq, D]), dout = DeviceTensor.empty(driver, 'fp16', [B, H, Nq, D]);
         const k = DeviceTensor.empty(driver, 'fp16', [B, Hkv, Nk, D]), v = DeviceTensor.empty(driver, 'fp16', [B, Hkv, Nk, D]);
         const softmax = kind === 'softmax';
@@ -395,7 +395,7 @@ describe('backward() route to the Hopper TMA kernel (fake driver)', () => {
         launches.length = 0;
         maps.length = 0;
         run('never');
-        run('auto'); // Nk = 700 < TMA_BACKWARD_MIN_KEYS
+        run('auto'); // Nk = 400 < TMA_BACKWARD_MIN_KEYS[D]
         expect(launches.filter((l) => l.name.startsWith('hopper_')).map((l) => [l.name, l.block, l.params.byteLength])).toEqual([
           [`hopper_${kind}_bwd_fp16_d${D}`, 256, BWD_PARAMS_BYTES],
           [`hopper_${kind}_bwd_fp16_d${D}`, 256, BWD_PARAMS_BYTES],

@@ -200,8 +200,11 @@ export type TmaForwardMode = 'auto' | 'always' | 'never';
  * the H200: benchmarks/cuda/tuning/h200-2026-12-01-hopper-fwd-tma and …-tma-fwd-pingpong-d64).
  */
 export const TMA_FORWARD_MIN_KEYS: Readonly<Record<(typeof HOPPER_HEAD_DIMS)[number], number>> = { 64: 8192, 128: 4096 };
-/** 'auto' runs the TMA backward (D = 64 and 128) from this many keys on; a starting value, not yet measured on a GPU. */
-export const TMA_BACKWARD_MIN_KEYS = 4096;
+/**
+ * 'auto' runs the TMA backward from this many keys on, per head dim (measured on the H200:
+ * benchmarks/cuda/tuning/h200-2026-12-01-hopper-bwd-tma; at D = 64 softmax was 3–8 % slower below 2k keys).
+ */
+export const TMA_BACKWARD_MIN_KEYS: Readonly<Record<(typeof HOPPER_HEAD_DIMS)[number], number>> = { 64: 2048, 128: 512 };
 
 export function tmaModeFromEnv(): TmaForwardMode {
   const v = process.env.SIGATTN_CUDA_HOPPER_TMA;
@@ -230,9 +233,10 @@ export class CudaFlashAttention {
   /**
    * When the Hopper forward runs the TMA + warp-specialised kernel (cuda/hopper_tma_fwd.cuh) instead of the
    * cp.async one: 'auto' at Nk ≥ TMA_FORWARD_MIN_KEYS[D] (measured on the H200: at D = 128 +3–16 % from 4k keys,
-   * 5–19 % slower at N ≤ 1k; at D = 64 +4–15 % from 8k keys), 'always', or 'never'. Default from `SIGATTN_CUDA_HOPPER_TMA` (`1` always, `0` never, else auto).
+   * 5–19 % slower at N ≤ 1k; at D = 64 +4–15 % from 8k keys), 'always', or 'never'. Default from
+   * `SIGATTN_CUDA_HOPPER_TMA` (`1` always, `0` never, else auto).
    * The same mode picks the Hopper backward (backwardKernel): its TMA kernel (cuda/hopper_tma_bwd.cuh, D = 64 and
-   * 128) at Nk ≥ TMA_BACKWARD_MIN_KEYS under 'auto'.
+   * 128) at Nk ≥ TMA_BACKWARD_MIN_KEYS[D] under 'auto' (+4–14 % at N ≥ 2k on the H200).
    */
   readonly tma: TmaForwardMode;
 
@@ -273,11 +277,12 @@ export class CudaFlashAttention {
   /**
    * The backward kernel a dense call with Nk keys runs: backwardImpl's family, and within 'hopper' the TMA +
    * warp-specialised kernel ('hopper-tma': D = 64 or 128, its cubin built, per the `tma` mode: 'auto' from
-   * TMA_BACKWARD_MIN_KEYS keys) or the cp.async one.
+   * TMA_BACKWARD_MIN_KEYS[D] keys) or the cp.async one.
    */
   backwardKernel(kind: CudaKind, D: number, Nk: number): 'hopper-tma' | CudaForwardImpl {
     const impl = this.backwardImpl(kind, D);
-    if (impl !== 'hopper' || this.tma === 'never' || (this.tma === 'auto' && Nk < TMA_BACKWARD_MIN_KEYS)) return impl;
+    if (impl !== 'hopper' || this.tma === 'never') return impl;
+    if (this.tma === 'auto' && Nk < TMA_BACKWARD_MIN_KEYS[D as (typeof HOPPER_HEAD_DIMS)[number]]) return impl;
     return existsSync(this.moduleFile(kind, 'hopper_tma_bwd')) ? 'hopper-tma' : impl;
   }
 
