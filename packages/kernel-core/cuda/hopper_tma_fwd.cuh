@@ -18,7 +18,7 @@
 // Rows past Nq / keys past Nk are outside the tensor map's box range and arrive as zeros (per head, since
 // the map is 3-D: [B·heads, N, D]); masking is score_tile()'s, as in every forward.
 #pragma once
-#include "hopper_common.cuh"
+#include "hopper_fwd.cuh"
 
 // The kernel's one argument; mirrored by packTmaFwdParams in src/cuda/flash.ts (maps at 0, 128, 256;
 // FwdParams at 384; 512 bytes in all).
@@ -56,10 +56,8 @@ __device__ __forceinline__ void hopper_tma_fwd(const TmaFwdParams& tp) {
   const FwdParams& p = tp.f;
   constexpr int BM = 64 * NCWG;
   static_assert(!PINGPONG || NCWG == 2, "ping-pong alternates two consumer warpgroups");
-  constexpr int NS = BN / 8, DN = D / 8, SREG = BN / 2, OREG = D / 2;
-  constexpr int KD = D / 16, KS = BN / 16;
+  constexpr int KS = HopperFwdRows<T, D, BN, BM, SIGMOID>::KS;
   constexpr uint32_t TILE_K = BN * D * 2;  // bytes of one K (or V) stage
-  static_assert(D % 64 == 0 && BN % 64 == 0 && BN <= 256, "tiles must be whole 128-byte swizzle sub-tiles");
 
   extern __shared__ __align__(128) uint8_t smem_raw[];
   const uint32_t sQ = (smem_u32(smem_raw) + 1023u) & ~1023u;
@@ -114,101 +112,37 @@ __device__ __forceinline__ void hopper_tma_fwd(const TmaFwdParams& tp) {
 
   setmaxnreg_inc<tma_fwd_consumer_regs<NCWG>()>();
   const int cwg = wg - 1;  // consumer warpgroup: query rows 64·cwg..
-  uint16_t* go = static_cast<uint16_t*>(p.o) + (static_cast<size_t>(b) * p.H + h) * p.Nq * D;
   const auto kbuf = [&](int j) { return sK + (j % STAGES) * TILE_K; };
   const auto vbuf = [&](int j) { return sV + (j % STAGES) * TILE_K; };
   const auto phase = [&](int j) { return static_cast<uint32_t>((j / STAGES) & 1); };
 
-  float o[OREG];
-#pragma unroll
-  for (int i = 0; i < OREG; ++i) o[i] = 0.f;
-  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
-
-  const ScoreConstants<T, SIGMOID> sc(p, h);
-  const int row_base = m0 + cwg * 64 + warp * 16 + lane / 4;  // + 8r
-  const uint32_t q_wg = sQ + cwg * 64 * 128;
-
-  const auto issue_qk = [&](float (&s)[SREG], int j) {
-#pragma unroll
-    for (int i = 0; i < SREG; ++i) s[i] = sc.s_init;
-    reg_fence<SREG>(s);
-    wgmma_fence();
-#pragma unroll
-    for (int kd = 0; kd < KD; ++kd) wgmma_ss<T, BN>(s, desc_kmajor<BM>(q_wg, kd), desc_kmajor<BN>(kbuf(j), kd));
-    wgmma_commit();
-  };
-  const auto score_and_pack = [&](float (&s)[SREG], int j, uint32_t (&pf)[KS][4], float (&alpha)[2]) {
-    const int n0 = j * BN;
-    const bool need_mask = n0 + BN > kr.kv_len || (p.causal && n0 + BN - 1 > m0 + kr.offset);
-    float one[1][4] = {{1.f, 1.f, 1.f, 1.f}};  // score_tile's O rescale applied to ones = the row factor
-    score_tile<SIGMOID, T, NS, 1>(reinterpret_cast<float(&)[NS][4]>(s), one, row_max, row_sum, p, kr, row_base, lane, n0,
-                                  need_mask, sc);
-    alpha[0] = one[0][0];
-    alpha[1] = one[0][2];
-#pragma unroll
-    for (int ks = 0; ks < KS; ++ks) {
-      pf[ks][0] = Pack2<T>::from(s[8 * ks + 0], s[8 * ks + 1]);
-      pf[ks][1] = Pack2<T>::from(s[8 * ks + 2], s[8 * ks + 3]);
-      pf[ks][2] = Pack2<T>::from(s[8 * ks + 4], s[8 * ks + 5]);
-      pf[ks][3] = Pack2<T>::from(s[8 * ks + 6], s[8 * ks + 7]);
-    }
-  };
-
+  HopperFwdRows<T, D, BN, BM, SIGMOID> rows(p, kr, h, m0, cwg, warp, lane, sQ);
   uint32_t pf[KS][4];
   mbar_wait(q_full, 0);  // also when no key block is visible: the CTA must not exit with the copy in flight
   if (nblocks > 0) {
     mbar_wait(k_full(0), 0);
-    float s[SREG];
-    float alpha[2];
-    issue_qk(s, 0);
-    wgmma_wait<0>();
-    reg_fence<SREG>(s);
-    score_and_pack(s, 0, pf, alpha);  // O is 0: nothing to rescale
+    rows.first_tile(pf, kbuf(0));
   }
   const auto step = [&](int j, auto more_tag) {
     constexpr bool more = decltype(more_tag)::value;
-    // Both waits before the first issue: a wait loop between two wgmma groups makes ptxas serialise them.
-    if constexpr (more) mbar_wait(k_full((j + 1) % STAGES), phase(j + 1));
-    mbar_wait(v_full(j % STAGES), phase(j));
-    // Ping-pong: the warpgroups take turns issuing their GEMMs (barrier 1 + cwg is this warpgroup's turn), so
-    // the tensor cores run one warpgroup's S(j+1) and P(j)·V(j) while the other runs its element-wise step.
-    if constexpr (PINGPONG) named_bar_sync(1 + cwg, 256);
-    float s[SREG];
-    if constexpr (more) issue_qk(s, j + 1);
-    reg_fence<OREG>(o);
-    wgmma_fence();
-#pragma unroll
-    for (int ks = 0; ks < KS; ++ks) wgmma_rs_tb<T, D>(o, pf[ks], desc_mnmajor<BN>(vbuf(j), ks));
-    wgmma_commit();
+    const auto before_issue = [&] {
+      // Both waits before the first issue: a wait loop between two wgmma groups makes ptxas serialise them.
+      if constexpr (more) mbar_wait(k_full((j + 1) % STAGES), phase(j + 1));
+      mbar_wait(v_full(j % STAGES), phase(j));
+      // Ping-pong: the warpgroups take turns issuing their GEMMs (barrier 1 + cwg is this warpgroup's turn), so
+      // the tensor cores run one warpgroup's S(j+1) and P(j)·V(j) while the other runs its element-wise step.
+      if constexpr (PINGPONG) named_bar_sync(1 + cwg, 256);
+    };
     // Hand the turn over; warpgroup 1's last step has no later turn of warpgroup 0 to hand to.
-    if constexpr (PINGPONG) {
-      if (more || cwg == 0) named_bar_arrive(2 - cwg, 256);
-    }
-    uint32_t pf_next[KS][4];
-    float alpha_next[2];
-    if constexpr (more) {
-      wgmma_wait<1>();  // S(j+1) done; P(j)·V(j) may still run under the element-wise step below
-      reg_fence<SREG>(s);
-      score_and_pack(s, j + 1, pf_next, alpha_next);
-    }
-    wgmma_wait<0>();
-    reg_fence<OREG>(o);
-    keep_live(pf);
+    const auto after_issue = [&] {
+      if constexpr (PINGPONG) {
+        if (more || cwg == 0) named_bar_arrive(2 - cwg, 256);
+      }
+    };
     // Stage j (K(j), read by S(j) long since, and V(j)) is free once this warpgroup's P(j)·V(j) is done: every
     // consumer thread arrives (a lane-0-only arrive, a divergent branch here, made ptxas serialise the wgmmas).
-    mbar_arrive(empty(j % STAGES));
-    if constexpr (more) {
-      if constexpr (!SIGMOID) {
-#pragma unroll
-        for (int dn = 0; dn < DN; ++dn)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) o[dn * 4 + e] *= alpha_next[e >> 1];
-      }
-#pragma unroll
-      for (int ks = 0; ks < KS; ++ks)
-#pragma unroll
-        for (int q = 0; q < 4; ++q) pf[ks][q] = pf_next[ks][q];
-    }
+    const auto pv_done = [&] { mbar_arrive(empty(j % STAGES)); };
+    rows.template pipelined_step<more>(j, pf, kbuf(j + 1), vbuf(j), before_issue, after_issue, pv_done);
   };
   // Warpgroup 0 takes the first turn (both warpgroups walk the same nblocks key blocks).
   if constexpr (PINGPONG) {
@@ -216,30 +150,7 @@ __device__ __forceinline__ void hopper_tma_fwd(const TmaFwdParams& tp) {
   }
   for (int j = 0; j + 1 < nblocks; ++j) step(j, std::true_type{});
   if (nblocks > 0) step(nblocks - 1, std::false_type{});
-
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int i = row_base + r * 8;
-    float inv = 1.f;
-    if constexpr (!SIGMOID) {
-      float l = row_sum[r];
-      l += __shfl_xor_sync(0xffffffffu, l, 1);
-      l += __shfl_xor_sync(0xffffffffu, l, 2);
-      inv = l > 0.f ? 1.f / l : 0.f;
-      if (p.lse && i < p.Nq && (lane % 4) == 0) {
-        const float m = row_max[r] == -INFINITY ? 0.f : row_max[r];
-        p.lse[(static_cast<size_t>(b) * p.H + h) * p.Nq + i] = l > 0.f ? (m + __log2f(l)) * 0.6931471805599453f : -INFINITY;
-      }
-    }
-    if (i < p.Nq) {
-#pragma unroll
-      for (int dn = 0; dn < DN; ++dn) {
-        const int col = dn * 8 + (lane % 4) * 2;
-        *reinterpret_cast<uint32_t*>(go + static_cast<size_t>(i) * D + col) =
-            Pack2<T>::from(o[dn * 4 + 2 * r] * inv, o[dn * 4 + 2 * r + 1] * inv);
-      }
-    }
-  }
+  rows.store(b, h);
 }
 
 // Entry + config {BM, BN, threads, smem}: the producer warpgroup + NCWG consumers (64 query rows each).
