@@ -17,9 +17,10 @@
 // prefetch overwrites). Otherwise serial: S, wait, element-wise, P·V, wait, two barriers per tile.
 // Measured on the H200 (2026-12-01): pipelined +3–10 % at D = 128 for both kinds (N ≥ 2k); at D = 64, where
 // two CTAs per SM already overlap each other, sigmoid +0–11 % but softmax 0–9 % slower: D = 64 stays serial.
-// Not yet: TMA + mbarrier producer warp and ping-pong between warpgroups. Loads are issued by every
-// thread (as in the FA2 kernels) one tile ahead; where registers and shared memory allow several CTAs
-// per SM (D = 64: MINB = 2), the CTAs also overlap one another's element-wise steps and GEMMs.
+// Loads are issued by every thread (as in the FA2 kernels) one tile ahead; where registers and shared memory
+// allow several CTAs per SM (D = 64: MINB = 2), the CTAs also overlap one another's element-wise steps and
+// GEMMs. This kernel runs short rows; long ones run the TMA + warp-specialised kernel (hopper_tma_fwd.cuh),
+// whose consumer warpgroups use the same HopperFwdRows below.
 #pragma once
 #include "hopper_common.cuh"
 
