@@ -174,6 +174,19 @@ __device__ __forceinline__ void load_tile(uint32_t tile, const uint16_t* g, int 
   }
 }
 
+// The query block a dense forward CTA owns: head h of batch element b (K/V head hk: grouped-query attention
+// shares a K/V head among H / Hkv query heads) and rows m0..m0+BM. Causal blocks near the end of the sequence do
+// the most work, so the grid launches them first.
+struct FwdBlock {
+  int h, b, hk, m0;
+};
+__device__ __forceinline__ FwdBlock fwd_block(const FwdParams& p, int BM) {
+  const int mblocks = (p.Nq + BM - 1) / BM;
+  const int mb = p.causal ? mblocks - 1 - static_cast<int>(blockIdx.x) : static_cast<int>(blockIdx.x);
+  const int h = blockIdx.y;
+  return {h, static_cast<int>(blockIdx.z), h / (p.H / p.Hkv), mb * BM};
+}
+
 // Number of keys query block [m0, m0+BM) can see, and whether keys in [n0, n0+BN) need a mask.
 struct KeyRange {
   int n_end;      // exclusive bound on visible keys for the block's last row

@@ -189,11 +189,8 @@ __device__ __forceinline__ void hopper_fwd(const FwdParams& p) {
   const uint32_t sV = sK + 2 * BN * D * 2;
 
   const int tid = threadIdx.x, wg = tid / 128, warp = (tid / 32) % 4, lane = tid % 32;
-  const int mblocks = (p.Nq + BM - 1) / BM;
-  const int mb = p.causal ? mblocks - 1 - static_cast<int>(blockIdx.x) : static_cast<int>(blockIdx.x);
-  const int h = blockIdx.y, b = blockIdx.z;
-  const int hk = h / (p.H / p.Hkv);
-  const int m0 = mb * BM;
+  const FwdBlock blk = fwd_block(p, BM);
+  const int h = blk.h, b = blk.b, hk = blk.hk, m0 = blk.m0;
 
   const uint16_t* gq = static_cast<const uint16_t*>(p.q) + (static_cast<size_t>(b) * p.H + h) * p.Nq * D;
   const uint16_t* gk = static_cast<const uint16_t*>(p.k) + (static_cast<size_t>(b) * p.Hkv + hk) * p.Nk * D;

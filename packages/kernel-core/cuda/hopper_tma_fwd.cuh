@@ -71,11 +71,8 @@ __device__ __forceinline__ void hopper_tma_fwd(const TmaFwdParams& tp) {
   const auto empty = [&](int s) { return bars + 8 * (3 + 3 * s); };
 
   const int tid = threadIdx.x, wg = tid / 128, warp = (tid / 32) % 4, lane = tid % 32;
-  const int mblocks = (p.Nq + BM - 1) / BM;
-  const int mb = p.causal ? mblocks - 1 - static_cast<int>(blockIdx.x) : static_cast<int>(blockIdx.x);
-  const int h = blockIdx.y, b = blockIdx.z;
-  const int hk = h / (p.H / p.Hkv);
-  const int m0 = mb * BM;
+  const FwdBlock blk = fwd_block(p, BM);
+  const int h = blk.h, b = blk.b, hk = blk.hk, m0 = blk.m0;
   const KeyRange kr = key_range(p, b, m0, BM);
   const int nblocks = (kr.n_end + BN - 1) / BN;
 
