@@ -6,10 +6,13 @@ import { writeFileAtomic } from './fs.js';
 
 export type Row = Record<string, string | number | boolean | null | undefined>;
 
-/** CSV text with a header row; `columns` fixes the order (default: the first row's keys). */
+/**
+ * CSV text with a header row; `columns` fixes the order (default: the first row's keys). Booleans are written as
+ * `true` / `false` (csv-stringify's default is 1 and an empty cell, which reads back as a number and a blank).
+ */
 export function toCsv(rows: readonly Row[], columns?: readonly string[]): string {
   const cols = columns ?? (rows.length > 0 ? Object.keys(rows[0]) : []);
-  return stringify(rows as Row[], { header: true, columns: cols as string[] });
+  return stringify(rows as Row[], { header: true, columns: cols as string[], cast: { boolean: (v) => String(v) } });
 }
 
 export function writeCsv(path: string, rows: readonly Row[], columns?: readonly string[]): void {

@@ -101,6 +101,7 @@ describe('tables', () => {
     const csv = toCsv([{ name: 'a,b', v: 1.5 }, { name: 'c', v: 2 }]);
     expect(csv).toBe('name,v\n"a,b",1.5\nc,2\n');
     expect(parseCsv(csv)).toEqual([{ name: 'a,b', v: 1.5 }, { name: 'c', v: 2 }]);
+    expect(toCsv([{ causal: true, ok: false }])).toBe('causal,ok\ntrue,false\n');
   });
   it('writes markdown tables and mean ± std', () => {
     expect(markdownTable(['a', 'b'], [[1, 'x']], ['r', 'l'])).toBe('| a | b |\n| ---: | --- |\n| 1 | x |');

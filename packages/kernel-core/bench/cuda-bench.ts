@@ -97,8 +97,7 @@ runMain(async () => {
     return median(times);
   };
 
-  // causal as true/false, like tools/sdpa_bench.py's True/False (csv-stringify would write 1 and an empty cell).
-  type Row = { card: string; impl: string; pass_: string; D: number; causal: string; N: number; B: number; H: number; ms: number; tflops: number };
+  type Row = { card: string; impl: string; pass_: string; D: number; causal: boolean; N: number; B: number; H: number; ms: number; tflops: number };
   const rows: Row[] = [];
   for (const D of args['decode-only'] ? [] : headDims) {
     const { hidden, Ns } = sweeps[D];
@@ -117,7 +116,7 @@ runMain(async () => {
         const [dq, dk, dv] = [dqBuf, dkBuf, dvBuf].map((t) => t.view(shape));
         const record = (impl: string, pass: 'fwd' | 'bwd', ms: number) => {
           const tflops = attentionFlops({ B, H, Hkv: H, Nq: N, Nk: N, D }, causal, pass) / ms / 1e9;
-          rows.push({ card, impl, pass_: pass, D, causal: String(causal), N, B, H, ms: +ms.toFixed(4), tflops: +tflops.toFixed(1) });
+          rows.push({ card, impl, pass_: pass, D, causal, N, B, H, ms: +ms.toFixed(4), tflops: +tflops.toFixed(1) });
           console.log(JSON.stringify(rows[rows.length - 1]));
         };
         const lse = lseBuf.view([B, H, N]);

@@ -336,10 +336,9 @@ runMain(async () => {
     : 'n/a (no flash rows)';
 
   const outDir = args.out;
-  // Booleans as true/false (csv-stringify would write 1 and an empty cell).
   const csvRows: CsvRow[] = rows.map((r) => ({
     adapter: adapterName, date: startedAt, kind: r.kind, row: r.row, impl: r.impl, pass: r.pass, hidden: r.hidden, B: r.B, H: r.H,
-    N: r.N, D: r.D, causal: String(r.causal), bh: r.bh, ms: r.ms ?? '', tflops: r.tflops ?? '', x_flash_softmax: r.xSoftmax ?? '',
+    N: r.N, D: r.D, causal: r.causal, bh: r.bh, ms: r.ms ?? '', tflops: r.tflops ?? '', x_flash_softmax: r.xSoftmax ?? '',
     x_tfjs_composed: r.xTfjs ?? '', note: r.note, tiles: r.row === 'flash' ? tilesOf(r.kind, r.pass, r.D) : '',
   }));
 
