@@ -52,7 +52,7 @@ __host__ __device__ constexpr int hopper_bwd_smem_bytes() {
 // threads of the TMA kernel (named barrier 1: its producer warpgroup never joins, and has left the loop).
 template <bool TMA>
 __device__ __forceinline__ void bwd_sync() {
-  if constexpr (TMA) asm volatile("bar.sync 1, 256;\n" ::: "memory");
+  if constexpr (TMA) named_bar_sync(1, 256);
   else __syncthreads();
 }
 

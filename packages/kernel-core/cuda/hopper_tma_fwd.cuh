@@ -29,15 +29,6 @@ struct TmaFwdParams {
   FwdParams f;
 };
 
-// Named barrier over the two consumer warpgroups (ids 1.. ; 0 is __syncthreads): sync waits until `count`
-// threads have arrived (itself included), arrive signals without waiting.
-__device__ __forceinline__ void named_bar_sync(int id, int count) {
-  asm volatile("bar.sync %0, %1;\n" :: "r"(id), "r"(count) : "memory");
-}
-__device__ __forceinline__ void named_bar_arrive(int id, int count) {
-  asm volatile("bar.arrive %0, %1;\n" :: "r"(id), "r"(count) : "memory");
-}
-
 template <int D, int BN, int NCWG, int STAGES>
 __host__ __device__ constexpr int hopper_tma_fwd_smem_bytes() {
   return (64 * NCWG + 2 * STAGES * BN) * D * 2 + 1024 + 1024;  // Q, K and V stages; barriers; 1024-byte alignment
