@@ -198,7 +198,7 @@ export interface CudaCheckResult {
  * The implementations a GPU check should cover on this device: the Hopper kernels, forward and backward (on a
  * 9.x device with their sm_90a cubins, unless SIGATTN_CUDA_HOPPER=0) — once with the cp.async kernels (`tma:
  * 'never'`) and once with the TMA + warp-specialised ones forced at every N (`tma: 'always'`, `…@hopper-tma`: the
- * forward where built, at D = 128, and the backward at D = 64 and 128) — and always the FA2 ones. Head dims outside
+ * forward and the backward at D = 64 and 128, where built) — and always the FA2 ones. Head dims outside
  * HOPPER_HEAD_DIMS run the FA2 kernels in both (runCudaCheck runs each pair of kernels once).
  */
 export function cudaCheckImplementations(driver: CudaDriver, buildDir?: string): CudaFlashAttention[] {
@@ -211,7 +211,7 @@ export function cudaCheckImplementations(driver: CudaDriver, buildDir?: string):
   // The TMA kernels run only at long N by default; the check forces them so that its (shorter) cases reach them.
   const tma = new CudaFlashAttention(driver, buildDir, { tma: 'always' });
   const tmaBuilt = (k: CudaKind) =>
-    tma.forwardKernel(k, 128, 1) === 'hopper-tma' || HOPPER_HEAD_DIMS.some((d) => tma.backwardKernel(k, d, 1) === 'hopper-tma');
+    HOPPER_HEAD_DIMS.some((d) => tma.forwardKernel(k, d, 1) === 'hopper-tma' || tma.backwardKernel(k, d, 1) === 'hopper-tma');
   if (CUDA_KINDS.every(tmaBuilt)) return [hopper, tma, fa2];
   tma.dispose();
   return [hopper, fa2];
