@@ -58,12 +58,31 @@ export function packFwdParams(
 export const TMA_FWD_PARAMS_BYTES = 512;
 
 export function packTmaFwdParams(maps: { q: Uint8Array; k: Uint8Array; v: Uint8Array }, fwd: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(TMA_FWD_PARAMS_BYTES);
-  [maps.q, maps.k, maps.v].forEach((m, i) => {
-    if (m.length !== 128) throw new RangeError(`packTmaFwdParams: a CUtensorMap is 128 bytes, got ${m.length}`);
+  return packWithTensorMaps('packTmaFwdParams', [maps.q, maps.k, maps.v], fwd, 'FwdParams', FWD_PARAMS_BYTES, 384, TMA_FWD_PARAMS_BYTES);
+}
+
+/**
+ * The one argument of a TMA kernel: 128-byte CUtensorMaps back to back from offset 0, then the kernel's parameter
+ * block (`paramsName`, `paramsBytes` long) at `at`, `total` bytes in all; `what` names the caller in the errors.
+ */
+function packWithTensorMaps(what: string, maps: Uint8Array[], params: Uint8Array, paramsName: string, paramsBytes: number, at: number, total: number): Uint8Array {
+  if (params.length !== paramsBytes) throw new RangeError(`${what}: ${paramsName} is ${paramsBytes} bytes, got ${params.length}`);
+  const buf = new Uint8Array(total);
+  maps.forEach((m, i) => {
+    if (m.length !== 128) throw new RangeError(`${what}: a CUtensorMap is 128 bytes, got ${m.length}`);
     buf.set(m, i * 128);
   });
-  buf.set(fwd, 384);
+  buf.set(params, at);
+  return buf;
+}
+
+/** A varlen kernel's parameter block (`total` bytes): the dense one (`base`), then the q and k cumulative-offset pointers at total − 16. */
+function appendSeqOffsets(base: Uint8Array, cu: { q: CuPtr; k: CuPtr }, total: number): Uint8Array {
+  const buf = new Uint8Array(total);
+  buf.set(base);
+  const dv = new DataView(buf.buffer);
+  dv.setBigUint64(total - 16, cu.q, true);
+  dv.setBigUint64(total - 8, cu.k, true);
   return buf;
 }
 
@@ -71,12 +90,7 @@ export function packTmaFwdParams(maps: { q: Uint8Array; k: Uint8Array; v: Uint8A
 export const VARLEN_FWD_PARAMS_BYTES = 104;
 
 export function packVarlenFwdParams(fwd: Uint8Array, cu: { q: CuPtr; k: CuPtr }): Uint8Array {
-  const buf = new Uint8Array(VARLEN_FWD_PARAMS_BYTES);
-  buf.set(fwd);
-  const dv = new DataView(buf.buffer);
-  dv.setBigUint64(FWD_PARAMS_BYTES, cu.q, true);
-  dv.setBigUint64(FWD_PARAMS_BYTES + 8, cu.k, true);
-  return buf;
+  return appendSeqOffsets(fwd, cu, VARLEN_FWD_PARAMS_BYTES);
 }
 
 /**
@@ -126,26 +140,14 @@ export function packBwdParams(
 export const TMA_BWD_PARAMS_BYTES = 640;
 
 export function packTmaBwdParams(maps: { q: Uint8Array; k: Uint8Array; v: Uint8Array; dout: Uint8Array }, bwd: Uint8Array): Uint8Array {
-  if (bwd.length !== BWD_PARAMS_BYTES) throw new RangeError(`packTmaBwdParams: BwdParams is ${BWD_PARAMS_BYTES} bytes, got ${bwd.length}`);
-  const buf = new Uint8Array(TMA_BWD_PARAMS_BYTES);
-  [maps.q, maps.k, maps.v, maps.dout].forEach((m, i) => {
-    if (m.length !== 128) throw new RangeError(`packTmaBwdParams: a CUtensorMap is 128 bytes, got ${m.length}`);
-    buf.set(m, i * 128);
-  });
-  buf.set(bwd, 512);
-  return buf;
+  return packWithTensorMaps('packTmaBwdParams', [maps.q, maps.k, maps.v, maps.dout], bwd, 'BwdParams', BWD_PARAMS_BYTES, 512, TMA_BWD_PARAMS_BYTES);
 }
 
 /** Byte layout of `struct VarlenBwdParams` in cuda/flash_bwd.cuh: BwdParams, then the two offset pointers. */
 export const VARLEN_BWD_PARAMS_BYTES = 136;
 
 export function packVarlenBwdParams(bwd: Uint8Array, cu: { q: CuPtr; k: CuPtr }): Uint8Array {
-  const buf = new Uint8Array(VARLEN_BWD_PARAMS_BYTES);
-  buf.set(bwd);
-  const dv = new DataView(buf.buffer);
-  dv.setBigUint64(BWD_PARAMS_BYTES, cu.q, true);
-  dv.setBigUint64(BWD_PARAMS_BYTES + 8, cu.k, true);
-  return buf;
+  return appendSeqOffsets(bwd, cu, VARLEN_BWD_PARAMS_BYTES);
 }
 
 /** Byte layout of `struct DecodeParams` in cuda/flash_decode.cu: FwdParams, 2 pointers, 2 int32. */
@@ -263,10 +265,7 @@ export class CudaFlashAttention {
    * warp-specialised kernel ('hopper-tma': its cubin built, per the `tma` mode) or the cp.async one.
    */
   forwardKernel(kind: CudaKind, D: number, Nk: number): 'hopper-tma' | CudaForwardImpl {
-    const impl = this.forwardImpl(kind, D);
-    if (impl !== 'hopper' || this.tma === 'never') return impl;
-    if (this.tma === 'auto' && Nk < TMA_FORWARD_MIN_KEYS[D as (typeof HOPPER_HEAD_DIMS)[number]]) return impl;
-    return existsSync(this.moduleFile(kind, 'hopper_tma_fwd')) ? 'hopper-tma' : impl;
+    return this.withTma(this.forwardImpl(kind, D), kind, Nk, TMA_FORWARD_MIN_KEYS[D as (typeof HOPPER_HEAD_DIMS)[number]], 'hopper_tma_fwd');
   }
 
   /** The backward kernel family, chosen by the same rule as forwardImpl (its own sm_90a cubin). */
@@ -280,10 +279,14 @@ export class CudaFlashAttention {
    * TMA_BACKWARD_MIN_KEYS[D] keys) or the cp.async one.
    */
   backwardKernel(kind: CudaKind, D: number, Nk: number): 'hopper-tma' | CudaForwardImpl {
-    const impl = this.backwardImpl(kind, D);
+    return this.withTma(this.backwardImpl(kind, D), kind, Nk, TMA_BACKWARD_MIN_KEYS[D as (typeof HOPPER_HEAD_DIMS)[number]], 'hopper_tma_bwd');
+  }
+
+  /** Within the 'hopper' family, the TMA kernel of `part` per the `tma` mode ('auto': from `minKeys` keys), where built. */
+  private withTma(impl: CudaForwardImpl, kind: CudaKind, Nk: number, minKeys: number, part: 'hopper_tma_fwd' | 'hopper_tma_bwd'): 'hopper-tma' | CudaForwardImpl {
     if (impl !== 'hopper' || this.tma === 'never') return impl;
-    if (this.tma === 'auto' && Nk < TMA_BACKWARD_MIN_KEYS[D as (typeof HOPPER_HEAD_DIMS)[number]]) return impl;
-    return existsSync(this.moduleFile(kind, 'hopper_tma_bwd')) ? 'hopper-tma' : impl;
+    if (this.tma === 'auto' && Nk < minKeys) return impl;
+    return existsSync(this.moduleFile(kind, part)) ? 'hopper-tma' : impl;
   }
 
   private impl(kind: CudaKind, D: number, part: 'hopper_fwd' | 'hopper_bwd'): CudaForwardImpl {
@@ -340,6 +343,14 @@ export class CudaFlashAttention {
     return k;
   }
 
+  /**
+   * A TMA kernel's tensor map over `t` viewed per head as [heads, rows, D] (a 3-D box never crosses into the next
+   * head, so rows past N arrive as zeros), with boxes of `boxRows` rows: the kernel's query block (q, dout) or key block (k, v).
+   */
+  private headMap(t: DeviceTensor, heads: number, rows: number, D: number, boxRows: number): Uint8Array {
+    return this.driver.encodeTensorMap3d(t.ptr, t.dtype as 'bf16' | 'fp16', [heads, rows, D], boxRows);
+  }
+
   private auxTensor(values: ArrayLike<number>, dtype: 'f32' | 'i32'): DeviceTensor {
     const key = `${dtype}:${Array.from(values).join(',')}`;
     let t = this.aux.get(key);
@@ -390,9 +401,9 @@ export class CudaFlashAttention {
     const params = tma
       ? packTmaFwdParams(
           {
-            q: this.driver.encodeTensorMap3d(q.ptr, q.dtype as 'bf16' | 'fp16', [r.B * r.H, r.Nq, r.D], kern.blockM),
-            k: this.driver.encodeTensorMap3d(k.ptr, q.dtype as 'bf16' | 'fp16', [r.B * r.Hkv, r.Nk, r.D], kern.blockN),
-            v: this.driver.encodeTensorMap3d(v.ptr, q.dtype as 'bf16' | 'fp16', [r.B * r.Hkv, r.Nk, r.D], kern.blockN),
+            q: this.headMap(q, r.B * r.H, r.Nq, r.D, kern.blockM),
+            k: this.headMap(k, r.B * r.Hkv, r.Nk, r.D, kern.blockN),
+            v: this.headMap(v, r.B * r.Hkv, r.Nk, r.D, kern.blockN),
           },
           fwdParams,
         )
@@ -640,9 +651,6 @@ export class CudaFlashAttention {
     const family = this.backwardKernel(r.kind as CudaKind, r.D, r.Nk);
     const tma = family === 'hopper-tma';
     const kern = this.kernel(r.kind, q.dtype, r.D, tma ? 'hopper_tma_bwd' : family === 'hopper' ? 'hopper_bwd' : 'bwd');
-    // The TMA kernel's maps: per-head 3-D views, boxes of the kernel's query rows (q, dout) or keys (k, v).
-    const map = (t: DeviceTensor, heads: number, rows: number, boxRows: number) =>
-      this.driver.encodeTensorMap3d(t.ptr, q.dtype as 'bf16' | 'fp16', [r.B * heads, rows, r.D], boxRows);
     return this.runBackward(
       kern, [Math.ceil(r.Nk / kern.blockN), r.H, r.B], { q, k, v, dout, o: opts.o },
       // Rows whose keys all fit in the first key block (blockN keys: 64 in the FA2 kernels, 128 in the Hopper ones) take Drow
@@ -663,8 +671,8 @@ export class CudaFlashAttention {
         if (!tma) return bwd;
         return packTmaBwdParams(
           {
-            q: map(q, r.H, r.Nq, kern.blockM), k: map(k, r.Hkv, r.Nk, kern.blockN),
-            v: map(v, r.Hkv, r.Nk, kern.blockN), dout: map(dout, r.H, r.Nq, kern.blockM),
+            q: this.headMap(q, r.B * r.H, r.Nq, r.D, kern.blockM), k: this.headMap(k, r.B * r.Hkv, r.Nk, r.D, kern.blockN),
+            v: this.headMap(v, r.B * r.Hkv, r.Nk, r.D, kern.blockN), dout: this.headMap(dout, r.B * r.H, r.Nq, r.D, kern.blockM),
           },
           bwd,
         );
